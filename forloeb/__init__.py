@@ -1,0 +1,64 @@
+"""forloeb: an engine for engagement processes (forløb).
+
+Drives a neighbourhood secretariat's work with a resident or a civil-society
+actor through the Vollsmose method as explicit state machines, with a
+hash-chained, append-only event log.
+
+    from forloeb import Actor, Engine
+
+    with Engine.open("sqlite:///forloeb.db", migrate=True) as engine:
+        e = engine.start("individual_course", subject="sag-17", source="skole",
+                         actor=Actor.worker("anna"))
+        e = engine.fire(e.id, "make_contact", actor=Actor.worker("anna"))
+"""
+
+from .engine import (
+    Actor,
+    ConcurrencyError,
+    DatabaseUnavailable,
+    DefinitionError,
+    Engagement,
+    EngagementNotFound,
+    Engine,
+    Event,
+    ForloebError,
+    GuardFailed,
+    IdempotencyConflict,
+    InvalidData,
+    PermissionDenied,
+    SchemaOutOfDate,
+    TransitionNotAllowed,
+    TriggerOption,
+    UnknownTrigger,
+    UnknownWorkflow,
+    WorkflowDefinition,
+    WorkingDayCalendar,
+    configure_logging,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Actor",
+    "ConcurrencyError",
+    "DatabaseUnavailable",
+    "DefinitionError",
+    "Engagement",
+    "EngagementNotFound",
+    "Engine",
+    "Event",
+    "ForloebError",
+    "GuardFailed",
+    "IdempotencyConflict",
+    "InvalidData",
+    "PermissionDenied",
+    "SchemaOutOfDate",
+    "TransitionNotAllowed",
+    "TriggerOption",
+    "UnknownTrigger",
+    "UnknownWorkflow",
+    "WorkflowDefinition",
+    "WorkingDayCalendar",
+    "__version__",
+    "configure_logging",
+]

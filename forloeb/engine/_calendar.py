@@ -1,0 +1,70 @@
+"""Business calendars: when is a deadline of N working days due?
+
+Pluggable: anything with ``due(start, deadline)`` serves. The default counts
+Danish working days (no weekends, no Danish public holidays from the
+``holidays`` package) in Copenhagen local time, so "5 working days from a
+referral on Friday at 10:00" is the next Friday at 10:00 local time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+import holidays
+
+from ._definition import Deadline
+
+
+class BusinessCalendar(Protocol):
+    def due(self, start: datetime, deadline: Deadline) -> datetime: ...
+
+
+class WorkingDayCalendar:
+    """Working days of one country, plus local closing days."""
+
+    def __init__(
+        self,
+        country: str = "DK",
+        *,
+        timezone: str = "Europe/Copenhagen",
+        closed_days: Iterable[date] = (),
+        weekend: Iterable[int] = (5, 6),
+    ) -> None:
+        self.country = country
+        self.tz = ZoneInfo(timezone)
+        self.closed_days = frozenset(closed_days)
+        self.weekend = frozenset(weekend)
+
+        @lru_cache(maxsize=64)
+        def _holidays(year: int) -> frozenset[date]:
+            return frozenset(holidays.country_holidays(country, years=year).keys())
+
+        self._holidays_of = _holidays
+
+    def is_working_day(self, day: date) -> bool:
+        return (
+            day.weekday() not in self.weekend
+            and day not in self.closed_days
+            and day not in self._holidays_of(day.year)
+        )
+
+    def add_working_days(self, start: datetime, n: int) -> datetime:
+        local = start.astimezone(self.tz)
+        day = local.date()
+        counted = 0
+        while counted < n:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                counted += 1
+        # Same local wall-clock time on the due day (DST-safe via zoneinfo).
+        due = datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=self.tz)
+        return due.astimezone(UTC)
+
+    def due(self, start: datetime, deadline: Deadline) -> datetime:
+        if deadline.unit == "days":
+            return (start + timedelta(days=deadline.amount)).astimezone(UTC)
+        return self.add_working_days(start, deadline.amount)

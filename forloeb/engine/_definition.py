@@ -1,0 +1,152 @@
+"""Workflow definitions: typed, declarative descriptions of a method.
+
+A definition is data. The engine turns it into one ``transitions`` machine per
+(workflow, version) when it is registered, checks it for mistakes then, and
+reuses that machine for every engagement of the workflow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ._i18n import Lang
+
+WORKER = "worker"
+SUPERVISOR = "supervisor"
+AUDITOR = "auditor"
+ROLES: tuple[str, ...] = (WORKER, SUPERVISOR, AUDITOR)
+STAFF: frozenset[str] = frozenset({WORKER, SUPERVISOR})
+
+# A transition whose destination is one of these goes back to where the
+# engagement came from (resume after pause, reopen after close).
+RETURN_TO_PAUSED = "@paused_from"
+RETURN_TO_CLOSED = "@closed_from"
+
+StageKind = Literal["active", "paused", "final"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Label:
+    """A text in Danish and English."""
+
+    da: str
+    en: str
+
+    def get(self, lang: Lang) -> str:
+        return self.da if lang == "da" else self.en
+
+    def as_dict(self) -> dict[str, str]:
+        return {"da": self.da, "en": self.en}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Deadline:
+    """How long a stage may stand before a reminder is due.
+
+    ``rearm``: the clock starts over after each reminder or recorded activity
+    (a stage that is reviewed periodically rather than finished by a date).
+    """
+
+    amount: int
+    unit: Literal["working_days", "days"] = "working_days"
+    rearm: bool = False
+
+    def __post_init__(self) -> None:
+        if self.amount <= 0:
+            raise ValueError("a deadline must be positive")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Choice:
+    key: str
+    labels: Label
+
+
+@dataclass(frozen=True, kw_only=True)
+class Stage:
+    key: str
+    labels: Label
+    kind: StageKind = "active"
+    deadline: Deadline | None = None
+    # The items recorded in this stage (documentation and handover outline).
+    records: tuple[str, ...] = ()
+    description: Label | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class GuardContext:
+    """What a custom guard sees: the engagement and the record being completed."""
+
+    state: str
+    trigger: str
+    record: Mapping[str, object]
+    data: Mapping[str, object]
+    engagement_data: Mapping[str, object]
+
+
+# A custom guard returns the data keys still missing (empty when satisfied).
+Guard = Callable[[GuardContext], Sequence[str]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Transition:
+    """One trigger from one or more source stages to a destination.
+
+    ``requires`` names data keys that must be present and non-empty in the
+    record of the stage being left (what was recorded earlier merged with the
+    data given to this fire). ``record`` False keeps the data out of the stage
+    record (pause, withdraw …); it is always kept in the event.
+    """
+
+    trigger: str
+    source: tuple[str, ...]
+    dest: str
+    labels: Label
+    roles: frozenset[str] = STAFF
+    requires: tuple[str, ...] = ()
+    guards: tuple[Guard, ...] = ()
+    record: bool = True
+    new_cycle: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkflowDefinition:
+    name: str
+    version: int
+    labels: Label
+    initial: str
+    stages: tuple[Stage, ...]
+    transitions: tuple[Transition, ...]
+    referral_sources: tuple[Choice, ...]
+    # Allowed values of data keys, checked whenever the key is given.
+    choices: Mapping[str, tuple[Choice, ...]] = field(default_factory=dict)
+    # Labels of triggers that are not transitions (notes, activities …) are
+    # not needed here; transition labels live on the transitions.
+
+    def stage(self, key: str) -> Stage:
+        for s in self.stages:
+            if s.key == key:
+                return s
+        raise KeyError(key)
+
+    @property
+    def active_stages(self) -> tuple[str, ...]:
+        return tuple(s.key for s in self.stages if s.kind == "active")
+
+    @property
+    def triggers(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for t in self.transitions:
+            seen.setdefault(t.trigger, None)
+        return tuple(seen)
+
+    def transitions_for(self, trigger: str) -> tuple[Transition, ...]:
+        return tuple(t for t in self.transitions if t.trigger == trigger)
+
+    def roles_for(self, trigger: str) -> frozenset[str]:
+        roles: frozenset[str] = frozenset()
+        for t in self.transitions_for(trigger):
+            roles |= t.roles
+        return roles

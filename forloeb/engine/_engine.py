@@ -1,0 +1,905 @@
+"""The ``Engine`` facade: the one object embedding apps talk to.
+
+Every command is one transaction (DESIGN invariant 1): load and lock the
+engagement, check role and guards, run the trigger on the workflow's shared
+``transitions`` machine, write the new state with a version check, append the
+event with its hash, store the idempotency key, commit. Logging and
+subscribers run after the commit, never inside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import re
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+import structlog
+
+from ..persistence import (
+    SCHEMA_HEAD,
+    EngagementFilter,
+    Row,
+    SqlStore,
+    Store,
+    StoreUnavailable,
+    Transaction,
+    WriteConflict,
+)
+from ._calendar import BusinessCalendar, WorkingDayCalendar
+from ._chain import GENESIS, event_hash
+from ._definition import STAFF, WorkflowDefinition
+from ._errors import (
+    ConcurrencyError,
+    DatabaseUnavailable,
+    EngagementNotFound,
+    GuardFailed,
+    IdempotencyConflict,
+    InvalidData,
+    PermissionDenied,
+    SchemaOutOfDate,
+    TransitionNotAllowed,
+    UnknownTrigger,
+    UnknownWorkflow,
+)
+from ._machine import Carrier, CompiledWorkflow, MachineError, compile_workflow
+from ._types import Actor, Engagement, Event, TriggerOption
+
+Clock = Callable[[], datetime]
+Subscriber = Callable[[Engagement, Event], None]
+
+MAX_PAYLOAD_BYTES = 64 * 1024
+MAX_TEXT = 200  # subject, assignee, team … (column widths)
+MAX_TAG = 100
+DEFAULT_WORKFLOWS = "forloeb.workflows:BUILTIN"
+ACTIVITY = "record_activity"
+
+# A Danish CPR number (DDMMYY-XXXX): the subject must be a reference, never
+# the personal identity number itself (data minimisation, GDPR art. 5).
+_CPR = re.compile(r"^\s*[0-3]\d[01]\d\d\d-?\d{4}\s*$")
+
+_log = structlog.get_logger("forloeb")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _load_workflows(spec: str) -> list[WorkflowDefinition]:
+    module, _, attr = spec.partition(":")
+    return list(getattr(importlib.import_module(module), attr))
+
+
+def _audit_key_from_env() -> bytes | None:
+    value = os.environ.get("FORLOEB_AUDIT_KEY")
+    return value.encode() if value else None
+
+
+class Engine:
+    """Drives engagements through their workflows. Thread-safe; share one per process."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        workflows: Iterable[WorkflowDefinition],
+        audit_key: bytes | str | None = None,
+        clock: Clock | None = None,
+        calendar: BusinessCalendar | None = None,
+    ) -> None:
+        self.store = store
+        self._key = audit_key.encode() if isinstance(audit_key, str) else audit_key
+        self._clock: Clock = clock or _utcnow
+        self.calendar: BusinessCalendar = calendar or WorkingDayCalendar()
+        self._workflows: dict[str, dict[int, CompiledWorkflow]] = {}
+        self._latest: dict[str, int] = {}
+        self._subscribers: list[tuple[Subscriber, frozenset[str] | None]] = []
+        self._sub_lock = threading.Lock()
+        for definition in workflows:
+            self.register(definition)
+
+    # -- opening and closing ---------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        audit_key: bytes | str | None = None,
+        clock: Clock | None = None,
+        calendar: BusinessCalendar | None = None,
+        workflows: Iterable[WorkflowDefinition] | None = None,
+        migrate: bool = False,
+        pool_size: int | None = None,
+        connect_timeout: float | None = None,
+    ) -> Engine:
+        """Open the database at ``url`` (default ``FORLOEB_DB`` or ``./forloeb.db``).
+
+        ``migrate=True`` creates or upgrades the schema first (what ``forloeb
+        init`` does); otherwise a database at an older schema is refused with
+        :class:`SchemaOutOfDate`. ``audit_key`` (default ``FORLOEB_AUDIT_KEY``)
+        makes the event hash chain an HMAC. ``workflows`` defaults to the two
+        built-in methods.
+        """
+        url = url or os.environ.get("FORLOEB_DB") or None
+        try:
+            store = SqlStore.open(url, pool_size=pool_size, connect_timeout=connect_timeout)
+        except StoreUnavailable as exc:
+            raise DatabaseUnavailable(url or "sqlite:///forloeb.db", str(exc)) from exc
+        try:
+            if migrate:
+                store.upgrade()
+            current = store.schema_revision()
+            if current != SCHEMA_HEAD:
+                raise SchemaOutOfDate(current, SCHEMA_HEAD)
+            return cls(
+                store,
+                workflows=workflows if workflows is not None else _load_workflows(DEFAULT_WORKFLOWS),
+                audit_key=audit_key if audit_key is not None else _audit_key_from_env(),
+                clock=clock,
+                calendar=calendar,
+            )
+        except BaseException:
+            store.close()
+            raise
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- workflows ---------------------------------------------------------------
+
+    def register(self, definition: WorkflowDefinition) -> None:
+        """Add a workflow definition (checked now; DefinitionError on a mistake)."""
+        compiled = compile_workflow(definition)
+        self._workflows.setdefault(definition.name, {})[definition.version] = compiled
+        self._latest[definition.name] = max(self._latest.get(definition.name, 0), definition.version)
+
+    def workflow(self, name: str, version: int | None = None) -> WorkflowDefinition:
+        return self._compiled(name, version).definition
+
+    @property
+    def workflow_names(self) -> tuple[str, ...]:
+        return tuple(sorted(self._workflows))
+
+    def _compiled(self, name: str, version: int | None = None) -> CompiledWorkflow:
+        versions = self._workflows.get(name)
+        if versions is None:
+            raise UnknownWorkflow(name, self._workflows)
+        try:
+            return versions[version if version is not None else self._latest[name]]
+        except KeyError:
+            raise UnknownWorkflow(f"{name} v{version}", self._workflows) from None
+
+    # -- subscribers -------------------------------------------------------------
+
+    def subscribe(
+        self, callback: Subscriber, *, event_types: Iterable[str] | None = None
+    ) -> Callable[[], None]:
+        """Call ``callback(engagement, event)`` after each commit; returns an unsubscribe function.
+
+        Callbacks run in the committing thread after the transaction is
+        durable. An exception in a callback is logged and does not undo or
+        fail the command that already committed.
+        """
+        entry = (callback, frozenset(event_types) if event_types is not None else None)
+        with self._sub_lock:
+            self._subscribers.append(entry)
+
+        def unsubscribe() -> None:
+            with self._sub_lock:
+                if entry in self._subscribers:
+                    self._subscribers.remove(entry)
+
+        return unsubscribe
+
+    def _after_commit(self, engagement: Engagement, event: Event) -> None:
+        if event.type in ("transition", "started"):
+            _log.info(
+                event.type,
+                engagement_id=engagement.id,
+                workflow=engagement.workflow,
+                from_state=event.from_state,
+                to_state=event.to_state,
+                trigger=event.trigger,
+                actor=event.actor,
+                version=engagement.version,
+            )
+        for callback, types in tuple(self._subscribers):
+            if types is None or event.type in types:
+                try:
+                    callback(engagement, event)
+                except Exception:
+                    _log.exception("subscriber_failed", engagement_id=engagement.id, seq=event.seq)
+
+    # -- commands ----------------------------------------------------------------
+
+    def start(
+        self,
+        workflow: str,
+        *,
+        subject: str,
+        source: str,
+        actor: Actor,
+        data: Mapping[str, Any] | None = None,
+        assignee: str | None = None,
+        supervisor: str | None = None,
+        team: str | None = None,
+        tags: Iterable[str] = (),
+        idempotency_key: str | None = None,
+    ) -> Engagement:
+        """Open an engagement at its first stage (a referral) and return it."""
+        compiled = self._compiled(workflow)
+        definition = compiled.definition
+        role = self._role_for(actor, STAFF, f"start {workflow}")
+        payload_data = _check_data(data)
+        sources = [c.key for c in definition.referral_sources]
+        subject = subject.strip() if isinstance(subject, str) else subject
+        missing = [k for k, v in (("subject", subject), ("source", source)) if not v]
+        if missing:
+            raise GuardFailed(None, definition.initial, "start", missing=missing)
+        if source not in sources:
+            raise GuardFailed(None, definition.initial, "start", invalid=[("source", source, sources)])
+        _check_text("subject", subject)
+        if _CPR.match(subject):
+            raise InvalidData(
+                "the subject must be a case reference, not a CPR number",
+                detail_da="borgerreferencen skal være en sagsreference, ikke et CPR-nummer",
+            )
+        for name, value in (("assignee", assignee), ("supervisor", supervisor), ("team", team)):
+            if value is not None:
+                _check_text(name, value)
+        tag_list = _check_tags(tags)
+        self._check_choices(compiled, payload_data, None, "start")
+        fingerprint = _fingerprint("start", workflow, subject, source, payload_data, assignee, supervisor, team, tag_list)
+
+        now = self._clock()
+        stage = definition.stage(definition.initial)
+        due = self.calendar.due(now, stage.deadline) if stage.deadline else None
+        record = {definition.initial: {"source": source, **payload_data}}
+        started_payload = {
+            "subject": subject,
+            "source": source,
+            "assignee": assignee,
+            "supervisor": supervisor,
+            "team": team,
+            "tags": tag_list,
+            "data": payload_data,
+        }
+
+        def work(tx: Transaction) -> tuple[Row, Event]:
+            engagement_id = tx.insert_engagement(
+                {
+                    "workflow": workflow,
+                    "workflow_version": definition.version,
+                    "state": definition.initial,
+                    "paused_from": None,
+                    "closed_from": None,
+                    "cycle": 1,
+                    "subject": subject,
+                    "source": source,
+                    "assignee": assignee,
+                    "supervisor": supervisor,
+                    "team": team,
+                    "tags": tag_list,
+                    "data": record,
+                    "version": 1,
+                    "head_hash": GENESIS,
+                    "created_at": now,
+                    "updated_at": now,
+                    "stage_entered_at": now,
+                    "stage_due_at": due,
+                }
+            )
+            tx.insert_tags(engagement_id, tag_list)
+            event = self._append(
+                tx,
+                engagement_id=engagement_id,
+                seq=1,
+                prev_hash=GENESIS,
+                type="started",
+                trigger="start",
+                from_state=None,
+                to_state=definition.initial,
+                actor=actor,
+                role=role,
+                payload=started_payload,
+                at=now,
+            )
+            tx.update_engagement(engagement_id, 1, {"head_hash": event.hash})
+            row = tx.get_engagement(engagement_id)
+            assert row is not None
+            return row, event
+
+        return self._run(work, idempotency_key, fingerprint)
+
+    def fire(
+        self,
+        engagement_id: int,
+        trigger: str,
+        *,
+        actor: Actor,
+        data: Mapping[str, Any] | None = None,
+        note: str | None = None,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Engagement:
+        """Fire ``trigger`` on the engagement; returns the engagement as committed."""
+        payload_data = _check_data(data)
+        if note is not None:
+            _check_note(note)
+        fingerprint = _fingerprint("fire", engagement_id, trigger, payload_data, note) if idempotency_key else ""
+
+        def work(tx: Transaction) -> tuple[Row, Event]:
+            row = self._load(tx, engagement_id)
+            compiled = self._compiled(row["workflow"], row["workflow_version"])
+            definition = compiled.definition
+            if trigger not in compiled.machine.events:
+                raise UnknownTrigger(definition.name, trigger, definition.triggers)
+            _check_version(row, expected_version)
+            role = self._role_for(actor, definition.roles_for(trigger), trigger)
+            state = row["state"]
+            records: dict[str, Any] = row["data"]
+            carrier = Carrier(
+                state,
+                row["paused_from"],
+                row["closed_from"],
+                {**records.get(state, {}), **payload_data},
+                payload_data,
+                records,
+            )
+            try:
+                ok = compiled.trigger(trigger, carrier)
+            except MachineError:
+                raise TransitionNotAllowed(engagement_id, state, trigger) from None
+            if not ok:
+                if carrier.missing or carrier.invalid:
+                    raise GuardFailed(
+                        engagement_id, state, trigger, missing=carrier.missing, invalid=carrier.invalid
+                    )
+                raise TransitionNotAllowed(engagement_id, state, trigger)
+            dest = carrier.state
+            spec = next(t for t in definition.transitions_for(trigger) if state in t.source)
+            now = self._clock()
+            kind_of = {s.key: s.kind for s in definition.stages}
+            cycle = row["cycle"] + 1 if spec.new_cycle else row["cycle"]
+            new_records = dict(records)
+            if spec.record and payload_data:
+                new_records[state] = carrier.record
+            if spec.new_cycle:
+                # The new cycle starts with empty plans; the log keeps the old ones.
+                for key in definition.active_stages[definition.active_stages.index(dest) :]:
+                    new_records.pop(key, None)
+            values: dict[str, Any] = {
+                "state": dest,
+                "cycle": cycle,
+                "data": new_records,
+                "paused_from": state if kind_of[dest] == "paused" else None,
+                "closed_from": state if kind_of[dest] == "final" else None,
+                "updated_at": now,
+            }
+            if dest != state or spec.new_cycle:
+                deadline = definition.stage(dest).deadline
+                values["stage_entered_at"] = now
+                values["stage_due_at"] = self.calendar.due(now, deadline) if deadline else None
+            payload: dict[str, Any] = {"data": payload_data}
+            if note:
+                payload["note"] = note
+            if spec.new_cycle:
+                payload["cycle"] = cycle
+            return self._commit_change(tx, row, values, actor, role, "transition", trigger, dest, payload, now)
+
+        return self._run(work, idempotency_key, fingerprint)
+
+    def add_note(
+        self,
+        engagement_id: int,
+        text: str,
+        *,
+        actor: Actor,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Engagement:
+        """Append a dated running note (notatpligt); allowed in every stage, also after closing."""
+        _check_note(text)
+        if not text.strip():
+            raise InvalidData("a note needs text", detail_da="et notat skal have tekst")
+        fingerprint = _fingerprint("note", engagement_id, text) if idempotency_key else ""
+
+        def work(tx: Transaction) -> tuple[Row, Event]:
+            row = self._load(tx, engagement_id)
+            _check_version(row, expected_version)
+            role = self._role_for(actor, STAFF, "note")
+            now = self._clock()
+            return self._commit_change(
+                tx, row, {"updated_at": now}, actor, role, "note", None, row["state"], {"text": text}, now
+            )
+
+        return self._run(work, idempotency_key, fingerprint)
+
+    def record_details(
+        self,
+        engagement_id: int,
+        data: Mapping[str, Any],
+        *,
+        actor: Actor,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Engagement:
+        """Record items of the current stage (focus, goals, plan …) without moving on."""
+        payload_data = _check_data(data)
+        if not payload_data:
+            raise InvalidData("nothing to record", detail_da="intet at registrere")
+        fingerprint = _fingerprint("details", engagement_id, payload_data) if idempotency_key else ""
+
+        def work(tx: Transaction) -> tuple[Row, Event]:
+            row = self._load(tx, engagement_id)
+            compiled = self._compiled(row["workflow"], row["workflow_version"])
+            _check_version(row, expected_version)
+            role = self._role_for(actor, STAFF, "record_details")
+            state = row["state"]
+            if compiled.definition.stage(state).kind != "active":
+                raise TransitionNotAllowed(engagement_id, state, "record_details")
+            self._check_choices(compiled, payload_data, engagement_id, "record_details", state)
+            records = dict(row["data"])
+            records[state] = {**records.get(state, {}), **payload_data}
+            now = self._clock()
+            return self._commit_change(
+                tx, row, {"data": records, "updated_at": now}, actor, role, "details", None, state,
+                {"data": payload_data}, now,
+            )
+
+        return self._run(work, idempotency_key, fingerprint)
+
+    def record_activity(
+        self,
+        engagement_id: int,
+        kind: str,
+        *,
+        actor: Actor,
+        description: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Engagement:
+        """Record an activity of the action stage: investigate, wonder, gather_knowledge,
+        collaborate or agreement (the method's five kinds)."""
+        payload_data = _check_data(data)
+        if description is not None:
+            _check_note(description)
+        fingerprint = (
+            _fingerprint("activity", engagement_id, kind, description, payload_data) if idempotency_key else ""
+        )
+
+        def work(tx: Transaction) -> tuple[Row, Event]:
+            row = self._load(tx, engagement_id)
+            compiled = self._compiled(row["workflow"], row["workflow_version"])
+            _check_version(row, expected_version)
+            role = self._role_for(actor, STAFF, ACTIVITY)
+            state = row["state"]
+            stage = compiled.definition.stage(state)
+            if "activities" not in stage.records:
+                raise TransitionNotAllowed(engagement_id, state, ACTIVITY)
+            self._check_choices(compiled, {"kind": kind}, engagement_id, ACTIVITY, state)
+            now = self._clock()
+            activity = {"kind": kind, "description": description, **payload_data}
+            records = dict(row["data"])
+            stage_record = dict(records.get(state, {}))
+            stage_record["activities"] = [
+                *stage_record.get("activities", []),
+                {**activity, "at": now.isoformat(), "by": actor.id},
+            ]
+            records[state] = stage_record
+            values: dict[str, Any] = {"data": records, "updated_at": now}
+            if stage.deadline and stage.deadline.rearm:
+                # A periodically reviewed stage: activity counts as a review.
+                values["stage_due_at"] = self.calendar.due(now, stage.deadline)
+            return self._commit_change(
+                tx, row, values, actor, role, "activity", None, state, activity, now
+            )
+
+        return self._run(work, idempotency_key, fingerprint)
+
+    # -- queries -----------------------------------------------------------------
+
+    def get(self, engagement_id: int) -> Engagement:
+        with self._read() as tx:
+            return _snapshot(self._load(tx, engagement_id))
+
+    def history(self, engagement_id: int) -> list[Event]:
+        with self._read() as tx:
+            self._load(tx, engagement_id)
+            return [_event(r) for r in tx.events(engagement_id)]
+
+    def list(
+        self,
+        *,
+        workflow: str | None = None,
+        state: str | None = None,
+        assignee: str | None = None,
+        supervisor: str | None = None,
+        team: str | None = None,
+        tag: str | None = None,
+        subject: str | None = None,
+        stale: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Engagement]:
+        """Engagements matching every filter given, by id. ``stale``: past their stage's due time."""
+        if workflow is not None:
+            self._compiled(workflow)
+        where = EngagementFilter(
+            workflow=workflow,
+            state=state,
+            assignee=assignee,
+            supervisor=supervisor,
+            team=team,
+            tag=tag,
+            subject=subject,
+            due_before=self._clock() if stale else None,
+            limit=limit,
+            offset=offset,
+        )
+        with self._read() as tx:
+            return [_snapshot(r) for r in tx.list_engagements(where)]
+
+    def available_triggers(self, engagement_id: int, actor: Actor) -> list[TriggerOption]:
+        """Triggers that lead somewhere from the current state, each with whether
+        ``actor`` may fire it now without further data and, if not, why."""
+        engagement = self.get(engagement_id)
+        compiled = self._compiled(engagement.workflow, engagement.workflow_version)
+        definition = compiled.definition
+        options: list[TriggerOption] = []
+        for trigger in definition.triggers:
+            if not compiled.leads_from(trigger, engagement.state):
+                continue
+            spec = next(t for t in definition.transitions_for(trigger) if engagement.state in t.source)
+            carrier = Carrier(
+                engagement.state,
+                engagement.paused_from,
+                engagement.closed_from,
+                dict(engagement.data.get(engagement.state, {})),
+                {},
+                engagement.data,
+            )
+            problem: Exception | None = None
+            try:
+                self._role_for(actor, spec.roles, trigger)
+                if not compiled.trigger(trigger, carrier):
+                    problem = (
+                        GuardFailed(engagement_id, engagement.state, trigger,
+                                    missing=carrier.missing, invalid=carrier.invalid)
+                        if carrier.missing or carrier.invalid
+                        else TransitionNotAllowed(engagement_id, engagement.state, trigger)
+                    )
+            except PermissionDenied as exc:
+                problem = exc
+            dest = carrier.state if problem is None else (None if spec.dest.startswith("@") else spec.dest)
+            options.append(
+                TriggerOption(
+                    trigger=trigger,
+                    dest=dest,
+                    allowed=problem is None,
+                    requires=spec.requires,
+                    problem=problem,  # type: ignore[arg-type]
+                )
+            )
+        return options
+
+    def replay(self, engagement_id: int) -> dict[str, Any]:
+        """The state, cycle and return stages obtained by replaying the event log."""
+        events = self.history(engagement_id)
+        engagement = self.get(engagement_id)
+        return replay(self.workflow(engagement.workflow, engagement.workflow_version), events)
+
+    def row_counts(self) -> dict[str, int]:
+        return self.store.row_counts()
+
+    # -- internals ---------------------------------------------------------------
+
+    def _read(self) -> Any:
+        return self.store.transaction(write=False)
+
+    def _run(
+        self,
+        work: Callable[[Transaction], tuple[Row, Event]],
+        idempotency_key: str | None,
+        fingerprint: str,
+    ) -> Engagement:
+        """Run ``work`` in one write transaction, honouring the idempotency key."""
+        if idempotency_key is not None:
+            _check_text("idempotency_key", idempotency_key)
+        for attempt in (1, 2):
+            try:
+                with self.store.transaction(write=True) as tx:
+                    if idempotency_key is not None:
+                        earlier = tx.get_idempotency(idempotency_key)
+                        if earlier is not None:
+                            if earlier["fingerprint"] != fingerprint:
+                                raise IdempotencyConflict(idempotency_key)
+                            return _snapshot_from_dict(earlier["response"])
+                    row, event = work(tx)
+                    engagement = _snapshot(row)
+                    if idempotency_key is not None:
+                        tx.insert_idempotency(
+                            {
+                                "key": idempotency_key,
+                                "engagement_id": engagement.id,
+                                "fingerprint": fingerprint,
+                                "response": _jsonable(engagement),
+                                "created_at": event.occurred_at,
+                            }
+                        )
+            except WriteConflict as exc:
+                # A concurrent writer with the same idempotency key (or on the
+                # same row) won: the second attempt finds its result or the
+                # new version and reports that.
+                if attempt == 2:
+                    raise ConcurrencyError(None, None, None) from exc
+                continue
+            self._after_commit(engagement, event)
+            return engagement
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _load(self, tx: Transaction, engagement_id: int) -> Row:
+        if isinstance(engagement_id, bool) or not isinstance(engagement_id, int):
+            raise EngagementNotFound(engagement_id)
+        row = tx.get_engagement(engagement_id, lock=True)
+        if row is None:
+            raise EngagementNotFound(engagement_id)
+        return row
+
+    def _role_for(self, actor: Actor, allowed: frozenset[str], action: str) -> str:
+        if not isinstance(actor, Actor) or not actor.id:
+            raise InvalidData("an actor with an id is required", detail_da="en aktør med id er påkrævet")
+        _check_text("actor", actor.id)
+        for role in sorted(actor.roles & allowed, key=("supervisor", "worker").index):
+            return role
+        raise PermissionDenied(actor.id, actor.roles, action, allowed)
+
+    def _check_choices(
+        self,
+        compiled: CompiledWorkflow,
+        data: Mapping[str, Any],
+        engagement_id: int | None,
+        trigger: str,
+        state: str | None = None,
+    ) -> None:
+        invalid = [
+            (k, v, allowed)
+            for k, allowed in compiled.choice_keys.items()
+            if (v := data.get(k)) is not None and v not in allowed
+        ]
+        if invalid:
+            raise GuardFailed(engagement_id, state or compiled.definition.initial, trigger, invalid=invalid)
+
+    def _commit_change(
+        self,
+        tx: Transaction,
+        row: Row,
+        values: dict[str, Any],
+        actor: Actor,
+        role: str,
+        type: str,
+        trigger: str | None,
+        to_state: str,
+        payload: Mapping[str, Any],
+        now: datetime,
+    ) -> tuple[Row, Event]:
+        version = row["version"] + 1
+        event = self._append(
+            tx,
+            engagement_id=row["id"],
+            seq=version,
+            prev_hash=row["head_hash"],
+            type=type,
+            trigger=trigger,
+            from_state=row["state"],
+            to_state=to_state,
+            actor=actor,
+            role=role,
+            payload=payload,
+            at=now,
+        )
+        values["version"] = version
+        values["head_hash"] = event.hash
+        if not tx.update_engagement(row["id"], row["version"], values):
+            # Only reachable without a row lock (e.g. someone edited the table
+            # directly): the version check still refuses to fork the log.
+            raise ConcurrencyError(row["id"], row["version"], -1)
+        return {**row, **values}, event
+
+    def _append(
+        self,
+        tx: Transaction,
+        *,
+        engagement_id: int,
+        seq: int,
+        prev_hash: str,
+        type: str,
+        trigger: str | None,
+        from_state: str | None,
+        to_state: str | None,
+        actor: Actor,
+        role: str,
+        payload: Mapping[str, Any],
+        at: datetime,
+    ) -> Event:
+        values: dict[str, Any] = {
+            "engagement_id": engagement_id,
+            "seq": seq,
+            "type": type,
+            "trigger": trigger,
+            "from_state": from_state,
+            "to_state": to_state,
+            "actor": actor.id,
+            "role": role,
+            "payload": payload,
+            "occurred_at": at,
+            "prev_hash": prev_hash,
+        }
+        values["hash"] = event_hash(values, self._key)
+        tx.insert_event(values)
+        return _event(values)
+
+
+# -- helpers (module level: no engine state) ------------------------------------
+
+
+def replay(definition: WorkflowDefinition, events: Sequence[Event]) -> dict[str, Any]:
+    """Fold an event log into the engagement's state (the log is the truth)."""
+    kind_of = {s.key: s.kind for s in definition.stages}
+    state: str | None = None
+    cycle = 1
+    paused_from: str | None = None
+    closed_from: str | None = None
+    for e in events:
+        if e.type == "started":
+            state = e.to_state
+        elif e.type == "transition":
+            assert state is not None
+            assert e.to_state is not None
+            paused_from = state if kind_of[e.to_state] == "paused" else None
+            closed_from = state if kind_of[e.to_state] == "final" else None
+            cycle = int(e.data.get("cycle", cycle))
+            state = e.to_state
+    return {"state": state, "cycle": cycle, "paused_from": paused_from, "closed_from": closed_from}
+
+
+def _check_version(row: Row, expected: int | None) -> None:
+    if expected is not None and row["version"] != expected:
+        raise ConcurrencyError(row["id"], expected, row["version"])
+
+
+def _check_text(name: str, value: object) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidData(f"{name} must be a non-empty text", detail_da=f"{name} skal være en tekst")
+    if len(value) > MAX_TEXT:
+        raise InvalidData(
+            f"{name} is longer than {MAX_TEXT} characters",
+            detail_da=f"{name} er længere end {MAX_TEXT} tegn",
+        )
+
+
+def _check_note(text: object) -> None:
+    if not isinstance(text, str):
+        raise InvalidData("a note must be text", detail_da="et notat skal være tekst")
+    if len(text.encode()) > MAX_PAYLOAD_BYTES:
+        raise InvalidData(
+            f"text is larger than {MAX_PAYLOAD_BYTES // 1024} KiB",
+            detail_da=f"teksten er større end {MAX_PAYLOAD_BYTES // 1024} KiB",
+        )
+
+
+def _check_tags(tags: Iterable[str]) -> list[str]:
+    if isinstance(tags, str):
+        tags = (tags,)
+    result: list[str] = []
+    for tag in tags:
+        if not isinstance(tag, str) or not tag.strip() or len(tag) > MAX_TAG:
+            raise InvalidData(
+                f"tag {tag!r} must be a text of 1-{MAX_TAG} characters",
+                detail_da=f"mærket {tag!r} skal være en tekst på 1-{MAX_TAG} tegn",
+            )
+        if tag not in result:
+            result.append(tag)
+    return result
+
+
+def _check_data(data: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Data must be a JSON object with text keys, at most 64 KiB encoded."""
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise InvalidData("data must be a mapping of keys to values", detail_da="data skal være nøgle/værdi-par")
+    try:
+        encoded = json.dumps(data, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidData(f"data is not JSON: {exc}", detail_da=f"data er ikke JSON: {exc}") from None
+    if len(encoded.encode()) > MAX_PAYLOAD_BYTES:
+        raise InvalidData(
+            f"data is larger than {MAX_PAYLOAD_BYTES // 1024} KiB",
+            detail_da=f"data er større end {MAX_PAYLOAD_BYTES // 1024} KiB",
+        )
+    if not all(isinstance(k, str) for k in data):
+        raise InvalidData("data keys must be text", detail_da="datanøgler skal være tekst")
+    # A JSON round trip: what is hashed is exactly what is stored and read back.
+    loaded: dict[str, Any] = json.loads(encoded)
+    return loaded
+
+
+def _fingerprint(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+_TIMES = ("created_at", "updated_at", "stage_entered_at", "stage_due_at")
+
+
+def _snapshot(row: Row) -> Engagement:
+    return Engagement(
+        id=row["id"],
+        workflow=row["workflow"],
+        workflow_version=row["workflow_version"],
+        state=row["state"],
+        paused_from=row["paused_from"],
+        closed_from=row["closed_from"],
+        cycle=row["cycle"],
+        subject=row["subject"],
+        source=row["source"],
+        assignee=row["assignee"],
+        supervisor=row["supervisor"],
+        team=row["team"],
+        tags=tuple(row["tags"]),
+        data=row["data"],
+        version=row["version"],
+        head_hash=row["head_hash"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        stage_entered_at=row["stage_entered_at"],
+        stage_due_at=row["stage_due_at"],
+    )
+
+
+def _jsonable(engagement: Engagement) -> dict[str, Any]:
+    return engagement.to_dict()
+
+
+def _snapshot_from_dict(d: Mapping[str, Any]) -> Engagement:
+    values = {k: v for k, v in d.items()}
+    for key in _TIMES:
+        if values.get(key) is not None:
+            values[key] = datetime.fromisoformat(values[key])
+    return _snapshot(values)
+
+
+def _event(row: Row) -> Event:
+    return Event(
+        engagement_id=row["engagement_id"],
+        seq=row["seq"],
+        type=row["type"],
+        trigger=row["trigger"],
+        from_state=row["from_state"],
+        to_state=row["to_state"],
+        actor=row["actor"],
+        role=row["role"],
+        data=row["payload"],
+        occurred_at=row["occurred_at"],
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
+    )

@@ -1,0 +1,101 @@
+"""Danish and English texts for messages the engine produces.
+
+The users speak Danish; English is kept beside it for embedding apps, logs and
+auditors outside Denmark. Every message has both, so a missing translation is a
+test failure rather than a surprise in front of a resident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final, Literal
+
+Lang = Literal["da", "en"]
+LANGS: Final[tuple[Lang, ...]] = ("da", "en")
+DEFAULT_LANG: Final[Lang] = "en"
+
+# Labels of the data keys the guards look for. Workflows may add their own.
+FIELD_LABELS: Final[Mapping[str, Mapping[Lang, str]]] = {
+    "subject": {"da": "borgerreference", "en": "subject reference"},
+    "source": {"da": "henvisningskilde", "en": "referral source"},
+    "focus": {"da": "fokus", "en": "focus"},
+    "goals": {"da": "mål", "en": "goals"},
+    "plan": {"da": "plan", "en": "plan"},
+    "kind": {"da": "aktivitetstype", "en": "activity kind"},
+    "level": {"da": "selvhjælpsniveau", "en": "self-help level"},
+    "outcome": {"da": "udfald", "en": "outcome"},
+    "reason": {"da": "begrundelse", "en": "reason"},
+    "receiver": {"da": "modtagende aktør", "en": "receiving actor"},
+    "legal_basis": {"da": "hjemmel eller samtykke", "en": "legal basis or consent"},
+    "status": {"da": "status", "en": "status"},
+    "achievements": {"da": "opnået", "en": "achievements"},
+}
+
+MESSAGES: Final[Mapping[str, Mapping[Lang, str]]] = {
+    "unknown_workflow": {
+        "da": "Ukendt arbejdsgang {workflow!r}. Kendte: {known}.",
+        "en": "Unknown workflow {workflow!r}. Known: {known}.",
+    },
+    "engagement_not_found": {
+        "da": "Forløb {engagement_id} findes ikke.",
+        "en": "Engagement {engagement_id} does not exist.",
+    },
+    "unknown_trigger": {
+        "da": "Ukendt handling {trigger!r} i arbejdsgangen {workflow!r}. Kendte: {known}.",
+        "en": "Unknown trigger {trigger!r} in workflow {workflow!r}. Known: {known}.",
+    },
+    "transition_not_allowed": {
+        "da": "Handlingen {trigger!r} er ikke mulig i fasen {state!r} (forløb {engagement_id}).",
+        "en": "Trigger {trigger!r} is not allowed in state {state!r} (engagement {engagement_id}).",
+    },
+    "guard_missing": {
+        "da": "{trigger!r} kræver: {missing} (forløb {engagement_id}).",
+        "en": "{trigger!r} needs: {missing} (engagement {engagement_id}).",
+    },
+    "guard_invalid": {
+        "da": "Ugyldig {field}: {value!r}. Tilladt: {allowed}.",
+        "en": "Invalid {field}: {value!r}. Allowed: {allowed}.",
+    },
+    "permission_denied": {
+        "da": "{actor} (roller: {roles}) må ikke {action}; kræver en af: {required}.",
+        "en": "{actor} (roles: {roles}) may not {action}; needs one of: {required}.",
+    },
+    "concurrency": {
+        "da": "Forløb {engagement_id} er ændret af en anden: forventet version {expected}, "
+        "aktuel version {actual}. Hent forløbet igen og prøv igen.",
+        "en": "Engagement {engagement_id} was changed by someone else: expected version "
+        "{expected}, actual version {actual}. Reload and try again.",
+    },
+    "invalid_data": {
+        "da": "Ugyldige data: {detail}",
+        "en": "Invalid data: {detail}",
+    },
+    "schema_out_of_date": {
+        "da": "Databasens skema er {current}, men denne version kræver {required}. "
+        "Kør `forloeb init`.",
+        "en": "The database schema is at {current}, this version needs {required}. "
+        "Run `forloeb init`.",
+    },
+    "database_unavailable": {
+        "da": "Kan ikke forbinde til databasen {url}: {detail}",
+        "en": "Cannot connect to the database {url}: {detail}",
+    },
+    "idempotency_conflict": {
+        "da": "Idempotensnøglen {key!r} er allerede brugt til en anden kommando.",
+        "en": "Idempotency key {key!r} was already used for a different command.",
+    },
+    "definition_error": {
+        "da": "Fejl i arbejdsgangen {workflow!r}: {detail}",
+        "en": "Error in workflow {workflow!r}: {detail}",
+    },
+}
+
+
+def field_label(key: str, lang: Lang) -> str:
+    labels = FIELD_LABELS.get(key)
+    return labels[lang] if labels else key
+
+
+def render(code: str, lang: Lang, params: Mapping[str, object]) -> str:
+    """Format message ``code`` in ``lang``; values are inserted as given."""
+    return MESSAGES[code][lang].format(**params)

@@ -1,0 +1,148 @@
+"""Value objects handed to callers: frozen, typed, never ORM rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ._errors import ForloebError
+from ._i18n import DEFAULT_LANG, Lang
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, and in which roles ("worker", "supervisor", "auditor")."""
+
+    id: str
+    roles: frozenset[str] = field(default_factory=frozenset)
+
+    def __init__(self, id: str, roles: Iterable[str] = ()) -> None:
+        object.__setattr__(self, "id", id)
+        object.__setattr__(self, "roles", frozenset((roles,) if isinstance(roles, str) else roles))
+
+    @classmethod
+    def worker(cls, id: str) -> Actor:
+        return cls(id, ("worker",))
+
+    @classmethod
+    def supervisor(cls, id: str) -> Actor:
+        return cls(id, ("supervisor",))
+
+    @classmethod
+    def auditor(cls, id: str) -> Actor:
+        return cls(id, ("auditor",))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Engagement:
+    """A snapshot of one engagement as committed."""
+
+    id: int
+    workflow: str
+    workflow_version: int
+    state: str
+    paused_from: str | None
+    closed_from: str | None
+    cycle: int
+    subject: str
+    source: str
+    assignee: str | None
+    supervisor: str | None
+    team: str | None
+    tags: tuple[str, ...]
+    data: Mapping[str, Any]
+    version: int
+    head_hash: str
+    created_at: datetime
+    updated_at: datetime
+    stage_entered_at: datetime
+    stage_due_at: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (times as ISO 8601 strings)."""
+        return {
+            "id": self.id,
+            "workflow": self.workflow,
+            "workflow_version": self.workflow_version,
+            "state": self.state,
+            "paused_from": self.paused_from,
+            "closed_from": self.closed_from,
+            "cycle": self.cycle,
+            "subject": self.subject,
+            "source": self.source,
+            "assignee": self.assignee,
+            "supervisor": self.supervisor,
+            "team": self.team,
+            "tags": list(self.tags),
+            "data": self.data,
+            "version": self.version,
+            "head_hash": self.head_hash,
+            "created_at": _iso(self.created_at),
+            "updated_at": _iso(self.updated_at),
+            "stage_entered_at": _iso(self.stage_entered_at),
+            "stage_due_at": _iso(self.stage_due_at),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """One entry of an engagement's append-only event log."""
+
+    engagement_id: int
+    seq: int
+    type: str
+    trigger: str | None
+    from_state: str | None
+    to_state: str | None
+    actor: str
+    role: str
+    data: Mapping[str, Any]
+    occurred_at: datetime
+    prev_hash: str
+    hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "engagement_id": self.engagement_id,
+            "seq": self.seq,
+            "type": self.type,
+            "trigger": self.trigger,
+            "from_state": self.from_state,
+            "to_state": self.to_state,
+            "actor": self.actor,
+            "role": self.role,
+            "data": self.data,
+            "occurred_at": self.occurred_at.isoformat(),
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class TriggerOption:
+    """A trigger that leads somewhere from the current state, and whether it may fire now."""
+
+    trigger: str
+    dest: str | None
+    allowed: bool
+    requires: tuple[str, ...]
+    problem: ForloebError | None = None
+
+    def reason(self, lang: Lang = DEFAULT_LANG) -> str | None:
+        """Why it is not allowed now, in ``lang``; None when allowed."""
+        return self.problem.message(lang) if self.problem is not None else None
+
+    def to_dict(self, lang: Lang = DEFAULT_LANG) -> dict[str, Any]:
+        return {
+            "trigger": self.trigger,
+            "dest": self.dest,
+            "allowed": self.allowed,
+            "requires": list(self.requires),
+            "reason": self.reason(lang),
+        }

@@ -1,0 +1,31 @@
+"""Storage: tables, the SQL store and the Alembic migrations.
+
+Knows rows, not the engine: nothing here imports from ``forloeb.engine``.
+"""
+
+from ._sql import DEFAULT_URL, SqlStore, normalize_url
+from ._tables import SCHEMA_HEAD, metadata
+from .base import (
+    EngagementFilter,
+    Row,
+    Store,
+    StoreError,
+    StoreUnavailable,
+    Transaction,
+    WriteConflict,
+)
+
+__all__ = [
+    "DEFAULT_URL",
+    "SCHEMA_HEAD",
+    "EngagementFilter",
+    "Row",
+    "SqlStore",
+    "Store",
+    "StoreError",
+    "StoreUnavailable",
+    "Transaction",
+    "WriteConflict",
+    "metadata",
+    "normalize_url",
+]

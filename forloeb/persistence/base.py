@@ -1,0 +1,107 @@
+"""The storage contract the engine is written against.
+
+A store knows rows (plain mappings of column name to value) and transactions;
+it knows nothing of workflows, guards or the engine. ``SqlStore`` implements
+it for SQLite and PostgreSQL with SQLAlchemy Core.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+Row = Mapping[str, Any]
+
+
+class StoreError(Exception):
+    """Base of the store's own errors; the engine translates them, they never escape it."""
+
+
+class WriteConflict(StoreError):
+    """A concurrent writer got there first (unique key or version check)."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngagementFilter:
+    workflow: str | None = None
+    state: str | None = None
+    assignee: str | None = None
+    supervisor: str | None = None
+    team: str | None = None
+    tag: str | None = None
+    subject: str | None = None
+    due_before: datetime | None = None
+    limit: int | None = None
+    offset: int = 0
+
+
+class Transaction(ABC):
+    """One database transaction; all or nothing."""
+
+    @abstractmethod
+    def get_engagement(self, engagement_id: int, *, lock: bool = False) -> Row | None:
+        """The engagement row; ``lock`` takes a row lock until the transaction ends."""
+
+    @abstractmethod
+    def insert_engagement(self, values: Mapping[str, Any]) -> int: ...
+
+    @abstractmethod
+    def update_engagement(
+        self, engagement_id: int, expected_version: int, values: Mapping[str, Any]
+    ) -> bool:
+        """Update only if the row is still at ``expected_version``; False otherwise."""
+
+    @abstractmethod
+    def insert_tags(self, engagement_id: int, tags: Sequence[str]) -> None: ...
+
+    @abstractmethod
+    def insert_event(self, values: Mapping[str, Any]) -> None: ...
+
+    @abstractmethod
+    def events(self, engagement_id: int) -> list[Row]:
+        """Every event of the engagement, by seq."""
+
+    @abstractmethod
+    def list_engagements(self, where: EngagementFilter) -> list[Row]: ...
+
+    @abstractmethod
+    def get_idempotency(self, key: str) -> Row | None: ...
+
+    @abstractmethod
+    def insert_idempotency(self, values: Mapping[str, Any]) -> None: ...
+
+
+class Store(ABC):
+    """A database holding engagements, their events and idempotency keys."""
+
+    url: str
+    dialect: str
+
+    @abstractmethod
+    def transaction(self, *, write: bool) -> AbstractContextManager[Transaction]:
+        """A transaction; ``write=True`` takes the write lock up front on SQLite."""
+
+    @abstractmethod
+    def schema_revision(self) -> str | None:
+        """The migration revision the database is at (None when it has no schema)."""
+
+    @abstractmethod
+    def upgrade(self) -> None:
+        """Create or upgrade the schema to the newest migration."""
+
+    @abstractmethod
+    def row_counts(self) -> dict[str, int]:
+        """Rows per table: what tests compare to prove nothing was written."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+

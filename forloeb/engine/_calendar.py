@@ -45,6 +45,19 @@ class WorkingDayCalendar:
 
         self._holidays_of = _holidays
 
+        # Deadlines are computed on every stage entry: the day arithmetic
+        # depends only on (start day, n), so remember it.
+        @lru_cache(maxsize=4096)
+        def _plus_working_days(day: date, n: int) -> date:
+            counted = 0
+            while counted < n:
+                day += timedelta(days=1)
+                if self.is_working_day(day):
+                    counted += 1
+            return day
+
+        self._plus_working_days = _plus_working_days
+
     def is_working_day(self, day: date) -> bool:
         return (
             day.weekday() not in self.weekend
@@ -54,12 +67,7 @@ class WorkingDayCalendar:
 
     def add_working_days(self, start: datetime, n: int) -> datetime:
         local = start.astimezone(self.tz)
-        day = local.date()
-        counted = 0
-        while counted < n:
-            day += timedelta(days=1)
-            if self.is_working_day(day):
-                counted += 1
+        day = self._plus_working_days(local.date(), n)
         # Same local wall-clock time on the due day (DST-safe via zoneinfo).
         due = datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=self.tz)
         return due.astimezone(UTC)

@@ -16,6 +16,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
@@ -25,12 +26,13 @@ import structlog
 from ..persistence import (
     SCHEMA_HEAD,
     EngagementFilter,
+    ReadTransaction,
     Row,
     SqlStore,
     Store,
     StoreUnavailable,
-    Transaction,
     WriteConflict,
+    WriteTransaction,
 )
 from ._calendar import BusinessCalendar, WorkingDayCalendar
 from ._chain import GENESIS, event_hash
@@ -58,6 +60,8 @@ MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_TEXT = 200  # subject, assignee, team … (column widths)
 MAX_TAG = 100
 DEFAULT_WORKFLOWS = "forloeb.workflows:BUILTIN"
+# The role an event records when an actor holds several that may act.
+_ROLE_PREFERENCE = ("supervisor", "worker")
 ACTIVITY = "record_activity"
 
 # A Danish CPR number (DDMMYY-XXXX): the subject must be a reference, never
@@ -267,7 +271,9 @@ class Engine:
                 _check_text(name, value)
         tag_list = _check_tags(tags)
         self._check_choices(compiled, payload_data, None, "start")
-        fingerprint = _fingerprint("start", workflow, subject, source, payload_data, assignee, supervisor, team, tag_list)
+        fingerprint = _fingerprint(
+            "start", workflow, subject, source, payload_data, assignee, supervisor, team, tag_list
+        )
 
         now = self._clock()
         stage = definition.stage(definition.initial)
@@ -283,7 +289,7 @@ class Engine:
             "data": payload_data,
         }
 
-        def work(tx: Transaction) -> tuple[Row, Event]:
+        def work(tx: WriteTransaction) -> tuple[Row, Event]:
             engagement_id = tx.insert_engagement(
                 {
                     "workflow": workflow,
@@ -323,7 +329,7 @@ class Engine:
                 at=now,
             )
             tx.update_engagement(engagement_id, 1, {"head_hash": event.hash})
-            row = tx.get_engagement(engagement_id)
+            row = tx.lock_engagement(engagement_id)
             assert row is not None
             return row, event
 
@@ -344,16 +350,18 @@ class Engine:
         payload_data = _check_data(data)
         if note is not None:
             _check_note(note)
-        fingerprint = _fingerprint("fire", engagement_id, trigger, payload_data, note) if idempotency_key else ""
+        fingerprint = (
+            _fingerprint("fire", engagement_id, trigger, payload_data, note) if idempotency_key else ""
+        )
 
-        def work(tx: Transaction) -> tuple[Row, Event]:
+        def work(tx: WriteTransaction) -> tuple[Row, Event]:
             row = self._load(tx, engagement_id)
             compiled = self._compiled(row["workflow"], row["workflow_version"])
             definition = compiled.definition
             if trigger not in compiled.machine.events:
                 raise UnknownTrigger(definition.name, trigger, definition.triggers)
             _check_version(row, expected_version)
-            role = self._role_for(actor, definition.roles_for(trigger), trigger)
+            role = self._role_for(actor, compiled.roles[trigger], trigger)
             state = row["state"]
             records: dict[str, Any] = row["data"]
             carrier = Carrier(
@@ -375,9 +383,9 @@ class Engine:
                     )
                 raise TransitionNotAllowed(engagement_id, state, trigger)
             dest = carrier.state
-            spec = next(t for t in definition.transitions_for(trigger) if state in t.source)
+            spec = compiled.spec(trigger, state)
             now = self._clock()
-            kind_of = {s.key: s.kind for s in definition.stages}
+            kind_of = compiled.kind_of
             cycle = row["cycle"] + 1 if spec.new_cycle else row["cycle"]
             new_records = dict(records)
             if spec.record and payload_data:
@@ -395,7 +403,7 @@ class Engine:
                 "updated_at": now,
             }
             if dest != state or spec.new_cycle:
-                deadline = definition.stage(dest).deadline
+                deadline = compiled.stages[dest].deadline
                 values["stage_entered_at"] = now
                 values["stage_due_at"] = self.calendar.due(now, deadline) if deadline else None
             payload: dict[str, Any] = {"data": payload_data}
@@ -403,7 +411,9 @@ class Engine:
                 payload["note"] = note
             if spec.new_cycle:
                 payload["cycle"] = cycle
-            return self._commit_change(tx, row, values, actor, role, "transition", trigger, dest, payload, now)
+            return self._commit_change(
+                tx, row, values, actor, role, "transition", trigger, dest, payload, now
+            )
 
         return self._run(work, idempotency_key, fingerprint)
 
@@ -422,7 +432,7 @@ class Engine:
             raise InvalidData("a note needs text", detail_da="et notat skal have tekst")
         fingerprint = _fingerprint("note", engagement_id, text) if idempotency_key else ""
 
-        def work(tx: Transaction) -> tuple[Row, Event]:
+        def work(tx: WriteTransaction) -> tuple[Row, Event]:
             row = self._load(tx, engagement_id)
             _check_version(row, expected_version)
             role = self._role_for(actor, STAFF, "note")
@@ -448,21 +458,29 @@ class Engine:
             raise InvalidData("nothing to record", detail_da="intet at registrere")
         fingerprint = _fingerprint("details", engagement_id, payload_data) if idempotency_key else ""
 
-        def work(tx: Transaction) -> tuple[Row, Event]:
+        def work(tx: WriteTransaction) -> tuple[Row, Event]:
             row = self._load(tx, engagement_id)
             compiled = self._compiled(row["workflow"], row["workflow_version"])
             _check_version(row, expected_version)
             role = self._role_for(actor, STAFF, "record_details")
             state = row["state"]
-            if compiled.definition.stage(state).kind != "active":
+            if compiled.kind_of[state] != "active":
                 raise TransitionNotAllowed(engagement_id, state, "record_details")
             self._check_choices(compiled, payload_data, engagement_id, "record_details", state)
             records = dict(row["data"])
             records[state] = {**records.get(state, {}), **payload_data}
             now = self._clock()
             return self._commit_change(
-                tx, row, {"data": records, "updated_at": now}, actor, role, "details", None, state,
-                {"data": payload_data}, now,
+                tx,
+                row,
+                {"data": records, "updated_at": now},
+                actor,
+                role,
+                "details",
+                None,
+                state,
+                {"data": payload_data},
+                now,
             )
 
         return self._run(work, idempotency_key, fingerprint)
@@ -484,16 +502,18 @@ class Engine:
         if description is not None:
             _check_note(description)
         fingerprint = (
-            _fingerprint("activity", engagement_id, kind, description, payload_data) if idempotency_key else ""
+            _fingerprint("activity", engagement_id, kind, description, payload_data)
+            if idempotency_key
+            else ""
         )
 
-        def work(tx: Transaction) -> tuple[Row, Event]:
+        def work(tx: WriteTransaction) -> tuple[Row, Event]:
             row = self._load(tx, engagement_id)
             compiled = self._compiled(row["workflow"], row["workflow_version"])
             _check_version(row, expected_version)
             role = self._role_for(actor, STAFF, ACTIVITY)
             state = row["state"]
-            stage = compiled.definition.stage(state)
+            stage = compiled.stages[state]
             if "activities" not in stage.records:
                 raise TransitionNotAllowed(engagement_id, state, ACTIVITY)
             self._check_choices(compiled, {"kind": kind}, engagement_id, ACTIVITY, state)
@@ -510,9 +530,7 @@ class Engine:
             if stage.deadline and stage.deadline.rearm:
                 # A periodically reviewed stage: activity counts as a review.
                 values["stage_due_at"] = self.calendar.due(now, stage.deadline)
-            return self._commit_change(
-                tx, row, values, actor, role, "activity", None, state, activity, now
-            )
+            return self._commit_change(tx, row, values, actor, role, "activity", None, state, activity, now)
 
         return self._run(work, idempotency_key, fingerprint)
 
@@ -569,7 +587,7 @@ class Engine:
         for trigger in definition.triggers:
             if not compiled.leads_from(trigger, engagement.state):
                 continue
-            spec = next(t for t in definition.transitions_for(trigger) if engagement.state in t.source)
+            spec = compiled.spec(trigger, engagement.state)
             carrier = Carrier(
                 engagement.state,
                 engagement.paused_from,
@@ -583,8 +601,13 @@ class Engine:
                 self._role_for(actor, spec.roles, trigger)
                 if not compiled.trigger(trigger, carrier):
                     problem = (
-                        GuardFailed(engagement_id, engagement.state, trigger,
-                                    missing=carrier.missing, invalid=carrier.invalid)
+                        GuardFailed(
+                            engagement_id,
+                            engagement.state,
+                            trigger,
+                            missing=carrier.missing,
+                            invalid=carrier.invalid,
+                        )
                         if carrier.missing or carrier.invalid
                         else TransitionNotAllowed(engagement_id, engagement.state, trigger)
                     )
@@ -613,12 +636,12 @@ class Engine:
 
     # -- internals ---------------------------------------------------------------
 
-    def _read(self) -> Any:
-        return self.store.transaction(write=False)
+    def _read(self) -> AbstractContextManager[ReadTransaction]:
+        return self.store.read()
 
     def _run(
         self,
-        work: Callable[[Transaction], tuple[Row, Event]],
+        work: Callable[[WriteTransaction], tuple[Row, Event]],
         idempotency_key: str | None,
         fingerprint: str,
     ) -> Engagement:
@@ -627,7 +650,7 @@ class Engine:
             _check_text("idempotency_key", idempotency_key)
         for attempt in (1, 2):
             try:
-                with self.store.transaction(write=True) as tx:
+                with self.store.write() as tx:
                     if idempotency_key is not None:
                         earlier = tx.get_idempotency(idempotency_key)
                         if earlier is not None:
@@ -657,20 +680,26 @@ class Engine:
             return engagement
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _load(self, tx: Transaction, engagement_id: int) -> Row:
+    def _load(self, tx: ReadTransaction | WriteTransaction, engagement_id: int) -> Row:
+        """The engagement's row (locked, in a write transaction) or EngagementNotFound."""
         if isinstance(engagement_id, bool) or not isinstance(engagement_id, int):
             raise EngagementNotFound(engagement_id)
-        row = tx.get_engagement(engagement_id, lock=True)
+        if isinstance(tx, WriteTransaction):
+            row = tx.lock_engagement(engagement_id)
+        else:
+            row = tx.get_engagement(engagement_id)
         if row is None:
             raise EngagementNotFound(engagement_id)
         return row
 
     def _role_for(self, actor: Actor, allowed: frozenset[str], action: str) -> str:
-        if not isinstance(actor, Actor) or not actor.id:
+        """The role ``actor`` acts in (supervisor before worker), or PermissionDenied."""
+        if not isinstance(actor, Actor):
             raise InvalidData("an actor with an id is required", detail_da="en aktør med id er påkrævet")
         _check_text("actor", actor.id)
-        for role in sorted(actor.roles & allowed, key=("supervisor", "worker").index):
-            return role
+        for role in _ROLE_PREFERENCE:
+            if role in allowed and role in actor.roles:
+                return role
         raise PermissionDenied(actor.id, actor.roles, action, allowed)
 
     def _check_choices(
@@ -691,7 +720,7 @@ class Engine:
 
     def _commit_change(
         self,
-        tx: Transaction,
+        tx: WriteTransaction,
         row: Row,
         values: dict[str, Any],
         actor: Actor,
@@ -727,7 +756,7 @@ class Engine:
 
     def _append(
         self,
-        tx: Transaction,
+        tx: WriteTransaction,
         *,
         engagement_id: int,
         seq: int,
@@ -824,10 +853,16 @@ def _check_tags(tags: Iterable[str]) -> list[str]:
 
 def _check_data(data: Mapping[str, Any] | None) -> dict[str, Any]:
     """Data must be a JSON object with text keys, at most 64 KiB encoded."""
-    if data is None:
+    if not data:
+        if data is not None and not isinstance(data, Mapping):
+            raise InvalidData(
+                "data must be a mapping of keys to values", detail_da="data skal være nøgle/værdi-par"
+            )
         return {}
     if not isinstance(data, Mapping):
-        raise InvalidData("data must be a mapping of keys to values", detail_da="data skal være nøgle/værdi-par")
+        raise InvalidData(
+            "data must be a mapping of keys to values", detail_da="data skal være nøgle/værdi-par"
+        )
     try:
         encoded = json.dumps(data, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:

@@ -133,9 +133,7 @@ class GuardFailed(TransitionNotAllowed):
 class PermissionDenied(ForloebError):
     code = "permission_denied"
 
-    def __init__(
-        self, actor: str, roles: Iterable[str], action: str, required: Iterable[str]
-    ) -> None:
+    def __init__(self, actor: str, roles: Iterable[str], action: str, required: Iterable[str]) -> None:
         self.actor = actor
         self.roles = tuple(sorted(roles))
         self.action = action

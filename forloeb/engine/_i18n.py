@@ -71,10 +71,8 @@ MESSAGES: Final[Mapping[str, Mapping[Lang, str]]] = {
         "en": "Invalid data: {detail}",
     },
     "schema_out_of_date": {
-        "da": "Databasens skema er {current}, men denne version kræver {required}. "
-        "Kør `forloeb init`.",
-        "en": "The database schema is at {current}, this version needs {required}. "
-        "Run `forloeb init`.",
+        "da": "Databasens skema er {current}, men denne version kræver {required}. Kør `forloeb init`.",
+        "en": "The database schema is at {current}, this version needs {required}. Run `forloeb init`.",
     },
     "database_unavailable": {
         "da": "Kan ikke forbinde til databasen {url}: {detail}",

@@ -21,6 +21,7 @@ from ._definition import (
     RETURN_TO_PAUSED,
     ROLES,
     GuardContext,
+    Stage,
     Transition,
     WorkflowDefinition,
 )
@@ -33,14 +34,14 @@ class Carrier:
     """The throwaway model a trigger runs on: one per call, never shared."""
 
     __slots__ = (
-        "state",
-        "paused_from",
         "closed_from",
-        "record",
         "data",
         "engagement_data",
-        "missing",
         "invalid",
+        "missing",
+        "paused_from",
+        "record",
+        "state",
     )
 
     def __init__(
@@ -103,9 +104,18 @@ def _returns_to(attr: str, stage: str) -> Callable[[EventData], bool]:
 
 @dataclass(frozen=True)
 class CompiledWorkflow:
+    """A definition with its machine and the lookups a fire needs, computed once."""
+
     definition: WorkflowDefinition
     machine: Machine
     choice_keys: Mapping[str, tuple[str, ...]]
+    kind_of: Mapping[str, str]
+    stages: Mapping[str, Stage]
+    roles: Mapping[str, frozenset[str]]
+    specs: Mapping[tuple[str, str], Transition]
+
+    def spec(self, trigger: str, source: str) -> Transition:
+        return self.specs[(trigger, source)]
 
     def trigger(self, trigger: str, carrier: Carrier) -> bool:
         """Run ``trigger`` on ``carrier``. Raises MachineError when not valid from its state."""
@@ -185,7 +195,15 @@ def compile_workflow(definition: WorkflowDefinition) -> CompiledWorkflow:
         send_event=True,
         ignore_invalid_triggers=False,
     )
-    return CompiledWorkflow(definition=definition, machine=machine, choice_keys=choices)
+    return CompiledWorkflow(
+        definition=definition,
+        machine=machine,
+        choice_keys=choices,
+        kind_of=kinds,
+        stages={s.key: s for s in definition.stages},
+        roles={t: definition.roles_for(t) for t in definition.triggers},
+        specs={(t.trigger, src): t for t in definition.transitions for src in t.source},
+    )
 
 
 __all__ = ["Carrier", "CompiledWorkflow", "MachineError", "compile_workflow"]

@@ -7,25 +7,27 @@ from ._sql import DEFAULT_URL, SqlStore, normalize_url
 from ._tables import SCHEMA_HEAD, metadata
 from .base import (
     EngagementFilter,
+    ReadTransaction,
     Row,
     Store,
     StoreError,
     StoreUnavailable,
-    Transaction,
     WriteConflict,
+    WriteTransaction,
 )
 
 __all__ = [
     "DEFAULT_URL",
     "SCHEMA_HEAD",
     "EngagementFilter",
+    "ReadTransaction",
     "Row",
     "SqlStore",
     "Store",
     "StoreError",
     "StoreUnavailable",
-    "Transaction",
     "WriteConflict",
+    "WriteTransaction",
     "metadata",
     "normalize_url",
 ]

@@ -9,9 +9,9 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-MIGRATIONS = Path(__file__).parent / "migrations"
-
 from ._tables import SCHEMA_HEAD
+
+MIGRATIONS = Path(__file__).parent / "migrations"
 
 __all__ = ["SCHEMA_HEAD", "alembic_config", "head_revision", "upgrade"]
 

@@ -3,31 +3,44 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+import os
+import threading
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import (
     Connection,
     Engine,
+    bindparam,
     create_engine,
     event,
     func,
-    insert,
     inspect,
     select,
     text,
-    update,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
 
-from ._tables import ALL_TABLES, engagement_tags, engagements, events, idempotency_keys
-from .base import EngagementFilter, Row, Store, StoreUnavailable, Transaction, WriteConflict
+from ._hotpath import SqlText
+from ._tables import ALL_TABLES, engagement_tags, engagements, events
+from .base import (
+    EngagementFilter,
+    ReadTransaction,
+    Row,
+    Store,
+    StoreUnavailable,
+    WriteConflict,
+    WriteTransaction,
+)
 
 DEFAULT_URL = "sqlite:///forloeb.db"
-_SYNC_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
+# Built once: SQLAlchemy compiles each statement shape once and caches it.
+_GET_ENGAGEMENT = select(engagements).where(engagements.c.id == bindparam("_id"))
+_EVENTS_OF = select(events).where(events.c.engagement_id == bindparam("_id")).order_by(events.c.seq)
+_SYNC_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 
 def normalize_url(url: str) -> str:
@@ -40,10 +53,22 @@ def normalize_url(url: str) -> str:
 class SqlStore(Store):
     """SQLAlchemy Core store. Open with :meth:`open`."""
 
-    def __init__(self, engine: Engine, url: str) -> None:
+    def __init__(
+        self, engine: Engine, url: str, *, synchronous: str | None = None, memory: bool = False
+    ) -> None:
         self._engine = engine
+        # SQLite files: each thread writes on its own connection (see _own_connection).
+        self._synchronous = synchronous
+        self._memory = memory
+        self._local = threading.local()
+        self._own: list[Any] = []
+        self._own_lock = threading.Lock()
         self.url = url
         self.dialect = engine.dialect.name
+        self._sql = SqlText(self.dialect)
+        # The write path raises the driver's own errors, not SQLAlchemy's.
+        self._dbapi: Any = engine.dialect.loaded_dbapi
+        self._conflict_errors: tuple[type[BaseException], ...] = (self._dbapi.IntegrityError,)
 
     @classmethod
     def open(
@@ -56,6 +81,8 @@ class SqlStore(Store):
         raw = normalize_url(url or DEFAULT_URL)
         parsed = make_url(raw)
         kwargs: dict[str, Any] = {}
+        sync: str | None = None
+        memory = False
         if parsed.get_backend_name() == "sqlite":
             # Our own option, not a driver argument: take it off the URL.
             sync = str(parsed.query.get("synchronous", "FULL")).upper()
@@ -77,7 +104,7 @@ class SqlStore(Store):
                 kwargs["connect_args"] = {"connect_timeout": int(connect_timeout)}
             kwargs["pool_pre_ping"] = True
             engine = create_engine(parsed, **kwargs)
-        store = cls(engine, parsed.render_as_string(hide_password=True))
+        store = cls(engine, parsed.render_as_string(hide_password=True), synchronous=sync, memory=memory)
         try:
             with engine.connect():
                 pass
@@ -87,19 +114,55 @@ class SqlStore(Store):
         return store
 
     @contextmanager
-    def transaction(self, *, write: bool) -> Iterator[Transaction]:
-        with self._engine.connect() as conn:
-            if not write:
-                conn = conn.execution_options(forloeb_read=True)
+    def read(self) -> Iterator[ReadTransaction]:
+        with self._engine.connect() as conn, conn.begin():
+            yield _ReadTransaction(conn)
+
+    def _own_connection(self) -> Any:
+        """This thread's own SQLite write connection (opened on first use).
+
+        A pool checkout and check-in costs ~25 µs, a sixth of a fire; SQLite
+        connections are cheap and writers serialise on the file lock anyway,
+        so each thread keeps one. Not after a fork: the child opens its own.
+        """
+        conn = getattr(self._local, "conn", None)
+        if conn is None or self._local.pid != os.getpid():
+            cargs, cparams = self._engine.dialect.create_connect_args(self._engine.url)
+            cparams["check_same_thread"] = False  # close() may run in another thread
+            conn = self._dbapi.connect(*cargs, **cparams)
+            _sqlite_setup(conn, self._synchronous, wal=True)
+            self._local.conn, self._local.pid = conn, os.getpid()
+            with self._own_lock:
+                self._own.append(conn)
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[WriteTransaction]:
+        pooled = None if self._synchronous and not self._memory else self._engine.raw_connection()
+        try:
+            driver = self._own_connection() if pooled is None else pooled.driver_connection
+            assert driver is not None
+            cursor = driver.cursor()
+            if self.dialect == "sqlite":
+                # Take the write lock up front: a deferred transaction that
+                # reads and then writes can fail with SQLITE_BUSY without
+                # waiting for the busy timeout.
+                cursor.execute("BEGIN IMMEDIATE")
             try:
-                with conn.begin():
-                    yield _SqlTransaction(conn, self.dialect)
-            except IntegrityError as exc:
-                raise WriteConflict(str(exc.orig)) from exc
-            except OperationalError as exc:
-                if self.dialect == "postgresql" and _is_pg_serialization(exc):
-                    raise WriteConflict(str(exc.orig)) from exc
+                yield _WriteTransaction(cursor, self._sql)
+                driver.commit()
+            except BaseException:
+                driver.rollback()
                 raise
+        except self._conflict_errors as exc:
+            raise WriteConflict(str(exc)) from exc
+        except self._dbapi.OperationalError as exc:
+            if self.dialect == "postgresql" and getattr(exc, "sqlstate", None) in ("40001", "40P01"):
+                raise WriteConflict(str(exc)) from exc
+            raise
+        finally:
+            if pooled is not None:
+                pooled.close()
 
     def schema_revision(self) -> str | None:
         with self._engine.connect() as conn:
@@ -125,78 +188,46 @@ class SqlStore(Store):
         return self._engine
 
     def close(self) -> None:
+        with self._own_lock:
+            for conn in self._own:
+                conn.close()
+            self._own.clear()
         self._engine.dispose()
 
 
-def _is_pg_serialization(exc: OperationalError) -> bool:
-    return getattr(getattr(exc, "orig", None), "sqlstate", None) in ("40001", "40P01")
+def _sqlite_setup(dbapi_con: Any, synchronous: str, *, wal: bool) -> None:
+    # We issue BEGIN ourselves (SqlStore.write, and the "begin" hook), not pysqlite.
+    dbapi_con.isolation_level = None
+    cur = dbapi_con.cursor()
+    if wal:
+        cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute(f"PRAGMA synchronous={synchronous}")
+    cur.close()
 
 
 def _configure_sqlite(engine: Engine, synchronous: str, *, wal: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_con: Any, _record: Any) -> None:
-        # We issue BEGIN ourselves (below): pysqlite's implicit BEGIN is
-        # deferred, and a deferred reader that later writes can fail with
-        # SQLITE_BUSY without waiting. BEGIN IMMEDIATE takes the write lock up front.
-        dbapi_con.isolation_level = None
-        cur = dbapi_con.cursor()
-        if wal:
-            cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute(f"PRAGMA synchronous={synchronous}")
-        cur.close()
+        _sqlite_setup(dbapi_con, synchronous, wal=wal)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        if conn.get_execution_options().get("forloeb_read"):
-            conn.exec_driver_sql("BEGIN")
-        else:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # SQLAlchemy connections read (and migrate): a deferred BEGIN gives
+        # reads one snapshot. Writes begin IMMEDIATE on the driver (SqlStore.write).
+        conn.exec_driver_sql("BEGIN")
 
 
-class _SqlTransaction(Transaction):
-    def __init__(self, conn: Connection, dialect: str) -> None:
+class _ReadTransaction(ReadTransaction):
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
-        self._dialect = dialect
 
-    def get_engagement(self, engagement_id: int, *, lock: bool = False) -> Row | None:
-        stmt = select(engagements).where(engagements.c.id == engagement_id)
-        if lock and self._dialect != "sqlite":
-            # SQLite's BEGIN IMMEDIATE already excludes other writers.
-            stmt = stmt.with_for_update()
-        row = self._conn.execute(stmt).first()
+    def get_engagement(self, engagement_id: int) -> Row | None:
+        row = self._conn.execute(_GET_ENGAGEMENT, {"_id": engagement_id}).first()
         return row._mapping if row is not None else None
 
-    def insert_engagement(self, values: Mapping[str, Any]) -> int:
-        result = self._conn.execute(insert(engagements).values(**values))
-        pk = result.inserted_primary_key
-        assert pk is not None
-        return int(pk[0])
-
-    def update_engagement(
-        self, engagement_id: int, expected_version: int, values: Mapping[str, Any]
-    ) -> bool:
-        result = self._conn.execute(
-            update(engagements)
-            .where(engagements.c.id == engagement_id, engagements.c.version == expected_version)
-            .values(**values)
-        )
-        return result.rowcount == 1
-
-    def insert_tags(self, engagement_id: int, tags: Sequence[str]) -> None:
-        if tags:
-            self._conn.execute(
-                insert(engagement_tags),
-                [{"engagement_id": engagement_id, "tag": t} for t in tags],
-            )
-
-    def insert_event(self, values: Mapping[str, Any]) -> None:
-        self._conn.execute(insert(events).values(**values))
-
     def events(self, engagement_id: int) -> list[Row]:
-        rows = self._conn.execute(
-            select(events).where(events.c.engagement_id == engagement_id).order_by(events.c.seq)
-        )
+        rows = self._conn.execute(_EVENTS_OF, {"_id": engagement_id})
         return [r._mapping for r in rows]
 
     def list_engagements(self, where: EngagementFilter) -> list[Row]:
@@ -213,9 +244,8 @@ class _SqlTransaction(Transaction):
             if value is not None:
                 stmt = stmt.where(column == value)
         if where.tag is not None:
-            stmt = stmt.where(
-                c.id.in_(select(engagement_tags.c.engagement_id).where(engagement_tags.c.tag == where.tag))
-            )
+            tagged = select(engagement_tags.c.engagement_id).where(engagement_tags.c.tag == where.tag)
+            stmt = stmt.where(c.id.in_(tagged))
         if where.due_before is not None:
             stmt = stmt.where(c.stage_due_at <= where.due_before)
         stmt = stmt.order_by(c.id).offset(where.offset)
@@ -223,11 +253,39 @@ class _SqlTransaction(Transaction):
             stmt = stmt.limit(where.limit)
         return [r._mapping for r in self._conn.execute(stmt)]
 
+
+class _WriteTransaction(WriteTransaction):
+    def __init__(self, cursor: Any, sql: SqlText) -> None:
+        self._cur = cursor
+        self._sql = sql
+
+    def lock_engagement(self, engagement_id: int) -> Row | None:
+        self._cur.execute(self._sql.select_engagement, {"_id": engagement_id})
+        row = self._cur.fetchone()
+        return self._sql.decode(self._sql.engagement_columns, row) if row is not None else None
+
     def get_idempotency(self, key: str) -> Row | None:
-        row = self._conn.execute(
-            select(idempotency_keys).where(idempotency_keys.c.key == key)
-        ).first()
-        return row._mapping if row is not None else None
+        self._cur.execute(self._sql.select_idempotency, {"key": key})
+        row = self._cur.fetchone()
+        return self._sql.decode(self._sql.idempotency_columns, row) if row is not None else None
+
+    def insert_engagement(self, values: Mapping[str, Any]) -> int:
+        self._cur.execute(self._sql.insert_engagement, self._sql.encode(values))
+        return int(self._cur.fetchone()[0])
+
+    def update_engagement(self, engagement_id: int, expected_version: int, values: Mapping[str, Any]) -> bool:
+        params = self._sql.encode(values)
+        params["_id"] = engagement_id
+        params["_expected"] = expected_version
+        self._cur.execute(self._sql.update_engagement(tuple(values)), params)
+        return bool(self._cur.rowcount == 1)
+
+    def insert_tags(self, engagement_id: int, tags: Sequence[str]) -> None:
+        for tag in tags:
+            self._cur.execute(self._sql.insert_tag, {"engagement_id": engagement_id, "tag": tag})
+
+    def insert_event(self, values: Mapping[str, Any]) -> None:
+        self._cur.execute(self._sql.insert_event, self._sql.encode(values))
 
     def insert_idempotency(self, values: Mapping[str, Any]) -> None:
-        self._conn.execute(insert(idempotency_keys).values(**values))
+        self._cur.execute(self._sql.insert_idempotency, self._sql.encode(values))

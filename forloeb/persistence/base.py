@@ -43,27 +43,11 @@ class EngagementFilter:
     offset: int = 0
 
 
-class Transaction(ABC):
-    """One database transaction; all or nothing."""
+class ReadTransaction(ABC):
+    """A consistent read of the database (one transaction)."""
 
     @abstractmethod
-    def get_engagement(self, engagement_id: int, *, lock: bool = False) -> Row | None:
-        """The engagement row; ``lock`` takes a row lock until the transaction ends."""
-
-    @abstractmethod
-    def insert_engagement(self, values: Mapping[str, Any]) -> int: ...
-
-    @abstractmethod
-    def update_engagement(
-        self, engagement_id: int, expected_version: int, values: Mapping[str, Any]
-    ) -> bool:
-        """Update only if the row is still at ``expected_version``; False otherwise."""
-
-    @abstractmethod
-    def insert_tags(self, engagement_id: int, tags: Sequence[str]) -> None: ...
-
-    @abstractmethod
-    def insert_event(self, values: Mapping[str, Any]) -> None: ...
+    def get_engagement(self, engagement_id: int) -> Row | None: ...
 
     @abstractmethod
     def events(self, engagement_id: int) -> list[Row]:
@@ -72,8 +56,30 @@ class Transaction(ABC):
     @abstractmethod
     def list_engagements(self, where: EngagementFilter) -> list[Row]: ...
 
+
+class WriteTransaction(ABC):
+    """One write transaction; all or nothing. Holds the engagement's write lock
+    from :meth:`lock_engagement` until it ends."""
+
+    @abstractmethod
+    def lock_engagement(self, engagement_id: int) -> Row | None:
+        """The engagement row, locked against other writers until the end."""
+
     @abstractmethod
     def get_idempotency(self, key: str) -> Row | None: ...
+
+    @abstractmethod
+    def insert_engagement(self, values: Mapping[str, Any]) -> int: ...
+
+    @abstractmethod
+    def update_engagement(self, engagement_id: int, expected_version: int, values: Mapping[str, Any]) -> bool:
+        """Update only if the row is still at ``expected_version``; False otherwise."""
+
+    @abstractmethod
+    def insert_tags(self, engagement_id: int, tags: Sequence[str]) -> None: ...
+
+    @abstractmethod
+    def insert_event(self, values: Mapping[str, Any]) -> None: ...
 
     @abstractmethod
     def insert_idempotency(self, values: Mapping[str, Any]) -> None: ...
@@ -86,8 +92,12 @@ class Store(ABC):
     dialect: str
 
     @abstractmethod
-    def transaction(self, *, write: bool) -> AbstractContextManager[Transaction]:
-        """A transaction; ``write=True`` takes the write lock up front on SQLite."""
+    def read(self) -> AbstractContextManager[ReadTransaction]:
+        """A read transaction (a consistent snapshot)."""
+
+    @abstractmethod
+    def write(self) -> AbstractContextManager[WriteTransaction]:
+        """A write transaction: committed when the block ends, rolled back on an error."""
 
     @abstractmethod
     def schema_revision(self) -> str | None:
@@ -103,5 +113,3 @@ class Store(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
-
-

@@ -26,6 +26,7 @@ PLAN = ("focus", "goals", "plan")
 def choice(key: str, da: str, en: str) -> Choice:
     return Choice(key=key, labels=Label(da=da, en=en))
 
+
 ACTIVITY_KINDS = (
     Choice(key="investigate", labels=Label(da="undersøge sammen", en="investigate together")),
     Choice(key="wonder", labels=Label(da="undre sig sammen", en="wonder together")),
@@ -101,7 +102,9 @@ def build(
         ),
         Stage(
             key="self_help",
-            labels=Label(da="Selvhjælp: vil selv, kan selv, gør det selv", en="Self-help: wants to, can, does it"),
+            labels=Label(
+                da="Selvhjælp: vil selv, kan selv, gør det selv", en="Self-help: wants to, can, does it"
+            ),
             deadline=Deadline(amount=30, unit="days"),
             records=("level",),
         ),
@@ -116,7 +119,12 @@ def build(
             records=("status", "achievements", "decision"),
         ),
         Stage(key="paused", labels=Label(da="Sat på pause", en="Paused"), kind="paused"),
-        Stage(key="closed", labels=Label(da="Afsluttet", en="Closed"), kind="final", records=("outcome", "reason")),
+        Stage(
+            key="closed",
+            labels=Label(da="Afsluttet", en="Closed"),
+            kind="final",
+            records=("outcome", "reason"),
+        ),
         Stage(
             key="handed_over",
             labels=Label(da="Overleveret", en="Handed over"),
@@ -126,7 +134,9 @@ def build(
     )
     active = tuple(s.key for s in stages if s.kind == "active")
 
-    def t(trigger: str, source: str | tuple[str, ...], dest: str, da: str, en: str, **kw: object) -> Transition:
+    def t(
+        trigger: str, source: str | tuple[str, ...], dest: str, da: str, en: str, **kw: object
+    ) -> Transition:
         return Transition(
             trigger=trigger,
             source=(source,) if isinstance(source, str) else source,
@@ -138,15 +148,33 @@ def build(
     transitions = (
         # The path forward.
         t("make_contact", "referral", "first_contact", "Tag første kontakt", "Make first contact"),
-        t("agree_shared_path", "first_contact", "shared_path", "Gå til den fælles vej", "Go to the shared path"),
-        t("set_own_path", "shared_path", "own_path", f"Gå til {own_path.da.lower()}", "Go to the own path",
-          requires=PLAN),
+        t(
+            "agree_shared_path",
+            "first_contact",
+            "shared_path",
+            "Gå til den fælles vej",
+            "Go to the shared path",
+        ),
+        t(
+            "set_own_path",
+            "shared_path",
+            "own_path",
+            f"Gå til {own_path.da.lower()}",
+            "Go to the own path",
+            requires=PLAN,
+        ),
         t("act", "own_path", "action", "Gå til handling", "Start acting", requires=PLAN),
         t("reach_self_help", "action", "self_help", "Gå til selvhjælp", "Move to self-help"),
         t("round_off", "self_help", "rounding_off", "Afrund", "Round off", requires=("level",)),
         t("close", "rounding_off", "closed", "Afslut", "Close", requires=("outcome",)),
-        t("hand_over", "rounding_off", "handed_over", "Overlever til anden aktør", "Hand over to another actor",
-          requires=("receiver", "legal_basis")),
+        t(
+            "hand_over",
+            "rounding_off",
+            "handed_over",
+            "Overlever til anden aktør",
+            "Hand over to another actor",
+            requires=("receiver", "legal_basis"),
+        ),
         # The method is flexible: back a step when life changes.
         t("revise_shared_path", "action", "shared_path", "Revidér den fælles plan", "Revise the shared plan"),
         t("revise_own_path", "action", "own_path", "Revidér egen plan", "Revise the own plan"),
@@ -155,8 +183,15 @@ def build(
         t("pause", active, "paused", "Sæt på pause", "Pause", requires=("reason",), record=False),
         t("resume", "paused", RETURN_TO_PAUSED, "Genoptag", "Resume", record=False),
         t("withdraw", active, "closed", "Afbryd forløbet", "Withdraw", requires=("reason",), record=False),
-        t("reopen", "closed", RETURN_TO_CLOSED, "Genåbn", "Reopen", roles=frozenset({SUPERVISOR}),
-          record=False),
+        t(
+            "reopen",
+            "closed",
+            RETURN_TO_CLOSED,
+            "Genåbn",
+            "Reopen",
+            roles=frozenset({SUPERVISOR}),
+            record=False,
+        ),
     )
     return WorkflowDefinition(
         name=name,

@@ -5,7 +5,6 @@ from forloeb.engine import Label
 from ._method import build
 from ._method import choice as _src
 
-
 CIVIL_SOCIETY = build(
     name="civil_society",
     labels=Label(da="Civilsamfund", en="Civil-society engagement"),

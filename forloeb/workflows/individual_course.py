@@ -5,7 +5,6 @@ from forloeb.engine import Label
 from ._method import build
 from ._method import choice as _src
 
-
 INDIVIDUAL_COURSE = build(
     name="individual_course",
     labels=Label(da="Individuelle forløb", en="Individual course"),

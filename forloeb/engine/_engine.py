@@ -397,11 +397,12 @@ class Engine:
             values: dict[str, Any] = {
                 "state": dest,
                 "cycle": cycle,
-                "data": new_records,
                 "paused_from": state if kind_of[dest] == "paused" else None,
                 "closed_from": state if kind_of[dest] == "final" else None,
                 "updated_at": now,
             }
+            if new_records != records:
+                values["data"] = new_records
             if dest != state or spec.new_cycle:
                 deadline = compiled.stages[dest].deadline
                 values["stage_entered_at"] = now

@@ -30,12 +30,17 @@ _TIME = frozenset(c.name for t in _TABLES for c in t.c if isinstance(c.type, UTC
 
 
 def _sqlite_time(value: datetime) -> str:
-    # The format SQLAlchemy's SQLite DateTime writes: naive UTC, microseconds.
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    # The format SQLAlchemy's SQLite DateTime writes: naive UTC, microseconds
+    # ("2026-11-28 06:44:09.457371"): the first 26 characters of the UTC isoformat.
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    elif value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: forloeb stores aware times only")
+    return value.isoformat(sep=" ", timespec="microseconds")[:26]
 
 
 def _sqlite_time_in(value: str) -> datetime:
-    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return datetime.fromisoformat(value + "+00:00")
 
 
 def _columns(table: Table, *, skip: tuple[str, ...] = ()) -> tuple[str, ...]:

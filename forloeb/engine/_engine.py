@@ -9,6 +9,7 @@ subscribers run after the commit, never inside it.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import importlib
 import json
@@ -578,7 +579,7 @@ class Engine:
         with self._read() as tx:
             return [_snapshot(r) for r in tx.list_engagements(where)]
 
-    def available_triggers(self, engagement_id: int, actor: Actor) -> list[TriggerOption]:
+    def available_triggers(self, engagement_id: int, actor: Actor) -> builtins.list[TriggerOption]:
         """Triggers that lead somewhere from the current state, each with whether
         ``actor`` may fire it now without further data and, if not, why."""
         engagement = self.get(engagement_id)

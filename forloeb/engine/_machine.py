@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from transitions import Machine, MachineError
 from transitions.core import EventData
@@ -71,7 +71,7 @@ def _guard_condition(spec: Transition, choices: Mapping[str, tuple[str, ...]]) -
     """The condition the machine checks; it notes what is missing on the carrier."""
 
     def condition(ev: EventData) -> bool:
-        c: Carrier = ev.model
+        c = cast(Carrier, ev.model)
         missing = [k for k in spec.requires if _empty(c.record.get(k))]
         if spec.guards:
             ctx = GuardContext(

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping, Sequence
 import os
 import threading
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Connection,
@@ -130,6 +130,7 @@ class SqlStore(Store):
             cargs, cparams = self._engine.dialect.create_connect_args(self._engine.url)
             cparams["check_same_thread"] = False  # close() may run in another thread
             conn = self._dbapi.connect(*cargs, **cparams)
+            assert self._synchronous is not None
             _sqlite_setup(conn, self._synchronous, wal=True)
             self._local.conn, self._local.pid = conn, os.getpid()
             with self._own_lock:
@@ -224,11 +225,11 @@ class _ReadTransaction(ReadTransaction):
 
     def get_engagement(self, engagement_id: int) -> Row | None:
         row = self._conn.execute(_GET_ENGAGEMENT, {"_id": engagement_id}).first()
-        return row._mapping if row is not None else None
+        return cast(Row, row._mapping) if row is not None else None
 
     def events(self, engagement_id: int) -> list[Row]:
         rows = self._conn.execute(_EVENTS_OF, {"_id": engagement_id})
-        return [r._mapping for r in rows]
+        return [cast(Row, r._mapping) for r in rows]
 
     def list_engagements(self, where: EngagementFilter) -> list[Row]:
         c = engagements.c
@@ -251,7 +252,7 @@ class _ReadTransaction(ReadTransaction):
         stmt = stmt.order_by(c.id).offset(where.offset)
         if where.limit is not None:
             stmt = stmt.limit(where.limit)
-        return [r._mapping for r in self._conn.execute(stmt)]
+        return [cast(Row, r._mapping) for r in self._conn.execute(stmt)]
 
 
 class _WriteTransaction(WriteTransaction):

@@ -50,6 +50,7 @@ from ._errors import (
     TransitionNotAllowed,
     UnknownTrigger,
     UnknownWorkflow,
+    is_newer_revision,
 )
 from ._machine import Carrier, CompiledWorkflow, MachineError, compile_workflow
 from ._types import Actor, Engagement, Event, TriggerOption
@@ -139,6 +140,9 @@ class Engine:
             raise DatabaseUnavailable(url or "sqlite:///forloeb.db", str(exc)) from exc
         try:
             if migrate:
+                before = store.schema_revision()
+                if is_newer_revision(before, SCHEMA_HEAD):
+                    raise SchemaOutOfDate(before, SCHEMA_HEAD)
                 store.upgrade()
             current = store.schema_revision()
             if current != SCHEMA_HEAD:
@@ -279,7 +283,7 @@ class Engine:
         now = self._clock()
         stage = definition.stage(definition.initial)
         due = self.calendar.due(now, stage.deadline) if stage.deadline else None
-        record = {definition.initial: {"source": source, **payload_data}}
+        record = {definition.initial: {**payload_data, "source": source}}
         started_payload = {
             "subject": subject,
             "source": source,
@@ -369,7 +373,7 @@ class Engine:
                 state,
                 row["paused_from"],
                 row["closed_from"],
-                {**records.get(state, {}), **payload_data},
+                _guard_record(compiled, trigger, state, records, payload_data),
                 payload_data,
                 records,
             )
@@ -518,9 +522,12 @@ class Engine:
             stage = compiled.stages[state]
             if "activities" not in stage.records:
                 raise TransitionNotAllowed(engagement_id, state, ACTIVITY)
+            if kind is None:
+                raise GuardFailed(engagement_id, state, ACTIVITY, missing=["kind"])
             self._check_choices(compiled, {"kind": kind}, engagement_id, ACTIVITY, state)
             now = self._clock()
-            activity = {"kind": kind, "description": description, **payload_data}
+            # The checked kind and description win over same-named data keys.
+            activity = {**payload_data, "kind": kind, "description": description}
             records = dict(row["data"])
             stage_record = dict(records.get(state, {}))
             stage_record["activities"] = [
@@ -594,7 +601,7 @@ class Engine:
                 engagement.state,
                 engagement.paused_from,
                 engagement.closed_from,
-                dict(engagement.data.get(engagement.state, {})),
+                _guard_record(compiled, trigger, engagement.state, engagement.data, {}),
                 {},
                 engagement.data,
             )
@@ -813,6 +820,32 @@ def replay(definition: WorkflowDefinition, events: Sequence[Event]) -> dict[str,
     return {"state": state, "cycle": cycle, "paused_from": paused_from, "closed_from": closed_from}
 
 
+def _guard_record(
+    compiled: CompiledWorkflow,
+    trigger: str,
+    state: str,
+    records: Mapping[str, Any],
+    data: dict[str, Any],
+) -> dict[str, Any]:
+    """What a trigger's guards look at: the stage's record completed with this
+    fire's data, or for a transition that records nothing (pause, withdraw …)
+    this fire's data alone, so a reason recorded for something else (the
+    referral's "why") never counts as the reason to withdraw."""
+    spec = compiled.specs.get((trigger, state))
+    if spec is not None and not spec.record:
+        return data
+    return {**records.get(state, {}), **data}
+
+
+def _check_keys(value: Any) -> bool:
+    """True when every object key, at any depth, is text (JSON would coerce others)."""
+    if isinstance(value, Mapping):
+        return all(isinstance(k, str) and _check_keys(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return all(_check_keys(v) for v in value)
+    return True
+
+
 def _check_version(row: Row, expected: int | None) -> None:
     if expected is not None and row["version"] != expected:
         raise ConcurrencyError(row["id"], expected, row["version"])
@@ -874,7 +907,7 @@ def _check_data(data: Mapping[str, Any] | None) -> dict[str, Any]:
             f"data is larger than {MAX_PAYLOAD_BYTES // 1024} KiB",
             detail_da=f"data er større end {MAX_PAYLOAD_BYTES // 1024} KiB",
         )
-    if not all(isinstance(k, str) for k in data):
+    if not _check_keys(data):
         raise InvalidData("data keys must be text", detail_da="datanøgler skal være tekst")
     # A JSON round trip: what is hashed is exactly what is stored and read back.
     loaded: dict[str, Any] = json.loads(encoded)

@@ -194,7 +194,21 @@ class SchemaOutOfDate(ForloebError):
     def __init__(self, current: str | None, required: str) -> None:
         self.current = current
         self.required = required
+        # A database migrated by a newer release: `forloeb init` cannot help,
+        # and must not try (it would fail on the unknown revision).
+        self.newer = is_newer_revision(current, required)
+        if self.newer:
+            self.code = "schema_newer"
         super().__init__(current=current or "empty", required=required)
+
+
+def is_newer_revision(current: str | None, known: str) -> bool:
+    """Revisions are zero-padded numbers ("0001"): anything unknown counts as newer."""
+    if current is None:
+        return False
+    if current.isdigit() and known.isdigit():
+        return int(current) > int(known)
+    return current != known
 
 
 class DatabaseUnavailable(ForloebError):

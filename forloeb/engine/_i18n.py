@@ -74,6 +74,12 @@ MESSAGES: Final[Mapping[str, Mapping[Lang, str]]] = {
         "da": "Databasens skema er {current}, men denne version kræver {required}. Kør `forloeb init`.",
         "en": "The database schema is at {current}, this version needs {required}. Run `forloeb init`.",
     },
+    "schema_newer": {
+        "da": "Databasens skema er {current}, nyere end denne version af forloeb kender ({required}). "
+        "Opgradér forloeb.",
+        "en": "The database schema is at {current}, newer than this version of forloeb knows "
+        "({required}). Upgrade forloeb.",
+    },
     "database_unavailable": {
         "da": "Kan ikke forbinde til databasen {url}: {detail}",
         "en": "Cannot connect to the database {url}: {detail}",

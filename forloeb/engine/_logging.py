@@ -52,5 +52,8 @@ def configure_logging(
         # one method call, which keeps logging off the hot path in benchmarks.
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
-        cache_logger_on_first_use=True,
+        # Not cached: the engine's module-level logger must follow a later
+        # reconfiguration (apps and tests do reconfigure); a filtered-out
+        # level still costs only a bind.
+        cache_logger_on_first_use=False,
     )

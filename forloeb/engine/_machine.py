@@ -64,7 +64,10 @@ class Carrier:
 
 
 def _empty(value: object) -> bool:
-    return value is None or (isinstance(value, str | list | dict | tuple) and len(value) == 0)
+    """Missing for a guard: None, blank text, or an empty list or object."""
+    if isinstance(value, str):
+        return not value.strip()
+    return value is None or (isinstance(value, list | dict | tuple) and len(value) == 0)
 
 
 def _guard_condition(spec: Transition, choices: Mapping[str, tuple[str, ...]]) -> Callable[[EventData], bool]:

@@ -1,0 +1,187 @@
+"""Shared fixtures and helpers for the engine tests.
+
+Every test gets its own SQLite file (WAL) under ``tmp_path`` and an engine
+opened on it with ``migrate=True``. Deadline tests pass a :class:`FakeClock`
+instead of sleeping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from forloeb import Actor, Engagement, Engine
+
+# Data that satisfies the plan guards (leaving shared_path / own_path).
+PLAN: dict[str, str] = {
+    "focus": "Skolegang og fritid",
+    "goals": "Fast fremmøde i skolen",
+    "plan": "Ugentlige samtaler med familien",
+}
+
+ACTIVE_STAGES = (
+    "referral",
+    "first_contact",
+    "shared_path",
+    "own_path",
+    "action",
+    "self_help",
+    "rounding_off",
+)
+
+# The path forward: (trigger, data, stage reached).
+FORWARD: tuple[tuple[str, Mapping[str, Any] | None, str], ...] = (
+    ("make_contact", None, "first_contact"),
+    ("agree_shared_path", None, "shared_path"),
+    ("set_own_path", PLAN, "own_path"),
+    ("act", PLAN, "action"),
+    ("reach_self_help", None, "self_help"),
+    ("round_off", {"level": "does"}, "rounding_off"),
+)
+ENDINGS: dict[str, tuple[str, Mapping[str, Any]]] = {
+    "closed": ("close", {"outcome": "Mål nået"}),
+    "handed_over": ("hand_over", {"receiver": "Jobcenter Odense", "legal_basis": "samtykke"}),
+}
+
+SOURCES = {"individual_course": "skole", "civil_society": "foreninger"}
+
+
+class FakeClock:
+    """A settable clock: ``clock()`` returns the current (aware, UTC) time."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
+        if self.now.tzinfo is None:
+            raise ValueError("FakeClock needs an aware datetime")
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, value: datetime) -> None:
+        if value.tzinfo is None:
+            raise ValueError("FakeClock needs an aware datetime")
+        self.now = value.astimezone(UTC)
+
+    def advance(self, delta: timedelta | None = None, **kwargs: float) -> datetime:
+        self.now += delta if delta is not None else timedelta(**kwargs)
+        return self.now
+
+
+def counts(engine: Engine) -> dict[str, int]:
+    """Rows per table: compared before and after to prove nothing was written."""
+    return engine.row_counts()
+
+
+def start(
+    engine: Engine,
+    actor: Actor,
+    workflow: str = "individual_course",
+    *,
+    subject: str = "sag-1",
+    source: str | None = None,
+    **kwargs: Any,
+) -> Engagement:
+    return engine.start(workflow, subject=subject, source=source or SOURCES[workflow], actor=actor, **kwargs)
+
+
+def drive(
+    engine: Engine,
+    actor: Actor,
+    stage: str,
+    workflow: str = "individual_course",
+    *,
+    engagement: Engagement | None = None,
+    subject: str = "sag-1",
+) -> Engagement:
+    """Start an engagement (unless given one at referral) and fire valid triggers until ``stage``.
+
+    ``stage`` is an active stage, ``closed``, ``handed_over`` or ``paused``
+    (paused from ``action``).
+    """
+    e = engagement or start(engine, actor, workflow, subject=subject)
+    target = "action" if stage == "paused" else stage
+    targets = [s for _, _, s in FORWARD]
+    if target in ENDINGS:
+        stop = "rounding_off"
+    elif target == "referral":
+        stop = None
+    elif target in targets:
+        stop = target
+    else:
+        raise ValueError(f"cannot drive to {stage!r}")
+    if stop is not None:
+        for trigger, data, reached in FORWARD:
+            e = engine.fire(e.id, trigger, actor=actor, data=data)
+            assert e.state == reached
+            if reached == stop:
+                break
+    if target in ENDINGS:
+        trigger, data = ENDINGS[target]
+        e = engine.fire(e.id, trigger, actor=actor, data=data)
+    if stage == "paused":
+        e = engine.fire(e.id, "pause", actor=actor, data={"reason": "Sygdom"})
+    assert e.state == stage
+    return e
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine reads these; a developer's shell must not change the tests."""
+    for name in ("FORLOEB_AUDIT_KEY", "FORLOEB_DB", "FORLOEB_LOG_FORMAT", "FORLOEB_LOG_LEVEL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def db_url(tmp_path: Any) -> str:
+    return f"sqlite:///{tmp_path / 't.db'}"
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = Engine.open(db_url, migrate=True)
+    try:
+        yield eng
+    finally:
+        eng.close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def clocked_engine(db_url: str, clock: FakeClock) -> Iterator[Engine]:
+    eng = Engine.open(db_url, migrate=True, clock=clock)
+    try:
+        yield eng
+    finally:
+        eng.close()
+
+
+@pytest.fixture
+def worker() -> Actor:
+    return Actor("anna", ["worker"])
+
+
+@pytest.fixture
+def supervisor() -> Actor:
+    return Actor("leder", ["supervisor"])
+
+
+@pytest.fixture
+def auditor() -> Actor:
+    return Actor("revisor", ["auditor"])
+
+
+@pytest.fixture
+def drive_to(engine: Engine, worker: Actor) -> Callable[..., Engagement]:
+    """``drive_to(stage, workflow=...)`` on the test's engine as the worker."""
+
+    def _drive(stage: str, workflow: str = "individual_course", **kwargs: Any) -> Engagement:
+        return drive(engine, worker, stage, workflow, **kwargs)
+
+    return _drive

@@ -34,6 +34,8 @@ from ..persistence import (
     StoreUnavailable,
     WriteConflict,
     WriteTransaction,
+    safe_url,
+    sqlite_file_missing,
 )
 from ._calendar import BusinessCalendar, WorkingDayCalendar
 from ._chain import GENESIS, event_hash
@@ -134,10 +136,13 @@ class Engine:
         built-in methods.
         """
         url = url or os.environ.get("FORLOEB_DB") or None
+        if not migrate and sqlite_file_missing(url):
+            # Opening would create an empty file (a typo in --db leaves litter).
+            raise SchemaOutOfDate(None, SCHEMA_HEAD)
         try:
             store = SqlStore.open(url, pool_size=pool_size, connect_timeout=connect_timeout)
         except StoreUnavailable as exc:
-            raise DatabaseUnavailable(url or "sqlite:///forloeb.db", str(exc)) from exc
+            raise DatabaseUnavailable(safe_url(url), str(exc)) from exc
         try:
             if migrate:
                 before = store.schema_revision()
@@ -277,7 +282,7 @@ class Engine:
         tag_list = _check_tags(tags)
         self._check_choices(compiled, payload_data, None, "start")
         fingerprint = _fingerprint(
-            "start", workflow, subject, source, payload_data, assignee, supervisor, team, tag_list
+            "start", actor, workflow, subject, source, payload_data, assignee, supervisor, team, tag_list
         )
 
         now = self._clock()
@@ -356,7 +361,7 @@ class Engine:
         if note is not None:
             _check_note(note)
         fingerprint = (
-            _fingerprint("fire", engagement_id, trigger, payload_data, note) if idempotency_key else ""
+            _fingerprint("fire", actor, engagement_id, trigger, payload_data, note) if idempotency_key else ""
         )
 
         def work(tx: WriteTransaction) -> tuple[Row, Event]:
@@ -436,7 +441,7 @@ class Engine:
         _check_note(text)
         if not text.strip():
             raise InvalidData("a note needs text", detail_da="et notat skal have tekst")
-        fingerprint = _fingerprint("note", engagement_id, text) if idempotency_key else ""
+        fingerprint = _fingerprint("note", actor, engagement_id, text) if idempotency_key else ""
 
         def work(tx: WriteTransaction) -> tuple[Row, Event]:
             row = self._load(tx, engagement_id)
@@ -462,7 +467,7 @@ class Engine:
         payload_data = _check_data(data)
         if not payload_data:
             raise InvalidData("nothing to record", detail_da="intet at registrere")
-        fingerprint = _fingerprint("details", engagement_id, payload_data) if idempotency_key else ""
+        fingerprint = _fingerprint("details", actor, engagement_id, payload_data) if idempotency_key else ""
 
         def work(tx: WriteTransaction) -> tuple[Row, Event]:
             row = self._load(tx, engagement_id)
@@ -508,7 +513,7 @@ class Engine:
         if description is not None:
             _check_note(description)
         fingerprint = (
-            _fingerprint("activity", engagement_id, kind, description, payload_data)
+            _fingerprint("activity", actor, engagement_id, kind, description, payload_data)
             if idempotency_key
             else ""
         )
@@ -914,8 +919,11 @@ def _check_data(data: Mapping[str, Any] | None) -> dict[str, Any]:
     return loaded
 
 
-def _fingerprint(*parts: object) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+def _fingerprint(command: str, actor: Actor, *parts: object) -> str:
+    """A digest of a command and who gives it: a key replayed by someone else,
+    or for another command, is refused instead of returning another's result."""
+    body = [command, actor.id, sorted(actor.roles), *parts]
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
 _TIMES = ("created_at", "updated_at", "stage_entered_at", "stage_due_at")

@@ -199,7 +199,11 @@ class SchemaOutOfDate(ForloebError):
         self.newer = is_newer_revision(current, required)
         if self.newer:
             self.code = "schema_newer"
-        super().__init__(current=current or "empty", required=required)
+        super().__init__(current=current, required=required)
+
+    def _params(self, lang: Lang) -> dict[str, object]:
+        empty = "tom" if lang == "da" else "empty"
+        return {"current": self.current or empty, "required": self.required}
 
 
 def is_newer_revision(current: str | None, known: str) -> bool:

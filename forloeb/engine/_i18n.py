@@ -28,6 +28,16 @@ FIELD_LABELS: Final[Mapping[str, Mapping[Lang, str]]] = {
     "receiver": {"da": "modtagende aktør", "en": "receiving actor"},
     "legal_basis": {"da": "hjemmel eller samtykke", "en": "legal basis or consent"},
     "status": {"da": "status", "en": "status"},
+    "referred_by": {"da": "henvist af", "en": "referred by"},
+    "date": {"da": "dato", "en": "date"},
+    "who_are_you": {"da": "hvem er du", "en": "who are you"},
+    "challenges": {"da": "udfordringer", "en": "challenges"},
+    "dreams": {"da": "drømme", "en": "dreams"},
+    "use_of_secretariat": {"da": "brug af sekretariatet", "en": "use of the secretariat"},
+    "activities": {"da": "aktiviteter", "en": "activities"},
+    "decision": {"da": "beslutning", "en": "decision"},
+    "shared": {"da": "delt", "en": "shared"},
+    "description": {"da": "beskrivelse", "en": "description"},
     "achievements": {"da": "opnået", "en": "achievements"},
 }
 

@@ -3,7 +3,7 @@
 Knows rows, not the engine: nothing here imports from ``forloeb.engine``.
 """
 
-from ._sql import DEFAULT_URL, SqlStore, normalize_url
+from ._sql import DEFAULT_URL, SqlStore, normalize_url, safe_url, sqlite_file_missing
 from ._tables import SCHEMA_HEAD, metadata
 from .base import (
     EngagementFilter,
@@ -30,4 +30,6 @@ __all__ = [
     "WriteTransaction",
     "metadata",
     "normalize_url",
+    "safe_url",
+    "sqlite_file_missing",
 ]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
 import os
 import threading
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
 
@@ -20,7 +20,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from ._hotpath import SqlText
@@ -41,6 +41,26 @@ DEFAULT_URL = "sqlite:///forloeb.db"
 _GET_ENGAGEMENT = select(engagements).where(engagements.c.id == bindparam("_id"))
 _EVENTS_OF = select(events).where(events.c.engagement_id == bindparam("_id")).order_by(events.c.seq)
 _SYNC_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+
+def safe_url(url: str | None) -> str:
+    """The URL as it may be shown: the password hidden."""
+    raw = normalize_url(url or DEFAULT_URL)
+    try:
+        return make_url(raw).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"
+
+
+def sqlite_file_missing(url: str | None) -> bool:
+    """True for a SQLite file URL whose file does not exist (yet)."""
+    try:
+        parsed = make_url(normalize_url(url or DEFAULT_URL))
+    except ArgumentError:
+        return False
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return False
+    return not os.path.exists(parsed.database)
 
 
 def normalize_url(url: str) -> str:
@@ -79,7 +99,11 @@ class SqlStore(Store):
         connect_timeout: float | None = None,
     ) -> SqlStore:
         raw = normalize_url(url or DEFAULT_URL)
-        parsed = make_url(raw)
+        try:
+            parsed = make_url(raw)
+            parsed.get_dialect()  # an unknown scheme or a missing driver fails here
+        except (ArgumentError, ImportError) as exc:
+            raise StoreUnavailable(f"not a usable database URL ({exc})") from exc
         kwargs: dict[str, Any] = {}
         sync: str | None = None
         memory = False

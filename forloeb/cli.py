@@ -1,0 +1,1545 @@
+"""The ``forloeb`` command: parses, calls the engine, renders.
+
+Nothing here decides anything about an engagement; every rule lives in the
+engine. Errors from the engine become one line on stderr (``Fejl: …`` or
+``Error: …``) and exit code 1; usage errors exit with 2. ``--json`` writes
+machine-readable output on stdout and nothing else there.
+
+The global options (``--db``, ``--as``, ``--role``, ``--lang``, ``--json``) may be
+given before the command or after it: ``forloeb --json show 3`` and
+``forloeb show 3 --json`` are the same.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import IO, Any, TextIO, TypeVar, cast
+from zoneinfo import ZoneInfo
+
+import click
+
+from . import (
+    Actor,
+    Engagement,
+    Engine,
+    Event,
+    ForloebError,
+    TriggerOption,
+    UnknownWorkflow,
+    WorkflowDefinition,
+    __version__,
+    configure_logging,
+)
+from .engine import LANGS, RETURN_TO_CLOSED, RETURN_TO_PAUSED, ROLES, STAFF, Lang, field_label
+from .workflows import BUILTIN
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_TZ = ZoneInfo("Europe/Copenhagen")
+
+# The CLI's own texts; the engine's messages come translated from the engine.
+_TEXTS: dict[str, tuple[str, str]] = {
+    "error": ("Fejl", "Error"),
+    "engagement": ("Forløb {id}", "Engagement {id}"),
+    "bad_data": (
+        "Ugyldig --data {item!r}: forventede nøgle=værdi",
+        "Invalid --data {item!r}: expected key=value",
+    ),
+    "db_ready": ("Database klar: {url} (skema {rev})", "Database ready: {url} (schema {rev})"),
+    "started": (
+        "Forløb {id} startet: {stage} (version {version})",
+        "Engagement {id} started: {stage} (version {version})",
+    ),
+    "fired": (
+        "Forløb {id}: {action} → {stage} (version {version})",
+        "Engagement {id}: {action} → {stage} (version {version})",
+    ),
+    "noted": (
+        "Forløb {id}: notat tilføjet (version {version})",
+        "Engagement {id}: note added (version {version})",
+    ),
+    "recorded": (
+        "Forløb {id}: registreret i {stage} (version {version})",
+        "Engagement {id}: recorded in {stage} (version {version})",
+    ),
+    "activity_done": (
+        "Forløb {id}: aktivitet registreret – {kind} (version {version})",
+        "Engagement {id}: activity recorded – {kind} (version {version})",
+    ),
+    "due": ("Frist: {due}", "Due: {due}"),
+    "paused_from": ("{stage} (fra {origin})", "{stage} (from {origin})"),
+    "cycle": ("cyklus {n}", "cycle {n}"),
+    "no_triggers": ("Ingen handlinger mulige i fasen {stage}.", "No triggers lead anywhere from {stage}."),
+    "no_engagements": ("Ingen forløb.", "No engagements."),
+    "back": ("tilbage", "back"),
+    "all_active": ("alle aktive faser", "every active stage"),
+    "return_paused": ("fasen før pausen", "the stage before the pause"),
+    "return_closed": ("fasen før afslutningen", "the stage before closing"),
+    "stages": ("Faser", "Stages"),
+    "transitions": ("Overgange", "Transitions"),
+    "sources": ("Henvisningskilder", "Referral sources"),
+    "roles": ("roller", "roles"),
+    "requires": ("kræver", "requires"),
+    "deadline": ("frist {amount} {unit}", "due in {amount} {unit}"),
+    "rearm": ("genstartes", "restarts"),
+    "working_days": ("arbejdsdage", "working days"),
+    "days": ("dage", "days"),
+    "kind_active": ("aktiv", "active"),
+    "kind_paused": ("pause", "paused"),
+    "kind_final": ("slut", "final"),
+    "role_worker": ("medarbejder", "worker"),
+    "role_supervisor": ("leder", "supervisor"),
+    "role_auditor": ("revisor", "auditor"),
+    "h_id": ("ID", "ID"),
+    "h_workflow": ("Arbejdsgang", "Workflow"),
+    "h_stage": ("Fase", "Stage"),
+    "h_subject": ("Borger/aktør", "Subject"),
+    "h_assignee": ("Medarbejder", "Assignee"),
+    "h_due": ("Frist", "Due"),
+    "h_trigger": ("Handling", "Trigger"),
+    "h_label": ("Beskrivelse", "Label"),
+    "h_dest": ("Til", "To"),
+    "h_allowed": ("Mulig", "Allowed"),
+    "h_reason": ("Hvorfor ikke", "Why not"),
+    "yes": ("ja", "yes"),
+    "no": ("nej", "no"),
+    "f_stage": ("Fase", "Stage"),
+    "f_version": ("Version", "Version"),
+    "f_subject": ("Borger/aktør", "Subject"),
+    "f_source": ("Kilde", "Source"),
+    "f_assignee": ("Medarbejder", "Assignee"),
+    "f_supervisor": ("Leder", "Supervisor"),
+    "f_team": ("Team", "Team"),
+    "f_tags": ("Mærker", "Tags"),
+    "f_due": ("Frist", "Due"),
+    "f_created": ("Oprettet", "Created"),
+    "f_updated": ("Ændret", "Updated"),
+    "f_records": ("Registreret", "Recorded"),
+    "e_started": ("Startet", "Started"),
+    "e_note": ("Notat", "Note"),
+    "e_details": ("Registreret", "Recorded"),
+    "e_activity": ("Aktivitet", "Activity"),
+    "return_note": ("{label}: tilbage til {where}", "{label}: back to {where}"),
+    "demo_done": ("Demo: {n} forløb tilføjet til {url}", "Demo: {n} engagements added to {url}"),
+    "demo_hint": ("Prøv: {a} · {b} · {c}", "Try: {a} · {b} · {c}"),
+}
+
+
+def _t(lang: Lang, key: str, **params: object) -> str:
+    da, en = _TEXTS[key]
+    return (da if lang == "da" else en).format(**params)
+
+
+# -- settings and errors ----------------------------------------------------------
+
+
+@dataclass
+class Settings:
+    """The global options of one invocation (mutable: options after the command override)."""
+
+    db: str | None
+    actor_id: str
+    role: str
+    lang: Lang
+    as_json: bool
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.actor_id, (self.role,))
+
+
+class _OneLineError:
+    """Shows an error as one line on stderr, in the chosen language (a JSON object with --json)."""
+
+    message: str
+    code = "usage"
+    kind = "UsageError"
+    lang: Lang = "da"
+    as_json = False
+
+    def _use(self, settings: Settings | None) -> None:
+        if settings is not None:
+            self.lang, self.as_json = settings.lang, settings.as_json
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        line = " ".join(self.message.splitlines()).strip()
+        if self.as_json:
+            text = json.dumps({"error": self.code, "type": self.kind, "message": line}, ensure_ascii=False)
+        else:
+            text = f"{_t(self.lang, 'error')}: {line}"
+        click.echo(text, file=file, err=file is None)
+
+
+class CliError(_OneLineError, click.ClickException):
+    """A :class:`forloeb.ForloebError` (exit code 1)."""
+
+    def __init__(self, error: ForloebError, settings: Settings | None) -> None:
+        self._use(settings)
+        self.code = error.code
+        self.kind = type(error).__name__
+        super().__init__(error.message(self.lang))
+
+
+class DataError(_OneLineError, click.BadParameter):
+    """A malformed ``--data`` item: a usage error (exit code 2)."""
+
+    def __init__(self, item: str, settings: Settings | None) -> None:
+        self._use(settings)
+        super().__init__(_t(self.lang, "bad_data", item=item))
+
+
+class _Command(click.Command):
+    """Turns every ForloebError from a command body into a CliError: one line, no traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ForloebError as exc:
+            raise CliError(exc, ctx.find_object(Settings)) from exc
+
+
+class _Group(click.Group):
+    command_class = _Command
+    group_class = type  # subgroups are _Group too
+
+
+def _override(attr: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    """Callback of a global option repeated after the command: set it only when given."""
+
+    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        settings = ctx.find_object(Settings)
+        if settings is not None and value not in (None, False):
+            setattr(settings, attr, value)
+
+    return callback
+
+
+def _global_options_again(f: F) -> F:
+    """The group's options, also accepted after the command (they override)."""
+    same = "As before the command."
+    options = [
+        click.option(
+            "--db", metavar="URL", expose_value=False, is_eager=True, callback=_override("db"), help=same
+        ),
+        click.option(
+            "--as",
+            "actor_id",
+            metavar="ACTOR_ID",
+            expose_value=False,
+            is_eager=True,
+            callback=_override("actor_id"),
+            help=same,
+        ),
+        click.option(
+            "--role",
+            type=click.Choice(ROLES),
+            expose_value=False,
+            is_eager=True,
+            callback=_override("role"),
+            help=same,
+        ),
+        click.option(
+            "--lang",
+            type=click.Choice(LANGS),
+            expose_value=False,
+            is_eager=True,
+            callback=_override("lang"),
+            help=same,
+        ),
+        click.option(
+            "--json",
+            "as_json",
+            is_flag=True,
+            default=False,
+            expose_value=False,
+            is_eager=True,
+            callback=_override("as_json"),
+            help="Machine-readable output (JSON) on stdout.",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _parse_data(ctx: click.Context, _param: click.Parameter, values: Sequence[str]) -> dict[str, Any]:
+    """``key=value`` items; a value that parses as JSON is taken as JSON, else as text."""
+    data: dict[str, Any] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise DataError(item, ctx.find_object(Settings))
+        try:
+            data[key] = json.loads(raw, parse_constant=_reject_constant)
+        except ValueError:
+            data[key] = raw
+    return data
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(name)  # NaN / Infinity are not JSON: keep them as text
+
+
+def _data_option(f: F) -> F:
+    return click.option(
+        "--data",
+        "data",
+        multiple=True,
+        metavar="KEY=VALUE",
+        callback=_parse_data,
+        help="Data item; VALUE is JSON if it parses, else text. Repeatable; the last of a key wins.",
+    )(f)
+
+
+def _write_options(f: F) -> F:
+    f = click.option(
+        "--idempotency-key", metavar="K", help="Retrying with the same key writes nothing twice."
+    )(f)
+    f = click.option(
+        "--expect-version", "expected_version", type=int, metavar="N", help="Refuse unless at this version."
+    )(f)
+    return f
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unknown"
+
+
+class _Stderr:
+    """Writes to whatever ``sys.stderr`` is at the time (test runners swap it per call)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+# -- rendering helpers ------------------------------------------------------------
+
+
+def _echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def _local(value: datetime | None) -> str:
+    return value.astimezone(_TZ).strftime("%Y-%m-%d %H:%M") if value is not None else "-"
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _one_line(text: str) -> str:
+    return " ↵ ".join(text.splitlines())
+
+
+def _stage_label(definition: WorkflowDefinition, key: str | None, lang: Lang) -> str:
+    if key is None:
+        return "-"
+    try:
+        return definition.stage(key).labels.get(lang)
+    except KeyError:
+        return key
+
+
+def _stage_text(definition: WorkflowDefinition, e: Engagement, lang: Lang) -> str:
+    label = _stage_label(definition, e.state, lang)
+    if e.paused_from:
+        label = _t(lang, "paused_from", stage=label, origin=_stage_label(definition, e.paused_from, lang))
+    if e.cycle > 1:
+        label = f"{label}, {_t(lang, 'cycle', n=e.cycle)}"
+    return label
+
+
+def _trigger_label(
+    definition: WorkflowDefinition, trigger: str | None, lang: Lang, state: str | None = None
+) -> str:
+    if trigger is None:
+        return "-"
+    candidates = definition.transitions_for(trigger)
+    for t in candidates:
+        if state is None or state in t.source:
+            return t.labels.get(lang)
+    return candidates[0].labels.get(lang) if candidates else trigger
+
+
+def _choice_label(definition: WorkflowDefinition, key: str, value: Any, lang: Lang) -> str:
+    choices = definition.referral_sources if key == "source" else definition.choices.get(key, ())
+    for c in choices:
+        if c.key == value:
+            return c.labels.get(lang)
+    return _value(value)
+
+
+def _role_label(role: str, lang: Lang) -> str:
+    return _t(lang, f"role_{role}") if role in ROLES else role
+
+
+def _table(rows: Iterable[Sequence[str]], header: Sequence[str] | None = None, indent: str = "") -> str:
+    """Columns padded to their widest cell."""
+    lines = [list(header)] if header else []
+    lines += [list(r) for r in rows]
+    if not lines:
+        return ""
+    widths = [max(len(r[i]) for r in lines) for i in range(len(lines[0]))]
+    return "\n".join(
+        indent + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in lines
+    )
+
+
+def _data_text(definition: WorkflowDefinition, data: Mapping[str, Any], lang: Lang) -> str:
+    return "; ".join(
+        f"{field_label(k, lang)}: {_choice_label(definition, k, v, lang)}" for k, v in data.items()
+    )
+
+
+def _snapshot_out(settings: Settings, engine: Engine, e: Engagement, key: str, **params: object) -> None:
+    """What start, fire, note, record and activity print: the engagement as committed."""
+    if settings.as_json:
+        _echo_json(e.to_dict())
+        return
+    lang = settings.lang
+    definition = engine.workflow(e.workflow, e.workflow_version)
+    click.echo(_t(lang, key, id=e.id, stage=_stage_text(definition, e, lang), version=e.version, **params))
+    if e.stage_due_at is not None and key in ("started", "fired"):
+        click.echo(_t(lang, "due", due=_local(e.stage_due_at)))
+
+
+def _open(settings: Settings) -> Engine:
+    # migrate=False: an old or empty database is refused with SchemaOutOfDate
+    # ("run forloeb init") rather than silently created.
+    return Engine.open(settings.db)
+
+
+def _definition(name: str) -> WorkflowDefinition:
+    found = [d for d in BUILTIN if d.name == name]
+    if not found:
+        raise UnknownWorkflow(name, {d.name for d in BUILTIN})
+    return max(found, key=lambda d: d.version)
+
+
+# -- the command group ------------------------------------------------------------
+
+
+@click.group(
+    name="forloeb",
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
+)
+@click.option(
+    "--db",
+    metavar="URL",
+    envvar="FORLOEB_DB",
+    help="Database URL or SQLite file path [env FORLOEB_DB; default sqlite:///forloeb.db].",
+)
+@click.option(
+    "--as",
+    "actor_id",
+    metavar="ACTOR_ID",
+    envvar="FORLOEB_ACTOR",
+    help="Who acts [env FORLOEB_ACTOR; default: your login name].",
+)
+@click.option(
+    "--role",
+    type=click.Choice(ROLES),
+    envvar="FORLOEB_ROLE",
+    default="worker",
+    show_default=True,
+    help="The role you act in [env FORLOEB_ROLE].",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(LANGS),
+    envvar="FORLOEB_LANG",
+    default="da",
+    show_default=True,
+    help="Language of labels and messages [env FORLOEB_LANG].",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (JSON) on stdout.")
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens (on stderr).")
+@click.version_option(__version__, prog_name="forloeb")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    db: str | None,
+    actor_id: str | None,
+    role: str,
+    lang: str,
+    as_json: bool,
+    verbose: bool,
+) -> None:
+    """Forløb: the Vollsmose method as state machines with a hash-chained event log.
+
+    Global options may also be given after the command. Start with `forloeb init`
+    (or `forloeb demo` for example data).
+    """
+    configure_logging(level="info" if verbose else "warning", stream=cast(TextIO, _Stderr()))
+    ctx.obj = Settings(
+        db=db or None,
+        actor_id=actor_id if actor_id is not None else _login_name(),
+        role=role,
+        lang=cast(Lang, lang),
+        as_json=as_json,
+    )
+
+
+def main() -> None:
+    """The ``forloeb`` console script."""
+    cli(prog_name="forloeb")
+
+
+# -- database ---------------------------------------------------------------------
+
+
+@cli.command()
+@_global_options_again
+@click.pass_obj
+def init(settings: Settings) -> None:
+    """Create the database or upgrade its schema."""
+    with Engine.open(settings.db, migrate=True) as engine:
+        url, rev = engine.store.url, engine.store.schema_revision()
+    if settings.as_json:
+        _echo_json({"url": url, "schema": rev})
+    else:
+        click.echo(_t(settings.lang, "db_ready", url=url, rev=rev))
+
+
+# -- workflows ----------------------------------------------------------------------
+
+
+@cli.group()
+def workflows() -> None:
+    """The workflow definitions (no database needed)."""
+
+
+def _definition_dict(d: WorkflowDefinition) -> dict[str, Any]:
+    return {
+        "name": d.name,
+        "version": d.version,
+        "labels": d.labels.as_dict(),
+        "stages": [
+            {
+                "key": s.key,
+                "labels": s.labels.as_dict(),
+                "kind": s.kind,
+                "deadline": (
+                    None
+                    if s.deadline is None
+                    else {"amount": s.deadline.amount, "unit": s.deadline.unit, "rearm": s.deadline.rearm}
+                ),
+            }
+            for s in d.stages
+        ],
+        "transitions": [
+            {
+                "trigger": t.trigger,
+                "source": list(t.source),
+                "dest": t.dest,
+                "roles": sorted(t.roles),
+                "requires": list(t.requires),
+                "labels": t.labels.as_dict(),
+            }
+            for t in d.transitions
+        ],
+        "referral_sources": [{"key": c.key, "labels": c.labels.as_dict()} for c in d.referral_sources],
+        "choices": {
+            k: [{"key": c.key, "labels": c.labels.as_dict()} for c in v] for k, v in d.choices.items()
+        },
+    }
+
+
+@workflows.command("list")
+@_global_options_again
+@click.pass_obj
+def workflows_list(settings: Settings) -> None:
+    """The workflows: name, label and version."""
+    if settings.as_json:
+        _echo_json([{"name": d.name, "version": d.version, "labels": d.labels.as_dict()} for d in BUILTIN])
+        return
+    click.echo(_table((d.name, d.labels.get(settings.lang), f"version {d.version}") for d in BUILTIN))
+
+
+def _dest_text(dest: str, lang: Lang) -> str:
+    if dest == RETURN_TO_PAUSED:
+        return f"({_t(lang, 'return_paused')})"
+    if dest == RETURN_TO_CLOSED:
+        return f"({_t(lang, 'return_closed')})"
+    return dest
+
+
+@workflows.command("show")
+@click.argument("name")
+@_global_options_again
+@click.pass_obj
+def workflows_show(settings: Settings, name: str) -> None:
+    """Stages, transitions and referral sources of workflow NAME."""
+    d = _definition(name)
+    if settings.as_json:
+        _echo_json(_definition_dict(d))
+        return
+    lang = settings.lang
+    click.echo(f"{d.labels.get(lang)} ({d.name}, version {d.version})")
+    click.echo(f"\n{_t(lang, 'stages')}")
+    rows = []
+    for s in d.stages:
+        deadline = ""
+        if s.deadline is not None:
+            deadline = _t(lang, "deadline", amount=s.deadline.amount, unit=_t(lang, s.deadline.unit))
+            if s.deadline.rearm:
+                deadline += f" ({_t(lang, 'rearm')})"
+        rows.append((s.key, s.labels.get(lang), _t(lang, f"kind_{s.kind}"), deadline))
+    click.echo(_table(rows, indent="  "))
+    click.echo(f"\n{_t(lang, 'transitions')}")
+    active = d.active_stages
+    rows = []
+    for t in d.transitions:
+        source = _t(lang, "all_active") if t.source == active else ", ".join(t.source)
+        extra = f"{_t(lang, 'roles')}: {', '.join(_role_label(r, lang) for r in sorted(t.roles))}"
+        if t.requires:
+            extra += f"; {_t(lang, 'requires')}: {', '.join(field_label(k, lang) for k in t.requires)}"
+        rows.append((t.trigger, f"{source} → {_dest_text(t.dest, lang)}", t.labels.get(lang), extra))
+    click.echo(_table(rows, indent="  "))
+    click.echo(f"\n{_t(lang, 'sources')}")
+    click.echo(_table(((c.key, c.labels.get(lang)) for c in d.referral_sources), indent="  "))
+    for key, choices in d.choices.items():
+        click.echo(f"\n{field_label(key, lang).capitalize()} ({key})")
+        click.echo(_table(((c.key, c.labels.get(lang)) for c in choices), indent="  "))
+
+
+def _mermaid_text(text: str) -> str:
+    # Quotes end a state label and ';' ends a statement in Mermaid.
+    return text.replace('"', "'").replace(";", ",")
+
+
+def mermaid(d: WorkflowDefinition, lang: Lang) -> str:
+    """A Mermaid stateDiagram-v2 of ``d``; return-to transitions (resume, reopen) are notes."""
+    lines = ["stateDiagram-v2"]
+    for s in d.stages:
+        lines.append(f'    state "{_mermaid_text(s.labels.get(lang))}" as {s.key}')
+    lines.append(f"    [*] --> {d.initial}")
+    edges: dict[tuple[str, str], list[str]] = {}
+    notes: list[tuple[str, str]] = []
+    for t in d.transitions:
+        label = t.labels.get(lang)
+        if t.roles != STAFF:
+            label += f" ({', '.join(_role_label(r, lang) for r in sorted(t.roles))})"
+        if t.dest in (RETURN_TO_PAUSED, RETURN_TO_CLOSED):
+            where = _t(lang, "return_paused" if t.dest == RETURN_TO_PAUSED else "return_closed")
+            for src in t.source:
+                notes.append((src, _t(lang, "return_note", label=label, where=where)))
+            continue
+        for src in t.source:
+            edges.setdefault((src, t.dest), []).append(label)
+    for (src, dest), labels in edges.items():
+        lines.append(f"    {src} --> {dest}: {_mermaid_text(' / '.join(labels))}")
+    for s in d.stages:
+        if s.kind == "final":
+            lines.append(f"    {s.key} --> [*]")
+    for stage, text in notes:
+        lines.append(f"    note right of {stage}: {_mermaid_text(text)}")
+    return "\n".join(lines)
+
+
+@workflows.command("diagram")
+@click.argument("name")
+@click.option("--format", "fmt", type=click.Choice(["mermaid"]), default="mermaid", show_default=True)
+@_global_options_again
+@click.pass_obj
+def workflows_diagram(settings: Settings, name: str, fmt: str) -> None:
+    """A state diagram of workflow NAME (Mermaid stateDiagram-v2)."""
+    click.echo(mermaid(_definition(name), settings.lang))
+
+
+# -- engagements --------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("workflow")
+@click.option(
+    "--subject", required=True, metavar="REF", help="Case reference of the resident or actor (no CPR)."
+)
+@click.option("--source", required=True, help="Referral source (see `forloeb workflows show`).")
+@click.option("--assignee", help="The worker (medarbejder).")
+@click.option("--supervisor", help="The supervisor (leder) who receives escalations.")
+@click.option("--team", help="Team or department.")
+@click.option("--tag", "tags", multiple=True, help="Effort area (indsatsområde). Repeatable.")
+@_data_option
+@click.option("--idempotency-key", metavar="K", help="Retrying with the same key writes nothing twice.")
+@_global_options_again
+@click.pass_obj
+def start(
+    settings: Settings,
+    workflow: str,
+    subject: str,
+    source: str,
+    assignee: str | None,
+    supervisor: str | None,
+    team: str | None,
+    tags: tuple[str, ...],
+    data: dict[str, Any],
+    idempotency_key: str | None,
+) -> None:
+    """Start an engagement of WORKFLOW at its first stage (a referral)."""
+    with _open(settings) as engine:
+        e = engine.start(
+            workflow,
+            subject=subject,
+            source=source,
+            actor=settings.actor,
+            data=data,
+            assignee=assignee,
+            supervisor=supervisor,
+            team=team,
+            tags=tags,
+            idempotency_key=idempotency_key,
+        )
+        _snapshot_out(settings, engine, e, "started")
+
+
+@cli.command()
+@click.argument("engagement_id", metavar="ID", type=int)
+@click.argument("trigger")
+@_data_option
+@click.option("--note", help="A note kept with the event.")
+@_write_options
+@_global_options_again
+@click.pass_obj
+def fire(
+    settings: Settings,
+    engagement_id: int,
+    trigger: str,
+    data: dict[str, Any],
+    note: str | None,
+    expected_version: int | None,
+    idempotency_key: str | None,
+) -> None:
+    """Fire TRIGGER on engagement ID (see `forloeb triggers ID`)."""
+    with _open(settings) as engine:
+        e = engine.fire(
+            engagement_id,
+            trigger,
+            actor=settings.actor,
+            data=data,
+            note=note,
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+        )
+        definition = engine.workflow(e.workflow, e.workflow_version)
+        action = _trigger_label(definition, trigger, settings.lang)
+        _snapshot_out(settings, engine, e, "fired", action=action)
+
+
+@cli.command()
+@click.argument("engagement_id", metavar="ID", type=int)
+@_global_options_again
+@click.pass_obj
+def triggers(settings: Settings, engagement_id: int) -> None:
+    """What can happen next to engagement ID, and why not when it cannot."""
+    lang = settings.lang
+    with _open(settings) as engine:
+        options = engine.available_triggers(engagement_id, settings.actor)
+        if settings.as_json:
+            _echo_json([o.to_dict(lang) for o in options])
+            return
+        e = engine.get(engagement_id)
+        definition = engine.workflow(e.workflow, e.workflow_version)
+    if not options:
+        click.echo(_t(lang, "no_triggers", stage=_stage_text(definition, e, lang)))
+        return
+
+    def dest(o: TriggerOption) -> str:
+        if o.dest is not None:
+            return _stage_label(definition, o.dest, lang)
+        origin = e.paused_from or e.closed_from
+        return f"{_t(lang, 'back')}: {_stage_label(definition, origin, lang)}" if origin else "-"
+
+    click.echo(f"{_t(lang, 'f_stage')}: {_stage_text(definition, e, lang)}")
+    click.echo(
+        _table(
+            (
+                (
+                    o.trigger,
+                    _trigger_label(definition, o.trigger, lang, e.state),
+                    "→ " + dest(o),
+                    _t(lang, "yes" if o.allowed else "no"),
+                    o.reason(lang) or "",
+                )
+                for o in options
+            ),
+            header=[_t(lang, k) for k in ("h_trigger", "h_label", "h_dest", "h_allowed", "h_reason")],
+        )
+    )
+
+
+def _records_text(definition: WorkflowDefinition, records: Mapping[str, Any], lang: Lang) -> list[str]:
+    lines: list[str] = []
+    for stage in definition.stages:
+        record = records.get(stage.key)
+        if not record:
+            continue
+        lines.append(f"  {stage.labels.get(lang)}")
+        for key, value in record.items():
+            if key == "activities" and isinstance(value, list):
+                lines.append(f"    {field_label(key, lang)}:")
+                for a in value:
+                    extra = {k: v for k, v in a.items() if k not in ("kind", "description", "at", "by")}
+                    kind = _choice_label(definition, "kind", a.get("kind"), lang)
+                    text = f"      - {_local(_parse_time(a.get('at')))} {kind}"
+                    if a.get("description"):
+                        text += f": {_one_line(str(a['description']))}"
+                    if extra:
+                        text += f" ({_data_text(definition, extra, lang)})"
+                    lines.append(f"{text} [{a.get('by', '-')}]")
+                continue
+            lines.append(
+                f"    {field_label(key, lang)}: {_one_line(_choice_label(definition, key, value, lang))}"
+            )
+    return lines
+
+
+def _parse_time(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+@cli.command()
+@click.argument("engagement_id", metavar="ID", type=int)
+@_global_options_again
+@click.pass_obj
+def show(settings: Settings, engagement_id: int) -> None:
+    """Engagement ID: stage, people, due time and what has been recorded."""
+    lang = settings.lang
+    with _open(settings) as engine:
+        e = engine.get(engagement_id)
+        definition = engine.workflow(e.workflow, e.workflow_version)
+    if settings.as_json:
+        _echo_json(e.to_dict())
+        return
+    stage = _stage_text(definition, e, lang)
+    if e.cycle == 1:
+        stage = f"{stage} ({_t(lang, 'cycle', n=1)})"
+    fields = [
+        ("f_stage", stage),
+        ("f_version", str(e.version)),
+        ("f_subject", e.subject),
+        ("f_source", _choice_label(definition, "source", e.source, lang)),
+        ("f_assignee", e.assignee or "-"),
+        ("f_supervisor", e.supervisor or "-"),
+        ("f_team", e.team or "-"),
+        ("f_tags", ", ".join(e.tags) or "-"),
+        ("f_due", _local(e.stage_due_at)),
+        ("f_created", _local(e.created_at)),
+        ("f_updated", _local(e.updated_at)),
+    ]
+    click.echo(f"{_t(lang, 'engagement', id=e.id)} · {definition.labels.get(lang)}")
+    click.echo(_table((f"{_t(lang, k)}:", v) for k, v in fields))
+    records = _records_text(definition, e.data, lang)
+    if records:
+        click.echo(f"{_t(lang, 'f_records')}:")
+        click.echo("\n".join(records))
+
+
+@cli.command("list")
+@click.option("--workflow", help="Only this workflow.")
+@click.option("--state", help="Only engagements in this stage (key, e.g. action).")
+@click.option("--assignee", help="Only this worker's.")
+@click.option("--supervisor", help="Only this supervisor's.")
+@click.option("--team", help="Only this team's.")
+@click.option("--tag", help="Only engagements with this tag.")
+@click.option("--subject", metavar="REF", help="Only this subject reference.")
+@click.option("--stale", is_flag=True, help="Only engagements past their stage's due time.")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most N engagements.")
+@_global_options_again
+@click.pass_obj
+def list_(
+    settings: Settings,
+    workflow: str | None,
+    state: str | None,
+    assignee: str | None,
+    supervisor: str | None,
+    team: str | None,
+    tag: str | None,
+    subject: str | None,
+    stale: bool,
+    limit: int | None,
+) -> None:
+    """Engagements, by id, filtered."""
+    lang = settings.lang
+    with _open(settings) as engine:
+        found = engine.list(
+            workflow=workflow,
+            state=state,
+            assignee=assignee,
+            supervisor=supervisor,
+            team=team,
+            tag=tag,
+            subject=subject,
+            stale=stale,
+            limit=limit,
+        )
+        if settings.as_json:
+            _echo_json([e.to_dict() for e in found])
+            return
+        if not found:
+            click.echo(_t(lang, "no_engagements"))
+            return
+        rows = []
+        for e in found:
+            definition = engine.workflow(e.workflow, e.workflow_version)
+            rows.append(
+                (
+                    str(e.id),
+                    definition.labels.get(lang),
+                    _stage_text(definition, e, lang),
+                    e.subject,
+                    e.assignee or "-",
+                    _local(e.stage_due_at),
+                )
+            )
+    header = [_t(lang, k) for k in ("h_id", "h_workflow", "h_stage", "h_subject", "h_assignee", "h_due")]
+    click.echo(_table(rows, header=header))
+
+
+def _event_text(definition: WorkflowDefinition, ev: Event, lang: Lang) -> str:
+    data = ev.data
+    if ev.type == "started":
+        return f"{_t(lang, 'e_started')} → {_stage_label(definition, ev.to_state, lang)}"
+    if ev.type == "transition":
+        text = (
+            f"{_trigger_label(definition, ev.trigger, lang, ev.from_state)}: "
+            f"{_stage_label(definition, ev.from_state, lang)} → {_stage_label(definition, ev.to_state, lang)}"
+        )
+        if data.get("data"):
+            text += f" · {_data_text(definition, data['data'], lang)}"
+        if data.get("note"):
+            text += f" · {_t(lang, 'e_note').lower()}: {data['note']}"
+        return _one_line(text)
+    if ev.type == "note":
+        return _one_line(f"{_t(lang, 'e_note')}: {data.get('text', '')}")
+    if ev.type == "details":
+        return _one_line(f"{_t(lang, 'e_details')}: {_data_text(definition, data.get('data', {}), lang)}")
+    if ev.type == "activity":
+        kind = _choice_label(definition, "kind", data.get("kind"), lang)
+        extra = {k: v for k, v in data.items() if k not in ("kind", "description")}
+        text = f"{_t(lang, 'e_activity')} ({kind})"
+        if data.get("description"):
+            text += f": {data['description']}"
+        if extra:
+            text += f" · {_data_text(definition, extra, lang)}"
+        return _one_line(text)
+    return _one_line(f"{ev.type}: {_value(dict(data))}")
+
+
+@cli.command()
+@click.argument("engagement_id", metavar="ID", type=int)
+@_global_options_again
+@click.pass_obj
+def history(settings: Settings, engagement_id: int) -> None:
+    """The event log of engagement ID, oldest first."""
+    lang = settings.lang
+    with _open(settings) as engine:
+        events = engine.history(engagement_id)
+        if settings.as_json:
+            _echo_json([ev.to_dict() for ev in events])
+            return
+        e = engine.get(engagement_id)
+        definition = engine.workflow(e.workflow, e.workflow_version)
+    width = len(str(events[-1].seq)) if events else 1
+    for ev in events:
+        who = f"{ev.actor} ({_role_label(ev.role, lang)})"
+        click.echo(f"{ev.seq:>{width}}  {_local(ev.occurred_at)}  {who}  {_event_text(definition, ev, lang)}")
+
+
+@cli.command()
+@click.argument("engagement_id", metavar="ID", type=int)
+@click.argument("text")
+@_write_options
+@_global_options_again
+@click.pass_obj
+def note(
+    settings: Settings,
+    engagement_id: int,
+    text: str,
+    expected_version: int | None,
+    idempotency_key: str | None,
+) -> None:
+    """Add a dated note to engagement ID (notatpligt)."""
+    with _open(settings) as engine:
+        e = engine.add_note(
+            engagement_id,
+            text,
+            actor=settings.actor,
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+        )
+        _snapshot_out(settings, engine, e, "noted")
+
+
+@cli.command()
+@click.argument("engagement_id", metavar="ID", type=int)
+@_data_option
+@_write_options
+@_global_options_again
+@click.pass_obj
+def record(
+    settings: Settings,
+    engagement_id: int,
+    data: dict[str, Any],
+    expected_version: int | None,
+    idempotency_key: str | None,
+) -> None:
+    """Record items of the current stage (focus, goals, plan …) without moving on."""
+    with _open(settings) as engine:
+        e = engine.record_details(
+            engagement_id,
+            data,
+            actor=settings.actor,
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+        )
+        _snapshot_out(settings, engine, e, "recorded")
+
+
+@cli.command()
+@click.argument("engagement_id", metavar="ID", type=int)
+@click.argument("kind")
+@click.option("--description", help="What was done.")
+@_data_option
+@_write_options
+@_global_options_again
+@click.pass_obj
+def activity(
+    settings: Settings,
+    engagement_id: int,
+    kind: str,
+    description: str | None,
+    data: dict[str, Any],
+    expected_version: int | None,
+    idempotency_key: str | None,
+) -> None:
+    """Record an activity of KIND in the action stage.
+
+    KIND: investigate, wonder, gather_knowledge, collaborate or agreement.
+    """
+    with _open(settings) as engine:
+        e = engine.record_activity(
+            engagement_id,
+            kind,
+            actor=settings.actor,
+            description=description,
+            data=data,
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+        )
+        definition = engine.workflow(e.workflow, e.workflow_version)
+        _snapshot_out(
+            settings, engine, e, "activity_done", kind=_choice_label(definition, "kind", kind, settings.lang)
+        )
+
+
+# -- demo ---------------------------------------------------------------------------
+
+# One step of a demo scenario: (operation, argument, data). Operations: "fire"
+# (argument: trigger), "boss" (a supervisor fires), "note" (argument: text),
+# "record" (data only), "activity" (argument: kind; data: description).
+_Step = tuple[str, str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class _Scenario:
+    workflow: str
+    prefix: str
+    source: str
+    assignee: str
+    team: str
+    tags: tuple[str, ...]
+    steps: tuple[_Step, ...]
+    idle_days: int  # days since the last step: some are overdue, some not
+
+
+_SOCIAL = "Social udvikling, familier og unge"
+_CIVIL = "Civilsamfund og lokalt engagement"
+_LEADER = "hanne.l"
+
+
+def _fire(trigger: str, **data: Any) -> _Step:
+    return ("fire", trigger, data)
+
+
+def _note(text: str) -> _Step:
+    return ("note", text, {})
+
+
+def _act(kind: str, description: str) -> _Step:
+    return ("activity", kind, {"description": description})
+
+
+def _to_action(
+    referred_by: str,
+    reason: str,
+    contact: Mapping[str, str],
+    shared: Mapping[str, str],
+    own: Mapping[str, str],
+) -> tuple[_Step, ...]:
+    return (
+        _fire("make_contact", referred_by=referred_by, reason=reason),
+        _fire("agree_shared_path", **contact),
+        _fire("set_own_path", **shared),
+        _fire("act", **own),
+    )
+
+
+def _contact(who: str, challenges: str, dreams: str, use: str) -> dict[str, str]:
+    return {"who_are_you": who, "challenges": challenges, "dreams": dreams, "use_of_secretariat": use}
+
+
+def _plan(focus: str, goals: str, plan: str) -> dict[str, str]:
+    return {"focus": focus, "goals": goals, "plan": plan}
+
+
+_SCENARIOS: tuple[_Scenario, ...] = (
+    _Scenario(
+        "individual_course",
+        "sag",
+        "skole",
+        "mette.k",
+        _SOCIAL,
+        ("uddannelse og livschancer",),
+        (
+            *_to_action(
+                "Kontaktlærer på Abildgårdskolen",
+                "Højt fravær i 8. klasse",
+                _contact(
+                    "14-årig, bor med mor og to søskende",
+                    "Fravær og konflikter i klassen",
+                    "At blive elektriker",
+                    "Hjælp til at tale med skolen",
+                ),
+                _plan(
+                    "Fremmøde i skolen",
+                    "Mindst 90 % fremmøde før jul",
+                    "Ugentlig samtale og fast morgenrutine",
+                ),
+                _plan(
+                    "At komme op om morgenen",
+                    "Møde til første time fire dage om ugen",
+                    "Vækkeur, aftale med mor, sms fra kontaktlærer",
+                ),
+            ),
+            _act("investigate", "Gennemgik fraværet sammen med mor og kontaktlærer"),
+            _act("gather_knowledge", "Undersøgte lektiecaféen på Vollsmose Bibliotek"),
+            _act("agreement", "Aftale: fast møde hver mandag kl. 15"),
+            _note("Godt møde – han fortæller selv om fremskridtene"),
+            _fire("reach_self_help"),
+            _fire("round_off", level="does"),
+            _fire("close", status="Går i skole hver dag", achievements="Fremmøde 94 %", outcome="mål nået"),
+        ),
+        idle_days=3,
+    ),
+    _Scenario(
+        "individual_course",
+        "sag",
+        "jobcenter",
+        "ahmed.s",
+        _SOCIAL,
+        ("beskæftigelse",),
+        (
+            *_to_action(
+                "Jobkonsulent",
+                "Ønsker hjælp til at komme i arbejde",
+                _contact(
+                    "32 år, uddannet frisør i Syrien",
+                    "Dansk på skrift, ingen netværk i branchen",
+                    "Egen salon på sigt",
+                    "Sparring og kontakt til arbejdsgivere",
+                ),
+                _plan("Arbejde", "Praktik inden for tre måneder", "CV, sprogskole og netværksmøder"),
+                _plan(
+                    "Praktik i en salon", "Første praktikdag før 1. december", "Besøge tre saloner i Odense"
+                ),
+            ),
+            _act("collaborate", "Fælles møde med jobcentret og sprogskolen"),
+            _act("wonder", "Hvorfor svarer salonerne ikke på mails? Vi prøver at møde op i stedet"),
+            _fire("reach_self_help"),
+            _fire("round_off", level="can"),
+            _fire(
+                "hand_over",
+                status="I praktik, klar til jobcentrets forløb",
+                receiver="jobcenter",
+                shared="plan, status og opnåede mål",
+                legal_basis="samtykke (skriftligt) 2026-11-20",
+            ),
+        ),
+        idle_days=2,
+    ),
+    _Scenario(
+        "individual_course",
+        "sag",
+        "uu",
+        "mette.k",
+        _SOCIAL,
+        ("uddannelse og livschancer",),
+        (
+            *_to_action(
+                "UU-vejleder",
+                "Faldet fra erhvervsskolen",
+                _contact(
+                    "19 år, bor hjemme",
+                    "Mangler praktikplads",
+                    "At blive tømrer",
+                    "Hjælp til at finde en læreplads",
+                ),
+                _plan("Uddannelse", "Læreplads i løbet af foråret", "Ansøgninger og øvede samtaler"),
+                _plan("Ansøgninger", "Fem ansøgninger om måneden", "Skrive sammen hver torsdag"),
+            ),
+            _act("wonder", "Undrede os sammen over, hvorfor praktikken gik i stå"),
+            _fire("revise_own_path"),
+            _note("Ny praktikplads i sigte – planen skal justeres"),
+            _fire(
+                "act",
+                **_plan(
+                    "Praktik hos tømrer i Bolbro", "Kontrakt før sommerferien", "Møde med mester og UU sammen"
+                ),
+            ),
+        ),
+        idle_days=4,
+    ),
+    _Scenario(
+        "individual_course",
+        "sag",
+        "socialcenter",
+        "louise.b",
+        _SOCIAL,
+        ("tryghed og trivsel",),
+        (
+            _fire("make_contact", referred_by="Socialrådgiver", reason="Ensomhed og gæld"),
+            _fire("pause", reason="Beboeren er indlagt på OUH"),
+            _fire("resume"),
+            _fire(
+                "agree_shared_path",
+                **_contact(
+                    "67 år, enke", "Gæld og ensomhed", "At komme ud blandt folk", "Følgeskab til møder"
+                ),
+            ),
+        ),
+        idle_days=1,
+    ),
+    _Scenario(
+        "individual_course",
+        "sag",
+        "beboer_selv",
+        "ahmed.s",
+        _SOCIAL,
+        ("beskæftigelse", "tryghed og trivsel"),
+        (
+            *_to_action(
+                "Beboeren selv",
+                "Vil gerne have hjælp til at søge job",
+                _contact("45 år, far til fire", "Langtidsledig", "Fast arbejde", "Hjælp til ansøgninger"),
+                _plan("Job", "Fast job inden for et år", "Jobsøgning hver uge"),
+                _plan("Chauffør", "Kørekort til lastbil", "Søge om kursus gennem jobcentret"),
+            ),
+            _act("agreement", "Aftale med jobcentret om kørekortskursus"),
+            _fire("reach_self_help"),
+            _fire("round_off", level="can"),
+            _fire("begin_anew", status="Har fået job, men mistet boligen", decision="begynd på ny"),
+            _fire(
+                "set_own_path",
+                **_plan("Bolig", "Egen lejlighed i Vollsmose", "Skrive op hos boligorganisationen"),
+            ),
+        ),
+        idle_days=5,
+    ),
+    _Scenario(
+        "individual_course",
+        "sag",
+        "daginstitution",
+        "louise.b",
+        _SOCIAL,
+        ("forebyggelse og forældreansvar",),
+        (
+            _fire("make_contact", referred_by="Pædagog i Børnehuset Regnbuen", reason="Mor virker presset"),
+            _fire("withdraw", reason="Familien er flyttet fra Vollsmose"),
+        ),
+        idle_days=8,
+    ),
+    _Scenario(
+        "individual_course",
+        "sag",
+        "boligorganisation",
+        "mette.k",
+        _SOCIAL,
+        ("tryghed og trivsel",),
+        (_note("Henvendelse fra boligsocial medarbejder om støj og uro i opgangen – ring til beboeren"),),
+        idle_days=12,  # overdue: `forloeb list --stale`
+    ),
+    _Scenario(
+        "individual_course",
+        "sag",
+        "sagsbehandler",
+        "ahmed.s",
+        _SOCIAL,
+        ("kriminalitetsforebyggelse",),
+        (
+            _fire(
+                "make_contact", referred_by="Sagsbehandler i Odense Kommune", reason="Bekymring for 16-årig"
+            ),
+            _fire(
+                "agree_shared_path",
+                **_contact(
+                    "16 år", "Dårligt selskab om aftenen", "At spille fodbold", "En voksen at tale med"
+                ),
+            ),
+            _fire("set_own_path", **_plan("Fritid", "Fast fritidsaktivitet", "Prøvetræning i B1909")),
+            _fire("pause", reason="Afventer svar fra kommunen"),
+        ),
+        idle_days=6,
+    ),
+    _Scenario(
+        "civil_society",
+        "forening",
+        "foreninger",
+        "sara.n",
+        _CIVIL,
+        ("uddannelse og livschancer",),
+        (
+            *_to_action(
+                "Formand for Vollsmose Kvindeforening",
+                "Vil starte en lektiecafé",
+                _contact(
+                    "Forening med 40 medlemmer",
+                    "Mangler lokaler og frivillige",
+                    "En fast lektiecafé",
+                    "Hjælp til lokaler og ansøgninger",
+                ),
+                _plan("Lektiecafé", "Åbent to dage om ugen", "Finde lokale og frivillige"),
+                _plan("Frivillige", "Ti faste frivillige", "Opslag og infomøde"),
+            ),
+            _act("collaborate", "Aftale med biblioteket om lokale"),
+            _act("gather_knowledge", "Indhentede viden om puljer til frivilligt arbejde"),
+            _fire("reach_self_help"),
+            _fire("round_off", level="does"),
+            _fire(
+                "close",
+                status="Caféen kører",
+                achievements="Åbent to dage om ugen",
+                outcome="Foreningen driver selv lektiecaféen",
+            ),
+        ),
+        idle_days=2,
+    ),
+    _Scenario(
+        "civil_society",
+        "gruppe",
+        "grupper",
+        "sara.n",
+        _CIVIL,
+        ("sammenhængskraft og medborgerskab",),
+        (
+            *_to_action(
+                "Kvindegruppen i Vollsmose Øst",
+                "Vil lave fællesspisning",
+                _contact(
+                    "12 kvinder", "Ingen køkkenadgang", "Fællesspisning hver måned", "Kontakter og økonomi"
+                ),
+                _plan("Fællesspisning", "Første spisning i januar", "Finde køkken og søge midler"),
+                _plan("Køkken", "Aftale om køkken", "Spørge beboerhuset"),
+            ),
+            _act("collaborate", "Mødtes med beboerhuset om køkkenet"),
+            _act("wonder", "Hvorfor kommer så få om aftenen? Vi prøver søndag eftermiddag"),
+        ),
+        idle_days=40,  # the action stage is reviewed every 30 days: overdue
+    ),
+    _Scenario(
+        "civil_society",
+        "beboere",
+        "beboere",
+        "jonas.p",
+        _CIVIL,
+        ("tryghed og trivsel",),
+        (
+            *_to_action(
+                "Beboere i Fyrreparken",
+                "Utryghed ved indgangene",
+                _contact(
+                    "Seks beboere fra tre opgange",
+                    "Mørke indgange",
+                    "Tryghed i opgangen ✨",
+                    "Kontakt til boligorganisationen",
+                ),
+                _plan("Tryghed i opgangen", "Bedre lys inden vinter", "Gåtur med boligorganisationen"),
+                _plan("Lys", "Nye lamper ved indgangene", "Skrive til afdelingsbestyrelsen"),
+            ),
+            _act("investigate", "Tryghedsvandring med beboerne og boligorganisationen"),
+            _fire("reach_self_help"),
+            ("record", "", {"level": "wants"}),
+        ),
+        idle_days=3,
+    ),
+    _Scenario(
+        "civil_society",
+        "partner",
+        "samarbejdspartner",
+        "jonas.p",
+        _CIVIL,
+        ("beskæftigelse",),
+        (
+            *_to_action(
+                "Erhvervsskolen",
+                "Samarbejde om erhvervspraktik",
+                _contact(
+                    "Erhvervsskole i Odense",
+                    "Få elever fra Vollsmose",
+                    "Flere lokale elever",
+                    "Adgang til unge og forældre",
+                ),
+                _plan("Praktik", "Ti praktikforløb", "Infomøder i Vollsmose"),
+                _plan("Infomøder", "To infomøder", "Invitere gennem foreningerne"),
+            ),
+            _act("agreement", "Samarbejdsaftale om to infomøder om året"),
+            _fire("reach_self_help"),
+            _fire("round_off", level="does"),
+            _fire("close", outcome="Samarbejdsaftale indgået"),
+        ),
+        idle_days=9,
+    ),
+    _Scenario(
+        "civil_society",
+        "gruppe",
+        "grupper",
+        "sara.n",
+        _CIVIL,
+        ("sammenhængskraft og medborgerskab",),
+        (
+            _fire("make_contact", referred_by="Ungegruppen", reason="Vil arrangere sommerfest"),
+            _fire(
+                "agree_shared_path",
+                **_contact(
+                    "Otte unge", "Ingen erfaring med tilladelser", "En sommerfest", "Hjælp til tilladelser"
+                ),
+            ),
+            _fire("withdraw", reason="Gruppen er gået i opløsning"),
+            ("boss", "reopen", {}),
+            _note("Gruppen er samlet igen med ny tovholder"),
+        ),
+        idle_days=2,
+    ),
+    _Scenario(
+        "civil_society",
+        "beboere",
+        "beboere",
+        "jonas.p",
+        _CIVIL,
+        ("tryghed og trivsel",),
+        (),
+        idle_days=15,  # a referral nobody has picked up yet
+    ),
+)
+
+_STEP_DAYS = 2
+
+
+def _run_scenario(engine: Engine, clock: list[datetime], scenario: _Scenario, number: int) -> int:
+    """Drive one scenario; ``clock[0]`` is what the engine's clock returns."""
+    worker = Actor(scenario.assignee, ("worker",))
+    boss = Actor(_LEADER, ("supervisor",))
+    e = engine.start(
+        scenario.workflow,
+        subject=f"{scenario.prefix}-2026-{number:03d}",
+        source=scenario.source,
+        actor=worker,
+        assignee=scenario.assignee,
+        supervisor=_LEADER,
+        team=scenario.team,
+        tags=scenario.tags,
+    )
+    for op, arg, data in scenario.steps:
+        clock[0] += timedelta(days=_STEP_DAYS, minutes=37)
+        if op == "fire":
+            engine.fire(e.id, arg, actor=worker, data=data)
+        elif op == "boss":
+            engine.fire(e.id, arg, actor=boss, data=data)
+        elif op == "note":
+            engine.add_note(e.id, arg, actor=worker)
+        elif op == "record":
+            engine.record_details(e.id, data, actor=worker)
+        elif op == "activity":
+            engine.record_activity(e.id, arg, actor=worker, description=data["description"])
+        else:  # pragma: no cover - a typo in the table above
+            raise AssertionError(op)
+    return e.id
+
+
+@cli.command()
+@click.option(
+    "--count",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="How many engagements [default: one per scenario].",
+)
+@_global_options_again
+@click.pass_obj
+def demo(settings: Settings, count: int | None) -> None:
+    """Create (or upgrade) the database and add example engagements of both workflows.
+
+    A fixed set of scenarios with Danish data, spread over the past weeks: some
+    closed, one handed over, one paused, one begun anew, some left mid-way.
+    """
+    lang = settings.lang
+    total = count or len(_SCENARIOS)
+    # Back-dated, deterministic times: each scenario ends idle_days before today.
+    today = datetime.now(_TZ).replace(hour=9, minute=0, second=0, microsecond=0)
+    clock = [today]
+    with Engine.open(settings.db, migrate=True, clock=lambda: clock[0].astimezone(UTC)) as engine:
+        created: list[int] = []
+        for i in range(total):
+            scenario = _SCENARIOS[i % len(_SCENARIOS)]
+            clock[0] = today - timedelta(days=scenario.idle_days + _STEP_DAYS * len(scenario.steps) + 1)
+            created.append(_run_scenario(engine, clock, scenario, i + 1))
+        overview = {
+            d.name: {s.key: 0 for s in d.stages} for d in (engine.workflow(n) for n in engine.workflow_names)
+        }
+        for e in engine.list():
+            overview.setdefault(e.workflow, {})
+            overview[e.workflow][e.state] = overview[e.workflow].get(e.state, 0) + 1
+        url = engine.store.url
+        definitions = {n: engine.workflow(n) for n in engine.workflow_names}
+    if settings.as_json:
+        _echo_json({"db": url, "created": created, "overview": overview})
+        return
+    click.echo(_t(lang, "demo_done", n=len(created), url=url))
+    for name, counts in overview.items():
+        definition = definitions.get(name)
+        click.echo(f"\n{definition.labels.get(lang) if definition else name}")
+        rows = [
+            (_stage_label(definition, key, lang) if definition else key, str(n)) for key, n in counts.items()
+        ]
+        click.echo(_table(rows, indent="  "))
+    first = created[0]
+    # Name the database in the hint unless it is the default or comes from FORLOEB_DB.
+    db = f" --db {settings.db}" if settings.db and settings.db != os.environ.get("FORLOEB_DB") else ""
+    click.echo(
+        "\n"
+        + _t(
+            lang,
+            "demo_hint",
+            a=f"forloeb{db} list",
+            b=f"forloeb{db} show {first}",
+            c=f"forloeb{db} history {first}",
+        )
+    )

@@ -1,0 +1,599 @@
+"""The ``forloeb`` command line: parse, call the engine, render."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import structlog
+from click.testing import CliRunner, Result
+
+import forloeb.cli
+from forloeb.cli import cli, main, mermaid
+from forloeb.engine import GENESIS
+from forloeb.persistence import SqlStore
+from forloeb.workflows import BUILTIN
+
+ROOT = Path(__file__).resolve().parents[1]
+PLAN = [
+    "--data",
+    "focus=Tryghed",
+    "--data",
+    "goals=Bedre lys",
+    "--data",
+    "plan=Gåtur med boligorganisationen",
+]
+# The tests must not pick up a developer's own settings.
+CLEAN_ENV: dict[str, str | None] = {
+    "FORLOEB_DB": None,
+    "FORLOEB_ACTOR": None,
+    "FORLOEB_ROLE": None,
+    "FORLOEB_LANG": None,
+}
+
+
+@pytest.fixture(autouse=True)
+def _uncached_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The CLI configures structlog with cache_logger_on_first_use, which pins the
+    engine's module-level logger at the CLI's level (warning) for the rest of the
+    process: other test modules' capture_logs would then see nothing."""
+    real = forloeb.cli.configure_logging
+
+    def configure(*args: Any, **kwargs: Any) -> None:
+        real(*args, **kwargs)
+        structlog.configure(cache_logger_on_first_use=False)
+
+    monkeypatch.setattr(forloeb.cli, "configure_logging", configure)
+    yield
+    structlog.reset_defaults()
+
+
+def run(db: str, *args: str) -> Result:
+    return CliRunner(env=CLEAN_ENV).invoke(cli, ["--db", db, "--as", "anna", *args], catch_exceptions=False)
+
+
+def ok(db: str, *args: str) -> Result:
+    result = run(db, *args)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def ok_json(db: str, *args: str) -> Any:
+    return json.loads(ok(db, "--json", *args).stdout)
+
+
+def row_counts(db: str) -> dict[str, int]:
+    store = SqlStore.open(db)
+    try:
+        return store.row_counts()
+    finally:
+        store.close()
+
+
+def start(db: str, workflow: str = "individual_course", source: str = "skole") -> int:
+    e = ok_json(db, "start", workflow, "--subject", "sag-1", "--source", source)
+    return int(e["id"])
+
+
+def drive(db: str, engagement_id: int, *steps: list[str]) -> None:
+    for step in steps:
+        ok(db, "fire", str(engagement_id), *step)
+
+
+TO_SHARED_PATH = (["make_contact"], ["agree_shared_path"])
+TO_CLOSED = (
+    *TO_SHARED_PATH,
+    ["set_own_path", *PLAN],
+    ["act", *PLAN],
+    ["reach_self_help"],
+    ["round_off", "--data", 'level="can"'],
+    ["close", "--data", "outcome=mål nået"],
+)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    path = str(tmp_path / "t.db")
+    ok(path, "init")
+    return path
+
+
+# -- init and start ------------------------------------------------------------
+
+
+def test_init_says_the_database_is_ready(tmp_path: Path) -> None:
+    path = str(tmp_path / "t.db")
+    assert "Database klar: sqlite:///" in ok(path, "init").stdout
+    assert "Database ready:" in ok(path, "--lang", "en", "init").stdout  # again: already at head
+    assert ok_json(path, "init")["schema"] == "0001"
+
+
+def test_start_json(db: str) -> None:
+    e = ok_json(db, "start", "individual_course", "--subject", "sag-1", "--source", "skole")
+    assert e["workflow"] == "individual_course"
+    assert e["state"] == "referral"
+    assert e["version"] == 1
+    assert e["cycle"] == 1
+    assert isinstance(e["id"], int)
+
+
+def test_start_human_and_all_options(db: str) -> None:
+    result = ok(
+        db,
+        "start",
+        "civil_society",
+        "--subject",
+        "forening-7",
+        "--source",
+        "foreninger",
+        "--assignee",
+        "sara",
+        "--supervisor",
+        "hanne",
+        "--team",
+        "Civilsamfund og lokalt engagement",
+        "--tag",
+        "tryghed og trivsel",
+        "--tag",
+        "beskæftigelse",
+        "--data",
+        "reason=Vil starte en lektiecafé",
+        "--idempotency-key",
+        "start-1",
+    )
+    assert result.stdout.startswith("Forløb 1 startet: Henvendelse / henvisning (version 1)")
+    assert "Frist: " in result.stdout
+    e = ok_json(db, "show", "1")
+    assert (e["assignee"], e["supervisor"], e["team"]) == (
+        "sara",
+        "hanne",
+        "Civilsamfund og lokalt engagement",
+    )
+    assert e["tags"] == ["tryghed og trivsel", "beskæftigelse"]
+    assert e["data"]["referral"] == {"source": "foreninger", "reason": "Vil starte en lektiecafé"}
+    assert [x["id"] for x in ok_json(db, "list", "--tag", "beskæftigelse")] == [1]
+
+
+def test_data_values_are_json_when_they_parse(db: str) -> None:
+    e = ok_json(
+        db,
+        "start",
+        "individual_course",
+        "--subject",
+        "sag-1",
+        "--source",
+        "skole",
+        "--data",
+        "n=3",
+        "--data",
+        "x=[1,2]",
+        "--data",
+        'quoted="007"',
+        "--data",
+        "ref=007",
+        "--data",
+        "why=mål nået = godt",
+        "--data",
+        "odd=NaN",
+        "--data",
+        "empty=",
+        "--data",
+        "n=4",
+    )
+    assert e["data"]["referral"] == {
+        "source": "skole",
+        "n": 4,  # the last one wins
+        "x": [1, 2],
+        "quoted": "007",
+        "ref": "007",
+        "why": "mål nået = godt",
+        "odd": "NaN",
+        "empty": "",
+    }
+
+
+# -- the path --------------------------------------------------------------------
+
+
+def test_happy_path_to_closed_with_a_hash_chained_history(db: str) -> None:
+    eid = start(db)
+    drive(db, eid, *TO_CLOSED[:-1])
+    closed = ok_json(db, "fire", str(eid), *TO_CLOSED[-1])
+    assert closed["state"] == "closed"
+    assert closed["version"] == 8
+    assert closed["data"]["self_help"] == {"level": "can"}
+    assert closed["data"]["rounding_off"] == {"outcome": "mål nået"}
+
+    events = ok_json(db, "history", str(eid))
+    assert [e["seq"] for e in events] == list(range(1, 9))
+    assert events[0]["type"] == "started"
+    assert events[0]["prev_hash"] == GENESIS
+    for before, after in itertools.pairwise(events):
+        assert after["prev_hash"] == before["hash"]
+    assert events[-1]["hash"] == closed["head_hash"]
+    assert [e["trigger"] for e in events[1:]] == [s[0] for s in TO_CLOSED]
+    assert {e["actor"] for e in events} == {"anna"}
+
+
+def test_fire_human_output_and_options_after_the_command(db: str) -> None:
+    eid = start(db)
+    result = ok(db, "fire", str(eid), "make_contact", "--note", "Ringede op")
+    assert result.stdout.startswith(f"Forløb {eid}: Tag første kontakt → Den første kontakt (version 2)")
+    result = ok(db, "fire", str(eid), "agree_shared_path", "--lang", "en")
+    assert result.stdout.startswith(f"Engagement {eid}: Go to the shared path → The shared path (version 3)")
+    e = json.loads(ok(db, "show", str(eid), "--json").stdout)
+    assert e["state"] == "shared_path"
+    events = json.loads(ok(db, "history", str(eid), "--json").stdout)
+    assert events[1]["data"]["note"] == "Ringede op"
+
+
+def test_pause_resume_revise_begin_anew_withdraw_and_reopen(db: str) -> None:
+    eid = start(db)
+    drive(db, eid, *TO_SHARED_PATH, ["set_own_path", *PLAN], ["act", *PLAN])
+    ok(db, "activity", str(eid), "wonder", "--description", "Hvorfor går det i stå?", "--data", "with=mor")
+    paused = ok_json(db, "fire", str(eid), "pause", "--data", "reason=Indlagt")
+    assert (paused["state"], paused["paused_from"]) == ("paused", "action")
+    assert "Sat på pause (fra Handling)" in ok(db, "show", str(eid)).stdout
+    assert ok_json(db, "fire", str(eid), "resume")["state"] == "action"
+    assert ok_json(db, "fire", str(eid), "revise_own_path")["state"] == "own_path"
+    drive(db, eid, ["act"], ["reach_self_help"], ["round_off", "--data", "level=does"])
+    anew = ok_json(db, "fire", str(eid), "begin_anew")
+    assert (anew["state"], anew["cycle"]) == ("shared_path", 2)
+    assert ok_json(db, "fire", str(eid), "withdraw", "--data", "reason=Flyttet")["state"] == "closed"
+    reopened = ok_json(db, "--role", "supervisor", "fire", str(eid), "reopen")
+    assert reopened["state"] == "shared_path"
+    assert ok_json(db, "history", str(eid))[-1]["role"] == "supervisor"
+
+
+def test_hand_over(db: str) -> None:
+    eid = start(db, source="jobcenter")
+    drive(db, eid, *TO_CLOSED[:-1])
+    e = ok_json(
+        db,
+        "fire",
+        str(eid),
+        "hand_over",
+        "--data",
+        "receiver=jobcenter",
+        "--data",
+        "legal_basis=samtykke (skriftligt) 2026-11-20",
+    )
+    assert e["state"] == "handed_over"
+    assert e["data"]["rounding_off"]["legal_basis"] == "samtykke (skriftligt) 2026-11-20"
+    assert "Overleveret" in ok(db, "list").stdout
+
+
+def test_record_and_activity(db: str) -> None:
+    eid = start(db)
+    drive(db, eid, *TO_SHARED_PATH)
+    result = ok(db, "record", str(eid), "--data", "focus=Tryghed")
+    assert result.stdout.startswith(f"Forløb {eid}: registreret i Den fælles vej (version 4)")
+    ok(db, "fire", str(eid), "set_own_path", "--data", "goals=Lys", "--data", "plan=Gåtur")
+    drive(db, eid, ["act", *PLAN])
+    result = ok(db, "activity", str(eid), "collaborate", "--description", "Møde med boligorganisationen")
+    assert "aktivitet registreret – samarbejde med andre" in result.stdout
+    e = ok_json(db, "show", str(eid))
+    assert e["data"]["shared_path"] == {"focus": "Tryghed", "goals": "Lys", "plan": "Gåtur"}
+    (activity,) = e["data"]["action"]["activities"]
+    assert (activity["kind"], activity["description"], activity["by"]) == (
+        "collaborate",
+        "Møde med boligorganisationen",
+        "anna",
+    )
+    shown = ok(db, "show", str(eid)).stdout
+    assert "samarbejde med andre: Møde med boligorganisationen [anna]" in shown
+    assert "fokus: Tryghed" in shown
+
+
+# -- reading ---------------------------------------------------------------------
+
+
+def test_triggers_say_what_is_missing_in_the_chosen_language(db: str) -> None:
+    eid = start(db)
+    drive(db, eid, *TO_SHARED_PATH)
+    for lang, word in (("da", "fokus"), ("en", "focus")):
+        options = json.loads(ok(db, "triggers", str(eid), "--json", "--lang", lang).stdout)
+        by_trigger = {o["trigger"]: o for o in options}
+        own = by_trigger["set_own_path"]
+        assert own["allowed"] is False
+        assert own["requires"] == ["focus", "goals", "plan"]
+        assert word in own["reason"]
+        assert set(own) == {"trigger", "dest", "allowed", "requires", "reason"}
+    human = ok(db, "triggers", str(eid)).stdout
+    assert "Gå til beboerens vej" in human
+    assert "kræver: fokus, mål, plan" in human
+
+
+def test_show_list_and_history_human_output(db: str) -> None:
+    eid = start(db)
+    drive(db, eid, *TO_SHARED_PATH)
+    shown = ok(db, "show", str(eid)).stdout
+    assert "Den fælles vej (cyklus 1)" in shown
+    assert "Medarbejder:" in shown and "Kilde:" in shown and "Skole" in shown
+    listed = ok(db, "list").stdout.splitlines()
+    assert listed[0].split()[:3] == ["ID", "Arbejdsgang", "Fase"]
+    assert "Den fælles vej" in listed[1]
+    assert "The shared path" in ok(db, "--lang", "en", "list").stdout
+    assert ok(db, "list", "--state", "closed").stdout.strip() == "Ingen forløb."
+    lines = ok(db, "history", str(eid)).stdout.splitlines()
+    assert len(lines) == 3
+    assert "Tag første kontakt: Henvendelse / henvisning → Den første kontakt" in lines[1]
+
+
+def test_list_filters(db: str) -> None:
+    a = start(db)
+    b = start(db, "civil_society", "beboere")
+    drive(db, b, ["make_contact"])
+    assert [e["id"] for e in ok_json(db, "list")] == [a, b]
+    assert [e["id"] for e in ok_json(db, "list", "--workflow", "civil_society")] == [b]
+    assert [e["id"] for e in ok_json(db, "list", "--state", "referral")] == [a]
+    assert [e["id"] for e in ok_json(db, "list", "--limit", "1")] == [a]
+    assert ok_json(db, "list", "--stale") == []  # nothing is overdue yet
+
+
+# -- workflows ---------------------------------------------------------------------
+
+
+def test_workflows_list(db: str) -> None:
+    listed = ok_json(db, "workflows", "list")
+    assert listed == [{"name": d.name, "version": d.version, "labels": d.labels.as_dict()} for d in BUILTIN]
+    assert "Individuelle forløb" in ok(db, "workflows", "list").stdout
+
+
+def test_workflows_show_json_shape(db: str) -> None:
+    shown = json.loads(ok(db, "workflows", "show", "individual_course", "--json").stdout)
+    assert set(shown) == {
+        "name",
+        "version",
+        "labels",
+        "stages",
+        "transitions",
+        "referral_sources",
+        "choices",
+    }
+    assert shown["name"] == "individual_course"
+    for stage in shown["stages"]:
+        assert set(stage) == {"key", "labels", "kind", "deadline"}
+        assert set(stage["labels"]) == {"da", "en"}
+    stages = {s["key"]: s for s in shown["stages"]}
+    assert stages["referral"]["deadline"] == {"amount": 5, "unit": "working_days", "rearm": False}
+    assert stages["closed"]["deadline"] is None
+    assert stages["closed"]["labels"]["da"] == "Afsluttet"
+    for t in shown["transitions"]:
+        assert set(t) == {"trigger", "source", "dest", "roles", "requires", "labels"}
+        assert t["roles"] == sorted(t["roles"])
+    by_trigger = {t["trigger"]: t for t in shown["transitions"]}
+    assert by_trigger["set_own_path"]["requires"] == ["focus", "goals", "plan"]
+    assert by_trigger["reopen"]["roles"] == ["supervisor"]
+    assert by_trigger["resume"]["dest"] == "@paused_from"
+    assert [s["key"] for s in shown["referral_sources"]] == [
+        "uu",
+        "daginstitution",
+        "skole",
+        "jobcenter",
+        "socialcenter",
+        "sagsbehandler",
+        "boligorganisation",
+        "beboer_selv",
+    ]
+    assert [c["key"] for c in shown["choices"]["level"]] == ["wants", "can", "does"]
+    assert len(shown["choices"]["kind"]) == 5
+
+    civil = ok_json(db, "workflows", "show", "civil_society")
+    assert [s["key"] for s in civil["referral_sources"]] == [
+        "beboere",
+        "grupper",
+        "foreninger",
+        "samarbejdspartner",
+    ]
+    assert {s["key"]: s["labels"]["da"] for s in civil["stages"]}["own_path"] == "Aktørens vej"
+
+
+def test_workflows_show_human(db: str) -> None:
+    out = ok(db, "workflows", "show", "individual_course").stdout
+    for text in ("Henvendelse / henvisning", "set_own_path", "kræver: fokus, mål, plan", "beboer_selv"):
+        assert text in out
+
+
+@pytest.mark.parametrize("name", [d.name for d in BUILTIN])
+def test_workflows_diagram_mermaid(db: str, name: str) -> None:
+    out = ok(db, "workflows", "diagram", name, "--format", "mermaid").stdout
+    assert out.startswith("stateDiagram-v2\n")
+    definition = next(d for d in BUILTIN if d.name == name)
+    for stage in definition.stages:
+        assert f" as {stage.key}\n" in out
+        assert stage.labels.da in out
+    assert "[*] --> referral" in out
+    assert "rounding_off --> handed_over: Overlever til anden aktør" in out
+    assert "note right of paused: Genoptag" in out
+    assert mermaid(definition, "en").startswith("stateDiagram-v2")
+
+
+def test_workflows_need_no_database(tmp_path: Path) -> None:
+    path = str(tmp_path / "never.db")
+    ok(path, "workflows", "show", "civil_society")
+    assert not os.path.exists(path)
+
+
+# -- bad input: one line on stderr, exit code != 0, nothing written ----------------
+
+
+@pytest.fixture
+def ids(db: str) -> dict[str, str]:
+    referral = start(db)
+    shared = start(db)
+    drive(db, shared, *TO_SHARED_PATH)
+    closed = start(db)
+    drive(db, closed, *TO_CLOSED)
+    return {"referral": str(referral), "shared": str(shared), "closed": str(closed)}
+
+
+BAD = [
+    ("unknown workflow", ["start", "nope", "--subject", "s", "--source", "skole"], 1, "Ukendt arbejdsgang"),
+    ("unknown engagement", ["fire", "999", "make_contact"], 1, "Forløb 999 findes ikke"),
+    ("unknown engagement (show)", ["show", "999"], 1, "Forløb 999 findes ikke"),
+    ("unknown trigger", ["fire", "{referral}", "fly"], 1, "Ukendt handling 'fly'"),
+    ("not allowed in state", ["fire", "{referral}", "close"], 1, "'close' er ikke mulig"),
+    ("guard", ["fire", "{shared}", "set_own_path"], 1, "kræver: fokus, mål, plan"),
+    ("guard (en)", ["--lang", "en", "fire", "{shared}", "set_own_path"], 1, "needs: focus, goals, plan"),
+    ("auditor fires", ["--role", "auditor", "fire", "{referral}", "make_contact"], 1, "må ikke"),
+    ("worker reopens", ["--role", "worker", "fire", "{closed}", "reopen"], 1, "kræver en af: supervisor"),
+    (
+        "stale version",
+        ["fire", "{referral}", "make_contact", "--expect-version", "7"],
+        1,
+        "forventet version 7",
+    ),
+    ("no '='", ["fire", "{referral}", "make_contact", "--data", "oops"], 2, "nøgle=værdi"),
+    ("empty key", ["fire", "{referral}", "make_contact", "--data", "=x"], 2, "nøgle=værdi"),
+    ("over 64 KiB", ["fire", "{referral}", "make_contact", "--data", "big=" + "x" * 70000], 1, "64 KiB"),
+    ("bad source", ["start", "individual_course", "--subject", "s", "--source", "x"], 1, "henvisningskilde"),
+    ("cpr", ["start", "individual_course", "--subject", "010190-1234", "--source", "skole"], 1, "CPR"),
+    ("bad level", ["record", "{shared}", "--data", "level=maybe"], 1, "selvhjælpsniveau"),
+    ("activity outside action", ["activity", "{shared}", "wonder"], 1, "record_activity"),
+    ("empty note", ["note", "{referral}", " "], 1, "notat"),
+]
+
+
+def assert_one_error_line(result: Result, exit_code: int, text: str) -> str:
+    assert result.exit_code == exit_code, result.output
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert text in lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize(("args", "exit_code", "text"), [b[1:] for b in BAD], ids=[b[0] for b in BAD])
+def test_bad_input_writes_nothing(
+    db: str, ids: dict[str, str], args: list[str], exit_code: int, text: str
+) -> None:
+    before = row_counts(db)
+    line = assert_one_error_line(run(db, *(a.format(**ids) for a in args)), exit_code, text)
+    assert line.startswith("Fejl: ") or line.startswith("Error: ")
+    assert row_counts(db) == before
+
+
+def test_errors_with_json_are_json_on_stderr(db: str, ids: dict[str, str]) -> None:
+    before = row_counts(db)
+    line = assert_one_error_line(run(db, "--json", "fire", ids["shared"], "set_own_path"), 1, "fokus")
+    error = json.loads(line)
+    assert error["error"] == "transition_not_allowed"
+    assert error["type"] == "GuardFailed"
+    line = assert_one_error_line(run(db, "fire", ids["referral"], "x", "--data", "oops", "--json"), 2, "oops")
+    assert json.loads(line)["error"] == "usage"
+    assert row_counts(db) == before
+
+
+def test_a_database_never_initialised_says_run_init(tmp_path: Path) -> None:
+    path = tmp_path / "fresh.db"
+    for args in (
+        ["list"],
+        ["show", "1"],
+        ["start", "individual_course", "--subject", "s", "--source", "skole"],
+    ):
+        assert_one_error_line(run(str(path), *args), 1, "forloeb init")
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT name FROM sqlite_master").fetchall() == []
+
+
+# -- text and idempotency ----------------------------------------------------------
+
+
+def test_danish_letters_and_emoji_round_trip(db: str) -> None:
+    eid = start(db)
+    text = "Mødt på kontoret 😊 – æøå ÆØÅ"
+    ok(db, "note", str(eid), text)
+    events = ok_json(db, "history", str(eid))
+    assert events[-1]["type"] == "note"
+    assert events[-1]["data"]["text"] == text
+    assert text in ok(db, "history", str(eid)).stdout
+    drive(db, eid, *TO_SHARED_PATH)
+    ok(db, "record", str(eid), "--data", "focus=Tryghed i opgangen ✨")
+    assert ok_json(db, "show", str(eid))["data"]["shared_path"]["focus"] == "Tryghed i opgangen ✨"
+
+
+def test_idempotency_key(db: str) -> None:
+    eid = str(start(db))
+    first = ok_json(db, "fire", eid, "make_contact", "--idempotency-key", "k1")
+    counts = row_counts(db)
+    again = ok_json(db, "fire", eid, "make_contact", "--idempotency-key", "k1")
+    assert again["version"] == first["version"] == 2
+    assert again == first
+    assert row_counts(db) == counts
+    assert len(ok_json(db, "history", eid)) == 2
+    assert_one_error_line(run(db, "fire", eid, "agree_shared_path", "--idempotency-key", "k1"), 1, "k1")
+    assert row_counts(db) == counts
+
+
+# -- demo and the entry points -----------------------------------------------------
+
+
+def test_demo_on_a_fresh_database(tmp_path: Path) -> None:
+    path = str(tmp_path / "demo.db")
+    result = ok(path, "demo")
+    for label in (
+        "Individuelle forløb",
+        "Civilsamfund",
+        "Afsluttet",
+        "Handling",
+        "Overleveret",
+        "Sat på pause",
+    ):
+        assert label in result.stdout
+    assert "Prøv: forloeb" in result.stdout
+    engagements = ok_json(path, "list")
+    assert {e["workflow"] for e in engagements} == {"individual_course", "civil_society"}
+    states = {e["state"] for e in engagements}
+    assert {"closed", "handed_over", "paused", "action", "referral"} <= states
+    assert any(e["cycle"] == 2 for e in engagements)
+    handed = next(e for e in engagements if e["state"] == "handed_over")
+    assert handed["data"]["rounding_off"]["receiver"] == "jobcenter"
+    assert handed["data"]["rounding_off"]["legal_basis"] == "samtykke (skriftligt) 2026-11-20"
+    assert ok_json(path, "list", "--stale")  # back-dated: some are overdue
+    # A second run adds its set again; --count limits it.
+    added = ok_json(path, "demo", "--count", "3")
+    assert len(added["created"]) == 3
+    assert len(ok_json(path, "list")) == len(engagements) + 3
+
+
+def test_main_is_a_function() -> None:
+    assert callable(main)
+
+
+def test_python_dash_m_help() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "forloeb", "--help"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Usage: forloeb" in done.stdout
+    for command in ("init", "start", "fire", "triggers", "show", "list", "history", "demo", "workflows"):
+        assert command in done.stdout
+
+
+def test_verbose_logs_go_to_stderr_and_json_stays_clean(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FORLOEB_DB": str(tmp_path / "t.db")}
+    env.pop("FORLOEB_LANG", None)
+
+    def forloeb(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "forloeb", *args], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+
+    assert forloeb("init").returncode == 0
+    done = forloeb("-v", "--json", "start", "individual_course", "--subject", "sag-1", "--source", "uu")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["state"] == "referral"
+    assert "started" in done.stderr
+    quiet = forloeb("--json", "fire", "1", "make_contact")
+    assert quiet.returncode == 0 and quiet.stderr == ""

@@ -1,0 +1,464 @@
+"""Example engagements for ``forloeb demo``: fixed scenarios with Danish data.
+
+Driven through the public Engine API only, with a back-dated clock so that
+the result looks like weeks of real work (some overdue, some closed, one
+handed over, one paused, one begun anew).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .engine import Actor, Engine
+
+_TZ = ZoneInfo("Europe/Copenhagen")
+
+# One step of a demo scenario: (operation, argument, data). Operations: "fire"
+# (argument: trigger), "boss" (a supervisor fires), "note" (argument: text),
+# "record" (data only), "activity" (argument: kind; data: description).
+_Step = tuple[str, str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class _Scenario:
+    workflow: str
+    prefix: str
+    source: str
+    assignee: str
+    team: str
+    tags: tuple[str, ...]
+    steps: tuple[_Step, ...]
+    idle_days: int  # days since the last step: some are overdue, some not
+
+
+_SOCIAL = "Social udvikling, familier og unge"
+_CIVIL = "Civilsamfund og lokalt engagement"
+_LEADER = "hanne.l"
+
+
+def _fire(trigger: str, **data: Any) -> _Step:
+    return ("fire", trigger, data)
+
+
+def _note(text: str) -> _Step:
+    return ("note", text, {})
+
+
+def _act(kind: str, description: str) -> _Step:
+    return ("activity", kind, {"description": description})
+
+
+def _to_action(
+    referred_by: str,
+    reason: str,
+    contact: Mapping[str, str],
+    shared: Mapping[str, str],
+    own: Mapping[str, str],
+) -> tuple[_Step, ...]:
+    return (
+        _fire("make_contact", referred_by=referred_by, reason=reason),
+        _fire("agree_shared_path", **contact),
+        _fire("set_own_path", **shared),
+        _fire("act", **own),
+    )
+
+
+def _contact(who: str, challenges: str, dreams: str, use: str) -> dict[str, str]:
+    return {"who_are_you": who, "challenges": challenges, "dreams": dreams, "use_of_secretariat": use}
+
+
+def _plan(focus: str, goals: str, plan: str) -> dict[str, str]:
+    return {"focus": focus, "goals": goals, "plan": plan}
+
+
+SCENARIOS: tuple[_Scenario, ...] = (
+    _Scenario(
+        "individual_course",
+        "sag",
+        "skole",
+        "mette.k",
+        _SOCIAL,
+        ("uddannelse og livschancer",),
+        (
+            *_to_action(
+                "Kontaktlærer på Abildgårdskolen",
+                "Højt fravær i 8. klasse",
+                _contact(
+                    "14-årig, bor med mor og to søskende",
+                    "Fravær og konflikter i klassen",
+                    "At blive elektriker",
+                    "Hjælp til at tale med skolen",
+                ),
+                _plan(
+                    "Fremmøde i skolen",
+                    "Mindst 90 % fremmøde før jul",
+                    "Ugentlig samtale og fast morgenrutine",
+                ),
+                _plan(
+                    "At komme op om morgenen",
+                    "Møde til første time fire dage om ugen",
+                    "Vækkeur, aftale med mor, sms fra kontaktlærer",
+                ),
+            ),
+            _act("investigate", "Gennemgik fraværet sammen med mor og kontaktlærer"),
+            _act("gather_knowledge", "Undersøgte lektiecaféen på Vollsmose Bibliotek"),
+            _act("agreement", "Aftale: fast møde hver mandag kl. 15"),
+            _note("Godt møde – han fortæller selv om fremskridtene"),
+            _fire("reach_self_help"),
+            _fire("round_off", level="does"),
+            _fire("close", status="Går i skole hver dag", achievements="Fremmøde 94 %", outcome="mål nået"),
+        ),
+        idle_days=3,
+    ),
+    _Scenario(
+        "individual_course",
+        "sag",
+        "jobcenter",
+        "ahmed.s",
+        _SOCIAL,
+        ("beskæftigelse",),
+        (
+            *_to_action(
+                "Jobkonsulent",
+                "Ønsker hjælp til at komme i arbejde",
+                _contact(
+                    "32 år, uddannet frisør i Syrien",
+                    "Dansk på skrift, ingen netværk i branchen",
+                    "Egen salon på sigt",
+                    "Sparring og kontakt til arbejdsgivere",
+                ),
+                _plan("Arbejde", "Praktik inden for tre måneder", "CV, sprogskole og netværksmøder"),
+                _plan(
+                    "Praktik i en salon", "Første praktikdag før 1. december", "Besøge tre saloner i Odense"
+                ),
+            ),
+            _act("collaborate", "Fælles møde med jobcentret og sprogskolen"),
+            _act("wonder", "Hvorfor svarer salonerne ikke på mails? Vi prøver at møde op i stedet"),
+            _fire("reach_self_help"),
+            _fire("round_off", level="can"),
+            _fire(
+                "hand_over",
+                status="I praktik, klar til jobcentrets forløb",
+                receiver="jobcenter",
+                shared="plan, status og opnåede mål",
+                legal_basis="samtykke (skriftligt) 2026-11-20",
+            ),
+        ),
+        idle_days=2,
+    ),
+    _Scenario(
+        "individual_course",
+        "sag",
+        "uu",
+        "mette.k",
+        _SOCIAL,
+        ("uddannelse og livschancer",),
+        (
+            *_to_action(
+                "UU-vejleder",
+                "Faldet fra erhvervsskolen",
+                _contact(
+                    "19 år, bor hjemme",
+                    "Mangler praktikplads",
+                    "At blive tømrer",
+                    "Hjælp til at finde en læreplads",
+                ),
+                _plan("Uddannelse", "Læreplads i løbet af foråret", "Ansøgninger og øvede samtaler"),
+                _plan("Ansøgninger", "Fem ansøgninger om måneden", "Skrive sammen hver torsdag"),
+            ),
+            _act("wonder", "Undrede os sammen over, hvorfor praktikken gik i stå"),
+            _fire("revise_own_path"),
+            _note("Ny praktikplads i sigte – planen skal justeres"),
+            _fire(
+                "act",
+                **_plan(
+                    "Praktik hos tømrer i Bolbro", "Kontrakt før sommerferien", "Møde med mester og UU sammen"
+                ),
+            ),
+        ),
+        idle_days=4,
+    ),
+    _Scenario(
+        "individual_course",
+        "sag",
+        "socialcenter",
+        "louise.b",
+        _SOCIAL,
+        ("tryghed og trivsel",),
+        (
+            _fire("make_contact", referred_by="Socialrådgiver", reason="Ensomhed og gæld"),
+            _fire("pause", reason="Beboeren er indlagt på OUH"),
+            _fire("resume"),
+            _fire(
+                "agree_shared_path",
+                **_contact(
+                    "67 år, enke", "Gæld og ensomhed", "At komme ud blandt folk", "Følgeskab til møder"
+                ),
+            ),
+        ),
+        idle_days=1,
+    ),
+    _Scenario(
+        "individual_course",
+        "sag",
+        "beboer_selv",
+        "ahmed.s",
+        _SOCIAL,
+        ("beskæftigelse", "tryghed og trivsel"),
+        (
+            *_to_action(
+                "Beboeren selv",
+                "Vil gerne have hjælp til at søge job",
+                _contact("45 år, far til fire", "Langtidsledig", "Fast arbejde", "Hjælp til ansøgninger"),
+                _plan("Job", "Fast job inden for et år", "Jobsøgning hver uge"),
+                _plan("Chauffør", "Kørekort til lastbil", "Søge om kursus gennem jobcentret"),
+            ),
+            _act("agreement", "Aftale med jobcentret om kørekortskursus"),
+            _fire("reach_self_help"),
+            _fire("round_off", level="can"),
+            _fire("begin_anew", status="Har fået job, men mistet boligen", decision="begynd på ny"),
+            _fire(
+                "set_own_path",
+                **_plan("Bolig", "Egen lejlighed i Vollsmose", "Skrive op hos boligorganisationen"),
+            ),
+        ),
+        idle_days=5,
+    ),
+    _Scenario(
+        "individual_course",
+        "sag",
+        "daginstitution",
+        "louise.b",
+        _SOCIAL,
+        ("forebyggelse og forældreansvar",),
+        (
+            _fire("make_contact", referred_by="Pædagog i Børnehuset Regnbuen", reason="Mor virker presset"),
+            _fire("withdraw", reason="Familien er flyttet fra Vollsmose"),
+        ),
+        idle_days=8,
+    ),
+    _Scenario(
+        "individual_course",
+        "sag",
+        "boligorganisation",
+        "mette.k",
+        _SOCIAL,
+        ("tryghed og trivsel",),
+        (_note("Henvendelse fra boligsocial medarbejder om støj og uro i opgangen – ring til beboeren"),),
+        idle_days=12,  # overdue: `forloeb list --stale`
+    ),
+    _Scenario(
+        "individual_course",
+        "sag",
+        "sagsbehandler",
+        "ahmed.s",
+        _SOCIAL,
+        ("kriminalitetsforebyggelse",),
+        (
+            _fire(
+                "make_contact", referred_by="Sagsbehandler i Odense Kommune", reason="Bekymring for 16-årig"
+            ),
+            _fire(
+                "agree_shared_path",
+                **_contact(
+                    "16 år", "Dårligt selskab om aftenen", "At spille fodbold", "En voksen at tale med"
+                ),
+            ),
+            _fire("set_own_path", **_plan("Fritid", "Fast fritidsaktivitet", "Prøvetræning i B1909")),
+            _fire("pause", reason="Afventer svar fra kommunen"),
+        ),
+        idle_days=6,
+    ),
+    _Scenario(
+        "civil_society",
+        "forening",
+        "foreninger",
+        "sara.n",
+        _CIVIL,
+        ("uddannelse og livschancer",),
+        (
+            *_to_action(
+                "Formand for Vollsmose Kvindeforening",
+                "Vil starte en lektiecafé",
+                _contact(
+                    "Forening med 40 medlemmer",
+                    "Mangler lokaler og frivillige",
+                    "En fast lektiecafé",
+                    "Hjælp til lokaler og ansøgninger",
+                ),
+                _plan("Lektiecafé", "Åbent to dage om ugen", "Finde lokale og frivillige"),
+                _plan("Frivillige", "Ti faste frivillige", "Opslag og infomøde"),
+            ),
+            _act("collaborate", "Aftale med biblioteket om lokale"),
+            _act("gather_knowledge", "Indhentede viden om puljer til frivilligt arbejde"),
+            _fire("reach_self_help"),
+            _fire("round_off", level="does"),
+            _fire(
+                "close",
+                status="Caféen kører",
+                achievements="Åbent to dage om ugen",
+                outcome="Foreningen driver selv lektiecaféen",
+            ),
+        ),
+        idle_days=2,
+    ),
+    _Scenario(
+        "civil_society",
+        "gruppe",
+        "grupper",
+        "sara.n",
+        _CIVIL,
+        ("sammenhængskraft og medborgerskab",),
+        (
+            *_to_action(
+                "Kvindegruppen i Vollsmose Øst",
+                "Vil lave fællesspisning",
+                _contact(
+                    "12 kvinder", "Ingen køkkenadgang", "Fællesspisning hver måned", "Kontakter og økonomi"
+                ),
+                _plan("Fællesspisning", "Første spisning i januar", "Finde køkken og søge midler"),
+                _plan("Køkken", "Aftale om køkken", "Spørge beboerhuset"),
+            ),
+            _act("collaborate", "Mødtes med beboerhuset om køkkenet"),
+            _act("wonder", "Hvorfor kommer så få om aftenen? Vi prøver søndag eftermiddag"),
+        ),
+        idle_days=40,  # the action stage is reviewed every 30 days: overdue
+    ),
+    _Scenario(
+        "civil_society",
+        "beboere",
+        "beboere",
+        "jonas.p",
+        _CIVIL,
+        ("tryghed og trivsel",),
+        (
+            *_to_action(
+                "Beboere i Fyrreparken",
+                "Utryghed ved indgangene",
+                _contact(
+                    "Seks beboere fra tre opgange",
+                    "Mørke indgange",
+                    "Tryghed i opgangen ✨",
+                    "Kontakt til boligorganisationen",
+                ),
+                _plan("Tryghed i opgangen", "Bedre lys inden vinter", "Gåtur med boligorganisationen"),
+                _plan("Lys", "Nye lamper ved indgangene", "Skrive til afdelingsbestyrelsen"),
+            ),
+            _act("investigate", "Tryghedsvandring med beboerne og boligorganisationen"),
+            _fire("reach_self_help"),
+            ("record", "", {"level": "wants"}),
+        ),
+        idle_days=3,
+    ),
+    _Scenario(
+        "civil_society",
+        "partner",
+        "samarbejdspartner",
+        "jonas.p",
+        _CIVIL,
+        ("beskæftigelse",),
+        (
+            *_to_action(
+                "Erhvervsskolen",
+                "Samarbejde om erhvervspraktik",
+                _contact(
+                    "Erhvervsskole i Odense",
+                    "Få elever fra Vollsmose",
+                    "Flere lokale elever",
+                    "Adgang til unge og forældre",
+                ),
+                _plan("Praktik", "Ti praktikforløb", "Infomøder i Vollsmose"),
+                _plan("Infomøder", "To infomøder", "Invitere gennem foreningerne"),
+            ),
+            _act("agreement", "Samarbejdsaftale om to infomøder om året"),
+            _fire("reach_self_help"),
+            _fire("round_off", level="does"),
+            _fire("close", outcome="Samarbejdsaftale indgået"),
+        ),
+        idle_days=9,
+    ),
+    _Scenario(
+        "civil_society",
+        "gruppe",
+        "grupper",
+        "sara.n",
+        _CIVIL,
+        ("sammenhængskraft og medborgerskab",),
+        (
+            _fire("make_contact", referred_by="Ungegruppen", reason="Vil arrangere sommerfest"),
+            _fire(
+                "agree_shared_path",
+                **_contact(
+                    "Otte unge", "Ingen erfaring med tilladelser", "En sommerfest", "Hjælp til tilladelser"
+                ),
+            ),
+            _fire("withdraw", reason="Gruppen er gået i opløsning"),
+            ("boss", "reopen", {}),
+            _note("Gruppen er samlet igen med ny tovholder"),
+        ),
+        idle_days=2,
+    ),
+    _Scenario(
+        "civil_society",
+        "beboere",
+        "beboere",
+        "jonas.p",
+        _CIVIL,
+        ("tryghed og trivsel",),
+        (),
+        idle_days=15,  # a referral nobody has picked up yet
+    ),
+)
+
+_STEP_DAYS = 2
+
+
+def _run_scenario(engine: Engine, clock: list[datetime], scenario: _Scenario, number: int) -> int:
+    """Drive one scenario; ``clock[0]`` is what the engine's clock returns."""
+    worker = Actor(scenario.assignee, ("worker",))
+    boss = Actor(_LEADER, ("supervisor",))
+    e = engine.start(
+        scenario.workflow,
+        subject=f"{scenario.prefix}-2026-{number:03d}",
+        source=scenario.source,
+        actor=worker,
+        assignee=scenario.assignee,
+        supervisor=_LEADER,
+        team=scenario.team,
+        tags=scenario.tags,
+    )
+    for op, arg, data in scenario.steps:
+        clock[0] += timedelta(days=_STEP_DAYS, minutes=37)
+        if op == "fire":
+            engine.fire(e.id, arg, actor=worker, data=data)
+        elif op == "boss":
+            engine.fire(e.id, arg, actor=boss, data=data)
+        elif op == "note":
+            engine.add_note(e.id, arg, actor=worker)
+        elif op == "record":
+            engine.record_details(e.id, data, actor=worker)
+        elif op == "activity":
+            engine.record_activity(e.id, arg, actor=worker, description=data["description"])
+        else:  # pragma: no cover - a typo in the table above
+            raise AssertionError(op)
+    return e.id
+
+
+def add_demo_engagements(url: str | None, count: int | None = None) -> list[int]:
+    """Create or upgrade the database at ``url`` and add ``count`` engagements
+    (default: one per scenario); returns their ids."""
+    total = count or len(SCENARIOS)
+    # Back-dated, deterministic times: each scenario ends idle_days before today.
+    today = datetime.now(_TZ).replace(hour=9, minute=0, second=0, microsecond=0)
+    clock = [today]
+    created: list[int] = []
+    with Engine.open(url, migrate=True, clock=lambda: clock[0].astimezone(UTC)) as engine:
+        for i in range(total):
+            scenario = SCENARIOS[i % len(SCENARIOS)]
+            clock[0] = today - timedelta(days=scenario.idle_days + _STEP_DAYS * len(scenario.steps) + 1)
+            created.append(_run_scenario(engine, clock, scenario, i + 1))
+    return created

@@ -1,0 +1,221 @@
+"""JSON over HTTP POST with the standard library, signed with HMAC-SHA256.
+
+The receiver checks ``X-Forloeb-Signature`` with :func:`verify_signature` over
+the exact body bytes (before any JSON parsing: a re-encoded body would not
+match), and drops duplicates by ``Idempotency-Key`` — the outbox may deliver a
+message again when a 2xx answer was lost on the way back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import http.client
+import json
+import ssl
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from .._errors import InvalidData
+from .base import DeliveryError, Notification
+
+SIGNATURE_HEADER: Final = "X-Forloeb-Signature"
+TIMESTAMP_HEADER: Final = "X-Forloeb-Timestamp"
+_RETRYABLE_4XX: Final = frozenset({408, 429})
+_MAX_READ: Final = 64 * 1024  # enough for any sane answer; a huge one is not our problem
+
+
+def _key(secret: str | bytes) -> bytes:
+    return secret.encode("utf-8") if isinstance(secret, str) else secret
+
+
+def sign(body: bytes, secret: str | bytes) -> str:
+    """The ``X-Forloeb-Signature`` value for ``body``: ``sha256=<hex>``."""
+    return "sha256=" + hmac.new(_key(secret), body, hashlib.sha256).hexdigest()
+
+
+def verify_signature(body: bytes, header: str | None, secret: str | bytes) -> bool:
+    """True when ``header`` is the signature of ``body`` under ``secret``.
+
+    For receivers. Compares in constant time, and fails closed: a missing
+    header, another scheme or an empty secret (anyone could sign with it) is False.
+    """
+    if not header or not secret:
+        return False
+    scheme, sep, given = header.strip().partition("=")
+    if not sep or scheme.strip().lower() != "sha256":
+        return False
+    expected = hmac.new(_key(secret), body, hashlib.sha256).hexdigest().encode("ascii")
+    # Bytes, not str: compare_digest refuses non-ASCII str, and a forged header may hold anything.
+    return hmac.compare_digest(expected, given.strip().lower().encode("utf-8", "replace"))
+
+
+def _is_http_url(value: str) -> bool:
+    parts = urlsplit(value.strip())
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def _redact(url: str) -> str:
+    """scheme://host:port only: webhook paths and queries often hold tokens
+    (Slack, Teams), and error messages end up in logs and the outbox."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    rest = "/…" if parts.path.strip("/") or parts.query else ""
+    return f"{parts.scheme}://{parts.hostname}{port}{rest}"
+
+
+def _json_default(value: object) -> str:
+    # Payloads are meant to be JSON-able already; due times as datetimes are
+    # the one slip common enough to forgive, in the same ISO form as created_at.
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Refuse redirects: urllib turns a redirected POST into a body-less GET,
+    whose 200 would count as delivered while the message went nowhere."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+class WebhookNotifier:
+    """POSTs each notification as signed JSON to ``url`` (or to the recipient, if that is a URL)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        secret: str | bytes,
+        timeout: float = 10.0,
+        ssl_context: ssl.SSLContext | None = None,
+        user_agent: str = "forloeb-webhook/1",
+    ) -> None:
+        if not _is_http_url(url):
+            raise InvalidData(f"a webhook URL must be http:// or https://, not {url!r}")
+        if not secret:
+            raise InvalidData("a webhook needs a secret to sign with")
+        if timeout <= 0:
+            raise InvalidData(f"timeout must be positive, not {timeout!r}")
+        self.url = url
+        self._secret = _key(secret)
+        self.timeout = timeout
+        self.user_agent = user_agent
+        handlers: list[urllib.request.BaseHandler] = [_NoRedirect()]
+        if ssl_context is not None:
+            handlers.append(urllib.request.HTTPSHandler(context=ssl_context))
+        self._opener = urllib.request.build_opener(*handlers)
+
+    def __repr__(self) -> str:  # never show the secret, nor a token in the URL
+        return f"WebhookNotifier({_redact(self.url)}, timeout={self.timeout:g})"
+
+    def target(self, notification: Notification) -> str:
+        """Where ``notification`` goes: its recipient if that is an http(s) URL, else ``url``."""
+        return notification.recipient.strip() if _is_http_url(notification.recipient) else self.url
+
+    def body(self, notification: Notification) -> bytes:
+        """The exact bytes that are signed and sent."""
+        document = {
+            "message_id": notification.message_id,
+            "subject": notification.subject,
+            "body": notification.body,
+            "payload": dict(notification.payload),
+            "created_at": notification.created_at.isoformat(),
+        }
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":"), default=_json_default).encode(
+            "utf-8"
+        )
+
+    def send(self, notification: Notification) -> None:
+        url = self.target(notification)
+
+        def fail(
+            detail: str, *, permanent: bool, status: int | None = None, retry_after: float | None = None
+        ) -> DeliveryError:
+            return DeliveryError(
+                notification.channel,
+                _redact(url),
+                detail,
+                permanent=permanent,
+                status=status,
+                retry_after=retry_after,
+                message_id=notification.message_id,
+            )
+
+        try:
+            data = self.body(notification)
+        except (TypeError, ValueError) as error:  # a payload that is not JSON: resending cannot fix it
+            raise fail(f"payload is not JSON: {error}", permanent=True) from error
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": self.user_agent,
+            "Idempotency-Key": notification.message_id,
+            SIGNATURE_HEADER: sign(data, self._secret),
+            TIMESTAMP_HEADER: str(int(time.time())),
+        }
+        try:
+            request = urllib.request.Request(url, data=data, headers=headers, method="POST")
+            # Once the status line said 2xx the receiver has the message: a
+            # broken answer body must not make the outbox send it twice.
+            with (
+                self._opener.open(request, timeout=self.timeout) as response,
+                contextlib.suppress(OSError, http.client.HTTPException),
+            ):
+                response.read(_MAX_READ)
+        except urllib.error.HTTPError as error:
+            status = error.code
+            try:
+                text = error.read(512).decode("utf-8", "replace").strip()
+            except (OSError, http.client.HTTPException):
+                text = ""
+            finally:
+                error.close()
+            detail = f"HTTP {status} {error.reason}" + (f": {text}" if text else "")
+            raise fail(
+                detail,
+                permanent=_permanent_status(status),
+                status=status,
+                retry_after=_retry_after(error.headers.get("Retry-After") if error.headers else None),
+            ) from error
+        except urllib.error.URLError as error:
+            # Raised while connecting or sending: refused, DNS, TLS, timeout.
+            reason = error.reason
+            if isinstance(reason, TimeoutError):
+                raise fail(f"timed out after {self.timeout:g} s", permanent=False) from error
+            raise fail(f"cannot connect: {reason}", permanent=False) from error
+        except TimeoutError as error:  # the answer did not come in time
+            raise fail(f"timed out after {self.timeout:g} s", permanent=False) from error
+        except ValueError as error:  # bad URL (unknown scheme, invalid host)
+            raise fail(f"bad URL: {error}", permanent=True) from error
+        except (OSError, http.client.HTTPException) as error:  # reset, closed without an answer
+            raise fail(f"{type(error).__name__}: {error}", permanent=False) from error
+
+
+def _permanent_status(status: int) -> bool:
+    """4xx (except 408 and 429) will repeat; so will a 3xx, as redirects are not followed.
+    5xx, 408 and 429 say "not now"."""
+    if status in _RETRYABLE_4XX:
+        return False
+    return 300 <= status < 500

@@ -173,9 +173,8 @@ def main() -> None:
             )
         summary.append((sync, engine_us, floor_us, peers))
     print()
-    print(
-        f"{'sync':7} {'engine µs':>10} {'floor µs':>9} {'engine/floor':>13} {'naive-tx µs':>12} {'engine speed-up vs naive-tx':>28}"
-    )
+    head = ("sync", "engine µs", "floor µs", "engine/floor", "naive-tx µs", "engine speed-up vs naive-tx")
+    print(f"{head[0]:7} {head[1]:>10} {head[2]:>9} {head[3]:>13} {head[4]:>12} {head[5]:>28}")
     for sync, engine_us, floor_us, peers in summary:
         naive = peers.get("naive-tx")
         speed = f"{naive / engine_us:.1f}x" if naive else "-"

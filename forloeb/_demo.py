@@ -19,7 +19,8 @@ _TZ = ZoneInfo("Europe/Copenhagen")
 
 # One step of a demo scenario: (operation, argument, data). Operations: "fire"
 # (argument: trigger), "boss" (a supervisor fires), "note" (argument: text),
-# "record" (data only), "activity" (argument: kind; data: description).
+# "record" (data only), "activity" (argument: kind; data: description),
+# "consent" (data: the consent's information, to, purpose, how).
 _Step = tuple[str, str, dict[str, Any]]
 
 
@@ -140,6 +141,16 @@ SCENARIOS: tuple[_Scenario, ...] = (
             _act("wonder", "Hvorfor svarer salonerne ikke på mails? Vi prøver at møde op i stedet"),
             _fire("reach_self_help"),
             _fire("round_off", level="can"),
+            (
+                "consent",
+                "",
+                {
+                    "information": ["referral", "plan", "activities", "self_help", "status", "deadlines"],
+                    "to": ["jobcenter"],
+                    "purpose": "Overgang til jobcentrets virksomhedspraktik",
+                    "how": "written",
+                },
+            ),
             _fire(
                 "hand_over",
                 status="I praktik, klar til jobcentrets forløb",
@@ -443,6 +454,8 @@ def _run_scenario(engine: Engine, clock: list[datetime], scenario: _Scenario, nu
             engine.record_details(e.id, data, actor=worker)
         elif op == "activity":
             engine.record_activity(e.id, arg, actor=worker, description=data["description"])
+        elif op == "consent":
+            engine.give_consent(e.id, actor=worker, **data)
         else:  # pragma: no cover - a typo in the table above
             raise AssertionError(op)
     return e.id

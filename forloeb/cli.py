@@ -149,10 +149,13 @@ class Settings:
     role: str
     lang: Lang
     as_json: bool
+    # The teams the actor works in: a worker's audit queries see these teams'
+    # engagements (and those assigned to them); see forloeb/engine/_access.py.
+    teams: tuple[str, ...] = ()
 
     @property
     def actor(self) -> Actor:
-        return Actor(self.actor_id, (self.role,))
+        return Actor(self.actor_id, (self.role,), self.teams)
 
 
 class _OneLineError:
@@ -470,6 +473,12 @@ def _definition(name: str) -> WorkflowDefinition:
     help="Language of labels and messages [env FORLOEB_LANG].",
 )
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (JSON) on stdout.")
+@click.option(
+    "--teams",
+    metavar="T1,T2",
+    envvar="FORLOEB_TEAMS",
+    help="The teams you work in (a worker's audit queries see these) [env FORLOEB_TEAMS].",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens (on stderr).")
 @click.version_option(__version__, prog_name="forloeb")
 @click.pass_context
@@ -480,6 +489,7 @@ def cli(
     role: str,
     lang: str,
     as_json: bool,
+    teams: str | None,
     verbose: bool,
 ) -> None:
     """Forløb: the Vollsmose method as state machines with a hash-chained event log.
@@ -494,6 +504,7 @@ def cli(
         role=role,
         lang=cast(Lang, lang),
         as_json=as_json,
+        teams=tuple(t.strip() for t in (teams or "").split(",") if t.strip()),
     )
 
 
@@ -826,7 +837,7 @@ def show(settings: Settings, engagement_id: int) -> None:
     """Engagement ID: stage, people, due time and what has been recorded."""
     lang = settings.lang
     with _open(settings) as engine:
-        e = engine.get(engagement_id)
+        e = engine.get(engagement_id, actor=settings.actor)  # access-logged
         definition = engine.workflow(e.workflow, e.workflow_version)
     if settings.as_json:
         _echo_json(e.to_dict())
@@ -892,6 +903,7 @@ def list_(
             subject=subject,
             stale=stale,
             limit=limit,
+            actor=settings.actor,  # access-logged: the criteria and who was shown
         )
         if settings.as_json:
             _echo_json([e.to_dict() for e in found])
@@ -954,7 +966,7 @@ def history(settings: Settings, engagement_id: int) -> None:
     """The event log of engagement ID, oldest first."""
     lang = settings.lang
     with _open(settings) as engine:
-        events = engine.history(engagement_id)
+        events = engine.history(engagement_id, actor=settings.actor)  # access-logged
         if settings.as_json:
             _echo_json([ev.to_dict() for ev in events])
             return
@@ -1104,5 +1116,578 @@ def demo(settings: Settings, count: int | None) -> None:
             a=f"forloeb{db} list",
             b=f"forloeb{db} show {first}",
             c=f"forloeb{db} history {first}",
+        )
+    )
+
+
+# -- audit, handover and consent ------------------------------------------------------
+
+_TEXTS.update(
+    {
+        "no_events": ("Ingen hændelser.", "No events."),
+        "next_page": ("Næste side: --cursor {cursor}", "Next page: --cursor {cursor}"),
+        "verify_ok": (
+            "Hændelsesloggen er intakt: {events} hændelser i {engagements} forløb ({algo}).",
+            "The event log is intact: {events} events in {engagements} engagements ({algo}).",
+        ),
+        "verify_broken": (
+            "{n} brud fundet i {events} hændelser:",
+            "{n} breaks found in {events} events:",
+        ),
+        "verify_checkpoint": ("Sammenlignet med kontrolpunkt {at}.", "Compared with checkpoint {at}."),
+        "warning": ("Advarsel", "Warning"),
+        "checkpoint_written": (
+            "Kontrolpunkt skrevet til {path}: {n} forløb ({how}). Gem det et andet sted.",
+            "Checkpoint written to {path}: {n} engagements ({how}). Store it elsewhere.",
+        ),
+        "signed": ("signeret med HMAC-SHA256", "signed with HMAC-SHA256"),
+        "unsigned": (
+            "USIGNERET – sæt FORLOEB_AUDIT_KEY for at signere",
+            "UNSIGNED – set FORLOEB_AUDIT_KEY to sign",
+        ),
+        "purged": (
+            "{n} adgangslogposter slettet (ældre end {days} dage).",
+            "{n} access-log entries deleted (older than {days} days).",
+        ),
+        "no_access": ("Ingen poster i adgangsloggen.", "No access-log entries."),
+        "written": ("Skrevet til {path}", "Written to {path}"),
+        "exported": (
+            "Overleveringspakke for forløb {id} skrevet til {path} (sha256 {sha}).",
+            "Handover package for engagement {id} written to {path} (sha256 {sha}).",
+        ),
+        "consent_given": (
+            "Forløb {id}: samtykke nr. {cid} registreret (version {version})",
+            "Engagement {id}: consent no. {cid} recorded (version {version})",
+        ),
+        "consent_withdrawn": (
+            "Forløb {id}: samtykke nr. {cid} trukket tilbage (version {version})",
+            "Engagement {id}: consent no. {cid} withdrawn (version {version})",
+        ),
+        "no_consents": ("Intet samtykke registreret.", "No consent recorded."),
+        "current": ("gældende", "current"),
+        "withdrawn_on": ("trukket tilbage {date}", "withdrawn {date}"),
+        "h_seq": ("Nr.", "Seq"),
+        "h_time": ("Tidspunkt", "Time"),
+        "h_actor": ("Medarbejder", "Actor"),
+        "h_role": ("Rolle", "Role"),
+        "h_event": ("Hændelse", "Event"),
+        "h_action": ("Handling", "Action"),
+        "h_purpose": ("Formål", "Purpose"),
+        "h_to": ("Til", "To"),
+        "h_information": ("Oplysninger", "Information"),
+        "h_given": ("Givet", "Given"),
+        "h_status": ("Status", "Status"),
+        "t_reminder": ("Påmindelse niveau {level} til {who}", "Reminder level {level} to {who}"),
+        "t_acknowledged": ("kvitteret {at} af {who}", "acknowledged {at} by {who}"),
+    }
+)
+
+_CSV_COLUMNS = (
+    "engagement_id",
+    "seq",
+    "occurred_at",
+    "actor",
+    "role",
+    "type",
+    "trigger",
+    "from_state",
+    "to_state",
+    "workflow",
+    "subject",
+    "team",
+    "data",
+    "hash",
+)
+
+
+def _write_out(text: str, out: str | None) -> None:
+    """``text`` to the file ``out``, or to stdout."""
+    if out is None:
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    with open(out, "w", encoding="utf-8", newline="") as fh:
+        fh.write(text)
+
+
+@cli.group()
+def audit() -> None:
+    """Audit: query the event log, verify its hash chains, checkpoints, the access log."""
+
+
+@audit.command("query")
+@click.option("--engagement", "engagement_id", type=int, metavar="ID", help="Only this engagement.")
+@click.option("--workflow", help="Only this workflow.")
+@click.option("--actor", metavar="A", help="Only what this staff member did.")
+@click.option("--type", "type_", metavar="TYPE", help="Event type: started, transition, note, details …")
+@click.option("--trigger", help="Only this trigger (e.g. hand_over).")
+@click.option("--state", help="Only events that led to this stage.")
+@click.option("--since", metavar="TIME", help="From this ISO time or date (Copenhagen time).")
+@click.option("--until", metavar="TIME", help="Up to this ISO time, or to the end of this date.")
+@click.option("--tag", help="Only engagements with this tag.")
+@click.option("--team", help="Only this team's engagements.")
+@click.option("--order", type=click.Choice(["asc", "desc"]), default="asc", show_default=True)
+@click.option("--limit", type=int, metavar="N", help="At most N events (page size).")
+@click.option("--cursor", help="Continue after the page that printed this cursor.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "jsonl", "csv"]),
+    default="table",
+    show_default=True,
+)
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to this file.")
+@click.option("--purpose", help="Why you query (kept in the access log).")
+@_global_options_again
+@click.pass_obj
+def audit_query(
+    settings: Settings,
+    engagement_id: int | None,
+    workflow: str | None,
+    actor: str | None,
+    type_: str | None,
+    trigger: str | None,
+    state: str | None,
+    since: str | None,
+    until: str | None,
+    tag: str | None,
+    team: str | None,
+    order: str,
+    limit: int | None,
+    cursor: str | None,
+    fmt: str,
+    out: str | None,
+    purpose: str | None,
+) -> None:
+    """Who did what, when, to which engagement: events matching every filter."""
+    lang = settings.lang
+    if settings.as_json and fmt == "table":
+        fmt = "json"
+    with _open(settings) as engine:
+        page = engine.audit.query(
+            settings.actor,
+            engagement_id=engagement_id,
+            workflow=workflow,
+            actor=actor,
+            type=type_,
+            trigger=trigger,
+            state=state,
+            since=since,
+            until=until,
+            tag=tag,
+            team=team,
+            order=cast(Any, order),
+            limit=limit,
+            cursor=cursor,
+            purpose=purpose,
+            export=None if fmt == "table" and out is None else fmt,
+        )
+        definitions = {n: engine.workflow(n) for n in engine.workflow_names}
+    rows = [r.to_dict() for r in page.records]
+    if fmt == "json":
+        _write_out(
+            json.dumps({"records": rows, "next_cursor": page.next_cursor}, ensure_ascii=False, indent=2)
+            + "\n",
+            out,
+        )
+        return
+    if fmt == "jsonl":
+        _write_out("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), out)
+    elif fmt == "csv":
+        import csv
+        import io
+
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(_CSV_COLUMNS)
+        for r in rows:
+            writer.writerow(
+                [
+                    json.dumps(r[c], ensure_ascii=False) if c == "data" else ("" if r[c] is None else r[c])
+                    for c in _CSV_COLUMNS
+                ]
+            )
+        _write_out(buffer.getvalue(), out)
+    else:
+        if not rows:
+            click.echo(_t(lang, "no_events"))
+        else:
+            table = _table(
+                (
+                    (
+                        str(rec.event.engagement_id),
+                        str(rec.event.seq),
+                        _local(rec.event.occurred_at),
+                        rec.event.actor,
+                        _role_label(rec.event.role, lang),
+                        _event_text(definitions[rec.workflow], rec.event, lang)
+                        if rec.workflow in definitions
+                        else rec.event.type,
+                    )
+                    for rec in page.records
+                ),
+                header=[_t(lang, k) for k in ("h_id", "h_seq", "h_time", "h_actor", "h_role", "h_event")],
+            )
+            _write_out(table + "\n", out)
+    if page.next_cursor:
+        click.echo(_t(lang, "next_page", cursor=page.next_cursor), err=True)
+
+
+@audit.command("timeline")
+@click.argument("engagement_id", metavar="ID", type=int)
+@click.option("--purpose", help="Why you read it (kept in the access log).")
+@_global_options_again
+@click.pass_obj
+def audit_timeline(settings: Settings, engagement_id: int, purpose: str | None) -> None:
+    """Engagement ID's full history, stage by stage: who did what, and when."""
+    lang = settings.lang
+    with _open(settings) as engine:
+        engagement, events, reminders = engine.audit.timeline(settings.actor, engagement_id, purpose=purpose)
+        definition = engine.workflow(engagement["workflow"], engagement["workflow_version"])
+    if settings.as_json:
+        _echo_json(
+            {
+                "engagement": engagement,
+                "events": [e.to_dict() for e in events],
+                "reminders": reminders,
+            }
+        )
+        return
+    title = _t(lang, "engagement", id=engagement_id)
+    click.echo(f"{title} · {definition.labels.get(lang)} · {engagement['subject']}")
+    # Reminders are placed among the events by when they were raised; a
+    # heading marks each stage the engagement entered.
+    items: list[tuple[datetime, int, str | None, str]] = []
+    for ev in events:
+        who = f"{ev.actor} ({_role_label(ev.role, lang)})"
+        line = f"  {ev.seq:>4}  {_local(ev.occurred_at)}  {who}  {_event_text(definition, ev, lang)}"
+        items.append((ev.occurred_at, 0, ev.to_state, line))
+    for r in reminders:
+        raised = datetime.fromisoformat(r["raised_at"])
+        text = _t(lang, "t_reminder", level=r["level"], who=r.get("recipient") or r["recipient_role"])
+        if r.get("acknowledged_at"):
+            text += "; " + _t(
+                lang,
+                "t_acknowledged",
+                at=_local(datetime.fromisoformat(r["acknowledged_at"])),
+                who=r.get("acknowledged_by") or "-",
+            )
+        items.append((raised, 1, None, f"     ⏰ {_local(raised)}  {text}"))
+    stage: str | None = None
+    for _at, _kind, to_state, line in sorted(items, key=lambda i: (i[0], i[1])):
+        if to_state is not None and to_state != stage:
+            stage = to_state
+            click.echo(f"\n{_stage_label(definition, stage, lang)}")
+        click.echo(line)
+
+
+@audit.command("verify")
+@click.option("--engagement", "engagement_id", type=int, metavar="ID", help="Only this engagement's chain.")
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Also compare with this checkpoint (detects a cut-off tail).",
+)
+@_global_options_again
+@click.pass_context
+def audit_verify(ctx: click.Context, engagement_id: int | None, checkpoint_file: str | None) -> None:
+    """Recompute every hash chain and report each break. Exit code 1 when anything is broken."""
+    settings = ctx.find_object(Settings)
+    assert settings is not None
+    lang = settings.lang
+    checkpoint = None
+    if checkpoint_file is not None:
+        try:
+            with open(checkpoint_file, encoding="utf-8") as fh:
+                checkpoint = json.load(fh)
+        except (OSError, ValueError) as exc:
+            raise click.BadParameter(str(exc), param_hint="--checkpoint") from None
+    with _open(settings) as engine:
+        report = engine.audit.verify(settings.actor, engagement_id=engagement_id, checkpoint=checkpoint)
+    if settings.as_json:
+        _echo_json(report.to_dict())
+    else:
+        for w in report.warnings:
+            click.echo(f"{_t(lang, 'warning')}: {w}", err=True)
+        if report.checkpoint:
+            click.echo(_t(lang, "verify_checkpoint", at=report.checkpoint))
+        if report.ok:
+            algo = "HMAC-SHA256" if report.keyed else "SHA-256"
+            click.echo(_t(lang, "verify_ok", events=report.events, engagements=report.engagements, algo=algo))
+        else:
+            click.echo(_t(lang, "verify_broken", n=len(report.breaks), events=report.events))
+            for b in report.breaks:
+                click.echo(f"  {b}")
+    if not report.ok:
+        ctx.exit(1)
+
+
+@audit.command("checkpoint")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, writable=True), help="Write to this file (default stdout)."
+)
+@_global_options_again
+@click.pass_obj
+def audit_checkpoint(settings: Settings, out: str | None) -> None:
+    """A signed checkpoint of every chain (head hash and event count) to store elsewhere."""
+    lang = settings.lang
+    with _open(settings) as engine:
+        data = engine.audit.checkpoint(settings.actor)
+    if not data["signature"]:
+        click.echo(f"{_t(lang, 'warning')}: {_t(lang, 'unsigned')}", err=True)
+    text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    _write_out(text, out)
+    if out is not None and not settings.as_json:
+        how = _t(lang, "signed" if data["signature"] else "unsigned")
+        click.echo(_t(lang, "checkpoint_written", path=out, n=len(data["engagements"]), how=how))
+
+
+@audit.command("access")
+@click.option("--subject", metavar="REF", help="Only entries about this subject reference.")
+@click.option("--actor", metavar="A", help="Only what this staff member did.")
+@click.option("--engagement", "engagement_id", type=int, metavar="ID", help="Only this engagement.")
+@click.option("--since", metavar="TIME", help="From this ISO time or date.")
+@click.option("--until", metavar="TIME", help="Up to this ISO time, or to the end of this date.")
+@click.option("--limit", type=int, metavar="N")
+@click.option(
+    "--for-subject",
+    metavar="REF",
+    help="For a resident's access request: export (JSON) what was done with their data.",
+)
+@click.option("--redact-staff", is_flag=True, help="With --for-subject: leave out staff identities.")
+@click.option("--purpose", help="Why (kept in the access log).")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to this file.")
+@_global_options_again
+@click.pass_obj
+def audit_access(
+    settings: Settings,
+    subject: str | None,
+    actor: str | None,
+    engagement_id: int | None,
+    since: str | None,
+    until: str | None,
+    limit: int | None,
+    for_subject: str | None,
+    redact_staff: bool,
+    purpose: str | None,
+    out: str | None,
+) -> None:
+    """The access log: who read, searched, exported or deleted engagement data."""
+    lang = settings.lang
+    with _open(settings) as engine:
+        if for_subject is not None:
+            result = engine.audit.for_subject(
+                settings.actor, for_subject, redact_staff=redact_staff, purpose=purpose
+            )
+            _write_out(json.dumps(result, ensure_ascii=False, indent=2) + "\n", out)
+            if out is not None:
+                click.echo(_t(lang, "written", path=out))
+            return
+        entries = engine.audit.access(
+            settings.actor,
+            subject=subject,
+            actor=actor,
+            engagement_id=engagement_id,
+            since=since,
+            until=until,
+            limit=limit,
+        )
+    if settings.as_json:
+        _write_out(json.dumps([e.to_dict() for e in entries], ensure_ascii=False, indent=2) + "\n", out)
+        return
+    if not entries:
+        click.echo(_t(lang, "no_access"))
+        return
+    table = _table(
+        (
+            (
+                _local(e.occurred_at),
+                e.actor,
+                _role_label(e.role, lang),
+                e.action,
+                str(e.engagement_id) if e.engagement_id is not None else "-",
+                e.subject or "-",
+                json.dumps(e.criteria, ensure_ascii=False) if e.criteria else "",
+                e.purpose or "",
+            )
+            for e in entries
+        ),
+        header=[
+            _t(lang, k)
+            for k in ("h_time", "h_actor", "h_role", "h_action", "h_id", "h_subject", "h_label", "h_purpose")
+        ],
+    )
+    _write_out(table + "\n", out)
+
+
+@audit.command("purge-access")
+@click.option(
+    "--days",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Keep the last N days [default: FORLOEB_ACCESS_LOG_DAYS or 183, about six months].",
+)
+@_global_options_again
+@click.pass_obj
+def audit_purge_access(settings: Settings, days: int | None) -> None:
+    """Delete access-log entries older than the retention period (the purge is logged)."""
+    from datetime import timedelta
+
+    with _open(settings) as engine:
+        retention = timedelta(days=days) if days is not None else engine.audit.retention
+        n = engine.audit.purge_access(settings.actor, retention=retention)
+    if settings.as_json:
+        _echo_json({"deleted": n, "retention_days": retention.days})
+    else:
+        click.echo(_t(settings.lang, "purged", n=n, days=retention.days))
+
+
+@cli.group()
+def handover() -> None:
+    """Handover packages for another organisation."""
+
+
+@handover.command("export")
+@click.argument("engagement_id", metavar="ID", type=int)
+@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to this file.")
+@click.option("--receiver", help="Receiver (default: the one recorded at the handover).")
+@click.option("--purpose", help="Why (kept in the access log and the event).")
+@_global_options_again
+@click.pass_obj
+def handover_export(
+    settings: Settings,
+    engagement_id: int,
+    fmt: str,
+    out: str | None,
+    receiver: str | None,
+    purpose: str | None,
+) -> None:
+    """Build engagement ID's handover package from the event log (recorded as an event)."""
+    with _open(settings) as engine:
+        package = engine.export_handover(
+            engagement_id,
+            actor=settings.actor,
+            format=cast(Any, fmt),
+            lang=settings.lang,
+            receiver=receiver,
+            purpose=purpose,
+        )
+    _write_out(package.text, out)
+    if out is not None:
+        click.echo(_t(settings.lang, "exported", id=engagement_id, path=out, sha=package.sha256[:16]))
+
+
+@cli.group()
+def consent() -> None:
+    """The resident's consent to share information (given, withdrawn, shown)."""
+
+
+@consent.command("give")
+@click.argument("engagement_id", metavar="ID", type=int)
+@click.option(
+    "--information",
+    required=True,
+    metavar="S1,S2",
+    help="Which information: referral, first_contact, plan, activities, self_help, status, "
+    "deadlines, notes (or all).",
+)
+@click.option("--to", "to", required=True, metavar="R1,R2", help="To whom: receivers from the register.")
+@click.option("--purpose", required=True, help="For what purpose.")
+@click.option("--date", "given_on", metavar="YYYY-MM-DD", help="When it was given [default: today].")
+@click.option(
+    "--how",
+    type=click.Choice(["written", "oral", "skriftligt", "mundtligt"]),
+    default="written",
+    show_default=True,
+)
+@click.option("--idempotency-key", metavar="K", help="Retrying with the same key writes nothing twice.")
+@_global_options_again
+@click.pass_obj
+def consent_give(
+    settings: Settings,
+    engagement_id: int,
+    information: str,
+    to: str,
+    purpose: str,
+    given_on: str | None,
+    how: str,
+    idempotency_key: str | None,
+) -> None:
+    """Record the resident's consent on engagement ID (an event on its chain)."""
+    with _open(settings) as engine:
+        e = engine.give_consent(
+            engagement_id,
+            actor=settings.actor,
+            information=information,
+            to=to,
+            purpose=purpose,
+            given_on=given_on,
+            how=how,
+            idempotency_key=idempotency_key,
+        )
+    if settings.as_json:
+        _echo_json(e.to_dict())
+    else:
+        click.echo(_t(settings.lang, "consent_given", id=e.id, cid=e.version, version=e.version))
+
+
+@consent.command("withdraw")
+@click.argument("engagement_id", metavar="ID", type=int)
+@click.argument("consent_id", metavar="CONSENT", type=int)
+@click.option("--date", "withdrawn_on", metavar="YYYY-MM-DD", help="From when [default: today].")
+@click.option("--reason", help="Why (optional).")
+@_global_options_again
+@click.pass_obj
+def consent_withdraw(
+    settings: Settings, engagement_id: int, consent_id: int, withdrawn_on: str | None, reason: str | None
+) -> None:
+    """Record that consent CONSENT on engagement ID was withdrawn."""
+    with _open(settings) as engine:
+        e = engine.withdraw_consent(
+            engagement_id, consent_id, actor=settings.actor, withdrawn_on=withdrawn_on, reason=reason
+        )
+    if settings.as_json:
+        _echo_json(e.to_dict())
+    else:
+        click.echo(_t(settings.lang, "consent_withdrawn", id=e.id, cid=consent_id, version=e.version))
+
+
+@consent.command("show")
+@click.argument("engagement_id", metavar="ID", type=int)
+@_global_options_again
+@click.pass_obj
+def consent_show(settings: Settings, engagement_id: int) -> None:
+    """The consents recorded on engagement ID."""
+    from .engine import DEFAULT_RECEIVERS, SECTIONS
+
+    lang = settings.lang
+    with _open(settings) as engine:
+        consents = engine.consents(engagement_id, actor=settings.actor)
+        receivers = dict(engine.receivers) or dict(DEFAULT_RECEIVERS)
+    if settings.as_json:
+        _echo_json([c.to_dict() for c in consents])
+        return
+    if not consents:
+        click.echo(_t(lang, "no_consents"))
+        return
+    click.echo(
+        _table(
+            (
+                (
+                    str(c.id),
+                    c.given_on.isoformat(),
+                    ", ".join(receivers[r].get(lang) if r in receivers else r for r in c.to),
+                    ", ".join(SECTIONS[s].get(lang) if s in SECTIONS else s for s in c.information),
+                    c.purpose,
+                    _t(lang, "current")
+                    if c.current
+                    else _t(lang, "withdrawn_on", date=c.withdrawn_on.isoformat() if c.withdrawn_on else "-"),
+                )
+                for c in consents
+            ),
+            header=[
+                _t(lang, k) for k in ("h_id", "h_given", "h_to", "h_information", "h_purpose", "h_status")
+            ],
         )
     )

@@ -43,7 +43,9 @@ FORWARD: tuple[tuple[str, Mapping[str, Any] | None, str], ...] = (
 )
 ENDINGS: dict[str, tuple[str, Mapping[str, Any]]] = {
     "closed": ("close", {"outcome": "Mål nået"}),
-    "handed_over": ("hand_over", {"receiver": "Jobcenter Odense", "legal_basis": "samtykke"}),
+    # A registered receiver and a basis other than consent (which would need a
+    # recorded consent first; tests/test_consent.py covers that path).
+    "handed_over": ("hand_over", {"receiver": "jobcenter", "legal_basis": "serviceloven § 11"}),
 }
 
 SOURCES = {"individual_course": "skole", "civil_society": "foreninger"}

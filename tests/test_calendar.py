@@ -126,9 +126,12 @@ def test_entering_a_stage_sets_its_due_time(clocked_engine: Engine, clock: FakeC
         assert e.stage_entered_at == clock.now, stage
         assert e.stage_due_at == eng.calendar.due(clock.now, deadline), stage
         assert e.stage_due_at == WorkingDayCalendar().due(clock.now, deadline), stage
+        # Each stage entry starts its reminder ladder at the stage's due time.
+        assert e.next_reminder_at == e.stage_due_at, stage
     clock.advance(hours=1)
     e = eng.fire(e.id, "close", actor=worker, data={"outcome": "ok"})
     assert e.stage_due_at is None
+    assert e.next_reminder_at is None
     assert e.stage_entered_at == clock.now
 
 
@@ -174,6 +177,7 @@ def test_notes_and_details_do_not_move_the_deadline(
     e = eng.add_note(e.id, "ringet op", actor=worker)
     e = eng.record_details(e.id, {"referred_by": "skolen"}, actor=worker)
     assert e.stage_due_at == due
+    assert e.next_reminder_at == due
     assert e.stage_entered_at == clock.now - timedelta(days=1)
 
 
@@ -193,6 +197,7 @@ def test_an_activity_rearms_the_action_review(
     clock.advance(days=20)
     e = eng.record_activity(e.id, "investigate", actor=worker)
     assert e.stage_due_at == clock.now + timedelta(days=30)
+    assert e.next_reminder_at == e.stage_due_at
 
 
 def test_begin_anew_restarts_the_deadline(clocked_engine: Engine, clock: FakeClock, worker: Actor) -> None:

@@ -185,8 +185,10 @@ VALUES: dict[str, Any] = {
     **PLAN,
     "reason": "skiftende begrundelse",
     "outcome": "udfald",
-    "receiver": "Jobcenter",
-    "legal_basis": "samtykke",
+    # A registered receiver, and a basis other than consent (consent needs
+    # a recorded consent first: tests/test_consent.py).
+    "receiver": "jobcenter",
+    "legal_basis": "serviceloven § 11",
 }
 
 

@@ -50,7 +50,15 @@ def test_start_returns_the_committed_engagement(engine: Engine, worker: Actor) -
     )
     assert (event.actor, event.role) == ("anna", "worker")
     assert e.head_hash == event.hash
-    assert counts(engine) == {"engagements": 1, "engagement_tags": 2, "events": 1, "idempotency_keys": 0}
+    assert counts(engine) == {
+        "engagements": 1,
+        "engagement_tags": 2,
+        "events": 1,
+        "idempotency_keys": 0,
+        "reminders": 0,
+        "outbox": 0,
+        "access_log": 0,
+    }
 
 
 def test_version_follows_the_event_log(engine: Engine, worker: Actor) -> None:

@@ -212,16 +212,20 @@ def test_forward_path_to_closed(engine: Engine, worker: Actor, name: str) -> Non
 def test_hand_over_needs_receiver_and_legal_basis(engine: Engine, worker: Actor, name: str) -> None:
     e = drive(engine, worker, "rounding_off", name)
     with pytest.raises(GuardFailed) as info:
-        engine.fire(e.id, "hand_over", actor=worker, data={"receiver": "Boligsocial indsats"})
+        engine.fire(e.id, "hand_over", actor=worker, data={"receiver": "boligorganisation"})
     assert info.value.missing == ("legal_basis",)
+    # Consent as the basis needs a recorded consent covering the receiver.
+    engine.give_consent(
+        e.id, actor=worker, information="plan", to="boligorganisation", purpose="Boligsocial indsats"
+    )
     e = engine.fire(
         e.id,
         "hand_over",
         actor=worker,
-        data={"receiver": "Boligsocial indsats", "legal_basis": "samtykke af 1. marts", "shared": "plan"},
+        data={"receiver": "boligorganisation", "legal_basis": "samtykke af 1. marts", "shared": "plan"},
     )
     assert e.state == "handed_over"
-    assert e.data["rounding_off"]["receiver"] == "Boligsocial indsats"
+    assert e.data["rounding_off"]["receiver"] == "boligorganisation"
     assert e.data["rounding_off"]["legal_basis"] == "samtykke af 1. marts"
     # A final stage: nothing leads on from it.
     assert engine.available_triggers(e.id, worker) == []

@@ -4,10 +4,14 @@ Implementation lives in ``_``-prefixed modules; this package re-exports what
 other parts of forloeb (and embedding apps, through ``forloeb``) may use.
 """
 
+from ._access import can_see, visibility
+from ._audit import AccessEntry, Audit, AuditPage, AuditRecord, ChainBreak, VerifyReport, parse_time
 from ._calendar import BusinessCalendar, WorkingDayCalendar
 from ._chain import GENESIS, canonical_bytes, event_hash
+from ._consent import DEFAULT_RECEIVERS, SECTIONS, Consent, consent_guard, is_consent_basis
 from ._definition import (
     AUDITOR,
+    ESCALATE_TO_SUPERVISOR,
     RETURN_TO_CLOSED,
     RETURN_TO_PAUSED,
     ROLES,
@@ -16,6 +20,7 @@ from ._definition import (
     WORKER,
     Choice,
     Deadline,
+    Escalation,
     Guard,
     GuardContext,
     Label,
@@ -23,7 +28,7 @@ from ._definition import (
     Transition,
     WorkflowDefinition,
 )
-from ._engine import MAX_PAYLOAD_BYTES, Engine, replay
+from ._engine import MAX_PAYLOAD_BYTES, SYSTEM_ACTOR, DeadlineOverrides, Engine, replay
 from ._errors import (
     ConcurrencyError,
     DatabaseUnavailable,
@@ -34,58 +39,101 @@ from ._errors import (
     IdempotencyConflict,
     InvalidData,
     PermissionDenied,
+    ReminderNotFound,
     SchemaOutOfDate,
     TransitionNotAllowed,
     UnknownTrigger,
     UnknownWorkflow,
 )
+from ._handover import HandoverPackage
 from ._i18n import LANGS, Lang, field_label
 from ._logging import configure_logging
-from ._types import Actor, Engagement, Event, TriggerOption
+from ._types import Actor, Engagement, Event, Reminder, TriggerOption
+from .notifiers import (
+    DeliveryError,
+    LogNotifier,
+    Notification,
+    Notifier,
+    Route,
+    Router,
+    SmtpNotifier,
+    WebhookNotifier,
+    verify_signature,
+)
 
 __all__ = [
     "AUDITOR",
+    "DEFAULT_RECEIVERS",
+    "ESCALATE_TO_SUPERVISOR",
     "GENESIS",
     "LANGS",
     "MAX_PAYLOAD_BYTES",
     "RETURN_TO_CLOSED",
     "RETURN_TO_PAUSED",
     "ROLES",
+    "SECTIONS",
     "STAFF",
     "SUPERVISOR",
+    "SYSTEM_ACTOR",
     "WORKER",
+    "AccessEntry",
     "Actor",
+    "Audit",
+    "AuditPage",
+    "AuditRecord",
     "BusinessCalendar",
+    "ChainBreak",
     "Choice",
     "ConcurrencyError",
+    "Consent",
     "DatabaseUnavailable",
     "Deadline",
+    "DeadlineOverrides",
     "DefinitionError",
+    "DeliveryError",
     "Engagement",
     "EngagementNotFound",
     "Engine",
+    "Escalation",
     "Event",
     "ForloebError",
     "Guard",
     "GuardContext",
     "GuardFailed",
+    "HandoverPackage",
     "IdempotencyConflict",
     "InvalidData",
     "Label",
     "Lang",
+    "LogNotifier",
+    "Notification",
+    "Notifier",
     "PermissionDenied",
+    "Reminder",
+    "ReminderNotFound",
+    "Route",
+    "Router",
     "SchemaOutOfDate",
+    "SmtpNotifier",
     "Stage",
     "Transition",
     "TransitionNotAllowed",
     "TriggerOption",
     "UnknownTrigger",
     "UnknownWorkflow",
+    "VerifyReport",
+    "WebhookNotifier",
     "WorkflowDefinition",
     "WorkingDayCalendar",
+    "can_see",
     "canonical_bytes",
     "configure_logging",
+    "consent_guard",
     "event_hash",
     "field_label",
+    "is_consent_basis",
+    "parse_time",
     "replay",
+    "verify_signature",
+    "visibility",
 ]

@@ -41,21 +41,70 @@ class Label:
         return {"da": self.da, "en": self.en}
 
 
+EscalationRole = Literal["supervisor", "team_lead"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Escalation:
+    """One rung above the first reminder: who is told, and how long after the rung below.
+
+    The delay counts from the due time of the rung below (not from when a
+    sweep happened to raise it), so a late sweep does not shift the ladder.
+    """
+
+    to: EscalationRole
+    after: int = 5
+    unit: Literal["working_days", "days"] = "working_days"
+
+    def __post_init__(self) -> None:
+        if self.after <= 0:
+            raise ValueError("an escalation delay must be positive")
+        if self.to not in ("supervisor", "team_lead"):
+            raise ValueError(f"an escalation goes to the supervisor or the team lead, not {self.to!r}")
+
+    @property
+    def delay(self) -> Deadline:
+        """The delay as a deadline, for ``BusinessCalendar.due``."""
+        return Deadline(amount=self.after, unit=self.unit, escalation=())
+
+
+# The default ladder above level 1: the supervisor (leder) five working days later.
+ESCALATE_TO_SUPERVISOR = Escalation(to="supervisor")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Deadline:
-    """How long a stage may stand before a reminder is due.
+    """How long a stage may stand before a reminder is due, and who hears of it then.
+
+    Level 1 reminds the assignee when the deadline is due; ``escalation``
+    lists the levels above it (level 2, level 3 …). By default level 2 goes to
+    the supervisor five working days later; pass ``escalation=()`` for a
+    reminder without escalation, or add an ``Escalation(to="team_lead")``.
 
     ``rearm``: the clock starts over after each reminder or recorded activity
     (a stage that is reviewed periodically rather than finished by a date).
+    A rearmed stage's review reminder is level 1 of each period; it does not
+    escalate, because the next period starts as soon as the review is due.
     """
 
     amount: int
     unit: Literal["working_days", "days"] = "working_days"
     rearm: bool = False
+    escalation: tuple[Escalation, ...] = (ESCALATE_TO_SUPERVISOR,)
 
     def __post_init__(self) -> None:
         if self.amount <= 0:
             raise ValueError("a deadline must be positive")
+        if len(self.escalation) > 2:
+            raise ValueError("at most two escalation levels (supervisor, team lead)")
+
+    @property
+    def levels(self) -> tuple[tuple[int, str, Escalation | None], ...]:
+        """(level, recipient role, escalation) for each rung the sweep raises."""
+        first: tuple[int, str, Escalation | None] = (1, "assignee", None)
+        if self.rearm:
+            return (first,)
+        return (first, *((i + 2, e.to, e) for i, e in enumerate(self.escalation)))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -16,9 +16,11 @@ import json
 import os
 import re
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any
 
@@ -28,6 +30,7 @@ from ..persistence import (
     SCHEMA_HEAD,
     EngagementFilter,
     ReadTransaction,
+    ReminderFilter,
     Row,
     SqlStore,
     Store,
@@ -37,9 +40,11 @@ from ..persistence import (
     safe_url,
     sqlite_file_missing,
 )
+from . import _consent, _handover
+from ._audit import Audit
 from ._calendar import BusinessCalendar, WorkingDayCalendar
 from ._chain import GENESIS, event_hash
-from ._definition import STAFF, WorkflowDefinition
+from ._definition import RETURN_TO_PAUSED, STAFF, Deadline, Label, WorkflowDefinition
 from ._errors import (
     ConcurrencyError,
     DatabaseUnavailable,
@@ -48,6 +53,7 @@ from ._errors import (
     IdempotencyConflict,
     InvalidData,
     PermissionDenied,
+    ReminderNotFound,
     SchemaOutOfDate,
     TransitionNotAllowed,
     UnknownTrigger,
@@ -55,9 +61,11 @@ from ._errors import (
     is_newer_revision,
 )
 from ._machine import Carrier, CompiledWorkflow, MachineError, compile_workflow
-from ._types import Actor, Engagement, Event, TriggerOption
+from ._types import Actor, Engagement, Event, Reminder, TriggerOption
 
 Clock = Callable[[], datetime]
+# Per workflow, per stage: the deadline that replaces the definition's (None: no deadline).
+DeadlineOverrides = Mapping[str, Mapping[str, Deadline | None]]
 Subscriber = Callable[[Engagement, Event], None]
 
 MAX_PAYLOAD_BYTES = 64 * 1024
@@ -67,6 +75,11 @@ DEFAULT_WORKFLOWS = "forloeb.workflows:BUILTIN"
 # The role an event records when an actor holds several that may act.
 _ROLE_PREFERENCE = ("supervisor", "worker")
 ACTIVITY = "record_activity"
+# Who the log names for what the sweep does: no person acted.
+SYSTEM_ACTOR = Actor("forloeb", ())
+SYSTEM_ROLE = "system"
+REMINDER_CHANNEL = "email"
+_LEVEL_NAMES_DA = {1: "Påmindelse", 2: "Eskalering til leder", 3: "Eskalering til teamleder"}
 
 # A Danish CPR number (DDMMYY-XXXX): the subject must be a reference, never
 # the personal identity number itself (data minimisation, GDPR art. 5).
@@ -100,8 +113,14 @@ class Engine:
         audit_key: bytes | str | None = None,
         clock: Clock | None = None,
         calendar: BusinessCalendar | None = None,
+        deadlines: DeadlineOverrides | None = None,
+        team_leads: Mapping[str, str] | None = None,
+        reminder_channel: str = REMINDER_CHANNEL,
     ) -> None:
         self.store = store
+        # team -> the team lead who receives level-3 escalations.
+        self._team_leads: dict[str, str] = dict(team_leads or {})
+        self._channel = reminder_channel
         self._key = audit_key.encode() if isinstance(audit_key, str) else audit_key
         self._clock: Clock = clock or _utcnow
         self.calendar: BusinessCalendar = calendar or WorkingDayCalendar()
@@ -109,6 +128,9 @@ class Engine:
         self._latest: dict[str, int] = {}
         self._subscribers: list[tuple[Subscriber, frozenset[str] | None]] = []
         self._sub_lock = threading.Lock()
+        workflows = list(workflows)
+        if deadlines:
+            workflows = _with_deadlines(workflows, deadlines)
         for definition in workflows:
             self.register(definition)
 
@@ -123,6 +145,8 @@ class Engine:
         clock: Clock | None = None,
         calendar: BusinessCalendar | None = None,
         workflows: Iterable[WorkflowDefinition] | None = None,
+        deadlines: DeadlineOverrides | None = None,
+        team_leads: Mapping[str, str] | None = None,
         migrate: bool = False,
         pool_size: int | None = None,
         connect_timeout: float | None = None,
@@ -133,7 +157,9 @@ class Engine:
         init`` does); otherwise a database at an older schema is refused with
         :class:`SchemaOutOfDate`. ``audit_key`` (default ``FORLOEB_AUDIT_KEY``)
         makes the event hash chain an HMAC. ``workflows`` defaults to the two
-        built-in methods.
+        built-in methods. ``deadlines`` overrides stage deadlines per workflow
+        and stage, e.g. ``{"individual_course": {"first_contact": Deadline(amount=3)}}``;
+        ``team_leads`` maps a team to the lead who gets level-3 escalations.
         """
         url = url or os.environ.get("FORLOEB_DB") or None
         if not migrate and sqlite_file_missing(url):
@@ -158,6 +184,8 @@ class Engine:
                 audit_key=audit_key if audit_key is not None else _audit_key_from_env(),
                 clock=clock,
                 calendar=calendar,
+                deadlines=deadlines,
+                team_leads=team_leads,
             )
         except BaseException:
             store.close()
@@ -321,6 +349,10 @@ class Engine:
                     "updated_at": now,
                     "stage_entered_at": now,
                     "stage_due_at": due,
+                    "due_remaining_s": None,
+                    "reminder_epoch": None,
+                    # Level 1 is due at the stage's due time.
+                    "next_reminder_at": due,
                 }
             )
             tx.insert_tags(engagement_id, tag_list)
@@ -373,6 +405,8 @@ class Engine:
             _check_version(row, expected_version)
             role = self._role_for(actor, compiled.roles[trigger], trigger)
             state = row["state"]
+            if "receiver" in payload_data:
+                self._check_receiver(payload_data["receiver"], engagement_id, trigger, state)
             records: dict[str, Any] = row["data"]
             carrier = Carrier(
                 state,
@@ -414,9 +448,35 @@ class Engine:
             if new_records != records:
                 values["data"] = new_records
             if dest != state or spec.new_cycle:
+                # Only values of the one UPDATE change here: no extra query on a fire.
                 deadline = compiled.stages[dest].deadline
                 values["stage_entered_at"] = now
-                values["stage_due_at"] = self.calendar.due(now, deadline) if deadline else None
+                values["reminder_epoch"] = None
+                remaining = row["due_remaining_s"]
+                if kind_of[dest] == "paused":
+                    # The clock stops: keep what was left of the stage's due
+                    # time (none when overdue, so the resumed stage is due at
+                    # once) and leave the sweep.
+                    due = row["stage_due_at"]
+                    values["due_remaining_s"] = (
+                        max((due - now).total_seconds(), 0.0) if due is not None else None
+                    )
+                    values["stage_due_at"] = None
+                elif spec.dest == RETURN_TO_PAUSED and remaining is not None:
+                    # Resume gives back the time that was left, as calendar
+                    # time (seconds), not re-counted in working days: exact,
+                    # needs no calendar, and at most shifts the due time by
+                    # the weekends/holidays within the remainder. The pause
+                    # itself never counts, however many holidays it spans.
+                    values["stage_due_at"] = now + timedelta(seconds=remaining)
+                    values["due_remaining_s"] = None
+                else:
+                    # Entering a stage (also reopen and begin anew): a fresh deadline.
+                    values["stage_due_at"] = self.calendar.due(now, deadline) if deadline else None
+                    values["due_remaining_s"] = None
+                # A new stage entry starts the ladder: level 1 is due at the
+                # stage's due time (none while paused, closed or without one).
+                values["next_reminder_at"] = values["stage_due_at"]
             payload: dict[str, Any] = {"data": payload_data}
             if note:
                 payload["note"] = note
@@ -542,22 +602,434 @@ class Engine:
             records[state] = stage_record
             values: dict[str, Any] = {"data": records, "updated_at": now}
             if stage.deadline and stage.deadline.rearm:
-                # A periodically reviewed stage: activity counts as a review.
+                # A periodically reviewed stage: activity counts as a review,
+                # and starts a new review period (its reminders are new rows).
                 values["stage_due_at"] = self.calendar.due(now, stage.deadline)
+                values["next_reminder_at"] = values["stage_due_at"]
+                values["reminder_epoch"] = now
             return self._commit_change(tx, row, values, actor, role, "activity", None, state, activity, now)
 
         return self._run(work, idempotency_key, fingerprint)
 
+    # -- reminders ---------------------------------------------------------------
+
+    def sweep(self, now: datetime | None = None, *, batch: int = 500) -> builtins.list[Reminder]:
+        """Raise every reminder and escalation that is due at ``now``; return those raised.
+
+        Safe to run on any number of processes and nodes at once: each
+        engagement is handled in its own write transaction that locks the row,
+        re-checks that it is still due, and inserts the reminder on its unique
+        key (engagement, stage entry, level) with ``ON CONFLICT DO NOTHING``;
+        the event and the outbox message go in the same transaction. A sweep
+        that did not run for a while raises every level that became due, each
+        once. The candidates come from a range scan of the indexed
+        ``next_reminder_at`` (when the next level is due; ``stage_due_at``,
+        the stage's own due time, is never moved by the sweep), so the cost
+        follows the number due.
+        """
+        if now is None:
+            now = self._clock()
+        elif not isinstance(now, datetime) or now.tzinfo is None:
+            raise InvalidData("now must be an aware datetime", detail_da="now skal have en tidszone")
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+            raise InvalidData("batch must be a positive integer", detail_da="batch skal være et positivt tal")
+        raised: list[Reminder] = []
+        after: tuple[datetime, int] | None = None
+        while True:
+            with self._read() as rtx:
+                due = rtx.due_engagements(now, batch, after)
+            for engagement_id, _ in due:
+                raised.extend(self._sweep_one(engagement_id, now))
+            if len(due) < batch:
+                return raised
+            # Keyset paging: a row skipped (locked by another sweeper, or
+            # changed meanwhile) is not fetched again by this sweep.
+            after = (due[-1][1], due[-1][0])
+
+    def _sweep_one(self, engagement_id: int, now: datetime) -> builtins.list[Reminder]:
+        raised: list[Reminder] = []
+        emitted: list[Event] = []
+        try:
+            with self.store.write() as tx:
+                row = tx.lock_engagement_if_free(engagement_id)
+                # Changed since the query (moved on, paused, reminded by
+                # another sweeper) or held by another transaction: not ours.
+                due = row["next_reminder_at"] if row is not None else None
+                if row is None or due is None or due > now:
+                    return []
+                versions = self._workflows.get(row["workflow"], {})
+                compiled = versions.get(row["workflow_version"])
+                if compiled is None:
+                    # A workflow this process does not know: leave it for one that does.
+                    return []
+                state = row["state"]
+                deadline = compiled.stages[state].deadline
+                if compiled.kind_of[state] != "active" or deadline is None or row["stage_due_at"] is None:
+                    # Nothing to remind of (e.g. a deadline removed by an override):
+                    # take it off the sweep; scheduling data, not an event. The
+                    # stage's due time stays what it was set to on entry.
+                    tx.update_engagement(row["id"], row["version"], {"next_reminder_at": None})
+                    return []
+                epoch: datetime = row["reminder_epoch"] or row["stage_entered_at"]
+                done = {r["level"]: r for r in tx.reminders_of_entry(row["id"], epoch)}
+                plan, next_due = self._ladder(row, deadline, done, now)
+                version, head = row["version"], row["head_hash"]
+                values: dict[str, Any] = {}
+                for level, role, due_at in plan:
+                    recipient = self._recipient(row, role)
+                    reminder: dict[str, Any] = {
+                        "engagement_id": row["id"],
+                        "stage": state,
+                        "stage_entered_at": epoch,
+                        "level": level,
+                        "recipient_role": role,
+                        "recipient": recipient,
+                        "raised_at": now,
+                        "due_at": due_at,
+                        "acknowledged_at": None,
+                        "acknowledged_by": None,
+                        "snoozed_until": None,
+                        "snooze_reason": None,
+                    }
+                    reminder_id = tx.insert_reminder(reminder)
+                    if reminder_id is None:
+                        # Another sweeper raised it first: undo anything of ours.
+                        raise _LostRace
+                    reminder["id"] = reminder_id
+                    version += 1
+                    event = self._append(
+                        tx,
+                        engagement_id=row["id"],
+                        seq=version,
+                        prev_hash=head,
+                        type="reminder",
+                        trigger=None,
+                        from_state=state,
+                        to_state=state,
+                        actor=SYSTEM_ACTOR,
+                        role=SYSTEM_ROLE,
+                        payload={
+                            "reminder_id": reminder_id,
+                            "level": level,
+                            "recipient_role": role,
+                            "recipient": recipient,
+                            "due_at": due_at.isoformat(),
+                        },
+                        at=now,
+                    )
+                    head = event.hash
+                    tx.insert_outbox(self._message(compiled, row, reminder, now))
+                    raised.append(_reminder(reminder))
+                    emitted.append(event)
+                if deadline.rearm and plan:
+                    # A periodic review: the next period starts when this one's
+                    # review was due. After a long gap, one reminder, not a burst.
+                    review_due = plan[0][2]
+                    values["reminder_epoch"] = review_due
+                    next_due = self.calendar.due(review_due, deadline)
+                    if next_due <= now:
+                        next_due = self.calendar.due(now, deadline)
+                    # The review reminder re-arms the stage: a new due time.
+                    values["stage_due_at"] = next_due
+                # The next level's due time, or None: the ladder is done (the
+                # stage stays overdue, but nothing more is raised for it).
+                values["next_reminder_at"] = next_due
+                if plan:
+                    values.update(version=version, head_hash=head, updated_at=now)
+                if not tx.update_engagement(row["id"], row["version"], values):
+                    raise _LostRace
+        except (_LostRace, WriteConflict):
+            return []
+        if emitted:
+            engagement = _snapshot({**row, **values})
+            for event in emitted:
+                self._after_commit(engagement, event)
+        return raised
+
+    def _ladder(
+        self, row: Row, deadline: Deadline, done: Mapping[int, Row], now: datetime
+    ) -> tuple[builtins.list[tuple[int, str, datetime]], datetime | None]:
+        """The levels due at ``now`` and not yet raised, and when the next one is due.
+
+        Level 1 is due at the stage's due time; each level above it a delay
+        after the level below was due, but never before that level's snooze
+        ends. None as the next due time: the ladder is done.
+        """
+        plan: list[tuple[int, str, datetime]] = []
+        prev_due: datetime | None = None
+        prev_snooze: datetime | None = None
+        for level, role, escalation in deadline.levels:
+            if level in done:
+                prev_due, prev_snooze = done[level]["due_at"], done[level]["snoozed_until"]
+                continue
+            if escalation is None or prev_due is None:
+                due: datetime = row["stage_due_at"]
+            else:
+                due = self.calendar.due(prev_due, escalation.delay)
+                if prev_snooze is not None and prev_snooze > due:
+                    due = prev_snooze
+            if due > now:
+                return plan, due
+            plan.append((level, role, due))
+            prev_due, prev_snooze = due, None
+        return plan, None
+
+    def _recipient(self, row: Row, role: str) -> str | None:
+        if role == "assignee":
+            return row["assignee"]  # type: ignore[no-any-return]
+        if role == "supervisor":
+            return row["supervisor"]  # type: ignore[no-any-return]
+        return self._team_leads.get(row["team"]) if row["team"] else None
+
+    def _message(
+        self, compiled: CompiledWorkflow, row: Row, reminder: Mapping[str, Any], now: datetime
+    ) -> dict[str, Any]:
+        """The outbox row for a reminder (Danish: the staff's language)."""
+        level = reminder["level"]
+        stage = compiled.stages[row["state"]].labels.da
+        title = f"{_LEVEL_NAMES_DA.get(level, f'Niveau {level}')}: forløb {row['id']} ({row['subject']})"
+        message_id = str(uuid.uuid4())
+        return {
+            "message_id": message_id,
+            "reminder_id": reminder["id"],
+            "channel": self._channel,
+            "recipient": reminder["recipient"],
+            "subject": title[:MAX_TEXT],
+            "body": (
+                f"Forløb {row['id']} ({row['subject']}) har stået i fasen »{stage}« siden "
+                f"{row['stage_entered_at']:%d.%m.%Y}; fristen var "
+                f"{reminder['due_at']:%d.%m.%Y %H:%M} UTC."
+            ),
+            "payload": {
+                "message_id": message_id,
+                "engagement_id": row["id"],
+                "reminder_id": reminder["id"],
+                "stage": row["state"],
+                "level": level,
+                "recipient_role": reminder["recipient_role"],
+                "due_at": reminder["due_at"].isoformat(),
+            },
+            "created_at": now,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "last_error": None,
+            "delivered_at": None,
+        }
+
+    def acknowledge_reminder(self, reminder_id: int, *, actor: Actor) -> Reminder:
+        """Record that ``actor`` has seen the reminder (who and when), with an event.
+
+        A receipt: it does not stop the escalation ladder (only leaving the
+        stage, or a snooze with a reason, does that). Acknowledging twice
+        keeps the first acknowledgement and writes nothing.
+        """
+        role = self._role_for(actor, STAFF, "acknowledge_reminder")
+
+        def change(reminder: Row, now: datetime) -> tuple[dict[str, Any], dict[str, Any]] | None:
+            if reminder["acknowledged_at"] is not None:
+                return None
+            return {"acknowledged_at": now, "acknowledged_by": actor.id}, {}
+
+        return self._reminder_command(reminder_id, actor, role, "reminder_acknowledged", change)
+
+    def snooze_reminder(self, reminder_id: int, *, until: datetime, reason: str, actor: Actor) -> Reminder:
+        """Hold the next escalation of this reminder until ``until``, for ``reason``.
+
+        Precisely: snoozing level *k* until *T* makes level *k*+1 of the same
+        stage entry due at the later of its scheduled time and *T*. Level *k*
+        itself is not sent again, and levels already raised are not taken
+        back. A later snooze replaces an earlier one.
+        """
+        role = self._role_for(actor, STAFF, "snooze_reminder")
+        if not isinstance(reason, str) or not reason.strip():
+            raise InvalidData("a snooze needs a reason", detail_da="en udsættelse kræver en begrundelse")
+        _check_note(reason)
+        if not isinstance(until, datetime) or until.tzinfo is None:
+            raise InvalidData(
+                "until must be an aware datetime", detail_da="until skal være et tidspunkt med tidszone"
+            )
+
+        def change(reminder: Row, now: datetime) -> tuple[dict[str, Any], dict[str, Any]] | None:
+            if until <= now:
+                raise InvalidData(
+                    "a snooze must end in the future", detail_da="en udsættelse skal slutte i fremtiden"
+                )
+            return {"snoozed_until": until.astimezone(UTC), "snooze_reason": reason}, {
+                "until": until.astimezone(UTC).isoformat(),
+                "reason": reason,
+            }
+
+        return self._reminder_command(reminder_id, actor, role, "reminder_snoozed", change)
+
+    def _reminder_command(
+        self,
+        reminder_id: int,
+        actor: Actor,
+        role: str,
+        type: str,
+        change: Callable[[Row, datetime], tuple[dict[str, Any], dict[str, Any]] | None],
+    ) -> Reminder:
+        """Change a reminder row and log it on its engagement, in one transaction."""
+        if isinstance(reminder_id, bool) or not isinstance(reminder_id, int):
+            raise ReminderNotFound(reminder_id)
+        try:
+            with self.store.write() as tx:
+                reminder = tx.get_reminder(reminder_id)
+                if reminder is None:
+                    raise ReminderNotFound(reminder_id)
+                row = self._load(tx, reminder["engagement_id"])
+                now = self._clock()
+                changed = change(reminder, now)
+                if changed is None:
+                    return _reminder(reminder)
+                reminder_values, extra = changed
+                tx.update_reminder(reminder_id, reminder_values)
+                values: dict[str, Any] = {"updated_at": now}
+                until = reminder_values.get("snoozed_until")
+                epoch = row["reminder_epoch"] or row["stage_entered_at"]
+                if (
+                    until is not None
+                    and row["next_reminder_at"] is not None
+                    and reminder["stage_entered_at"] == epoch
+                    and reminder["level"] == max(r["level"] for r in tx.reminders_of_entry(row["id"], epoch))
+                ):
+                    # The next level is the one this snooze holds back (the
+                    # stage's own due time does not move).
+                    values["next_reminder_at"] = max(row["next_reminder_at"], until)
+                payload = {"reminder_id": reminder_id, "level": reminder["level"], **extra}
+                new_row, event = self._commit_change(
+                    tx, row, values, actor, role, type, None, row["state"], payload, now
+                )
+        except WriteConflict as exc:
+            raise ConcurrencyError(None, None, None) from exc
+        self._after_commit(_snapshot(new_row), event)
+        return _reminder({**reminder, **reminder_values})
+
+    def reminders(
+        self,
+        *,
+        supervisor: str | None = None,
+        assignee: str | None = None,
+        engagement_id: int | None = None,
+        open_only: bool = False,
+    ) -> builtins.list[Reminder]:
+        """Reminders by id: of engagements with this supervisor / assignee; ``open_only``:
+        not acknowledged."""
+        where = ReminderFilter(
+            supervisor=supervisor, assignee=assignee, engagement_id=engagement_id, open_only=open_only
+        )
+        with self._read() as tx:
+            return [_reminder(r) for r in tx.list_reminders(where)]
+
+    # -- audit, consent and handover (logic in _audit, _consent, _handover) --------
+
+    # The register of receiving actors a handover may go to (key -> da/en
+    # label). Replace it per engine: ``engine.receivers = {...}``.
+    receivers: Mapping[str, Label] = _consent.DEFAULT_RECEIVERS
+
+    @property
+    def audit(self) -> Audit:
+        """Audit queries, chain verification, checkpoints and the access log."""
+        audit: Audit | None = self.__dict__.get("_audit")
+        if audit is None:  # built on first use; two racing threads build two equal ones
+            audit = self.__dict__["_audit"] = Audit(self)
+        return audit
+
+    def give_consent(
+        self,
+        engagement_id: int,
+        *,
+        actor: Actor,
+        information: Iterable[str] | str,
+        to: Iterable[str] | str,
+        purpose: str,
+        given_on: Any = None,
+        how: str = "written",
+        idempotency_key: str | None = None,
+    ) -> Engagement:
+        """Record the resident's consent to share ``information`` (handover sections,
+        or "all") with receivers ``to`` for ``purpose``, given on ``given_on``
+        (a date, default today) ``how`` ("written" or "oral"). An event on the chain."""
+        return _consent.give(
+            self,
+            engagement_id,
+            actor=actor,
+            information=information,
+            to=to,
+            purpose=purpose,
+            given_on=given_on,
+            how=how,
+            idempotency_key=idempotency_key,
+        )
+
+    def withdraw_consent(
+        self,
+        engagement_id: int,
+        consent_id: int,
+        *,
+        actor: Actor,
+        withdrawn_on: Any = None,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Engagement:
+        """Record that consent ``consent_id`` was withdrawn (from ``withdrawn_on``, default today)."""
+        return _consent.withdraw(
+            self,
+            engagement_id,
+            consent_id,
+            actor=actor,
+            withdrawn_on=withdrawn_on,
+            reason=reason,
+            idempotency_key=idempotency_key,
+        )
+
+    def consents(
+        self, engagement_id: int, *, actor: Actor | None = None, purpose: str | None = None
+    ) -> builtins.list[_consent.Consent]:
+        """The consents recorded on the engagement, oldest first (withdrawn ones included)."""
+        return _consent.consents_of(self.get(engagement_id, actor=actor, purpose=purpose).data)
+
+    def export_handover(
+        self,
+        engagement_id: int,
+        *,
+        actor: Actor,
+        format: _handover.Format = "md",
+        lang: Any = "da",
+        receiver: str | None = None,
+        purpose: str | None = None,
+    ) -> _handover.HandoverPackage:
+        """Build the handover package (Markdown or JSON) from the event log, limited
+        to what the legal basis or consent allows; the export is recorded as an
+        event and an access-log entry."""
+        return _handover.export(
+            self, engagement_id, actor=actor, format=format, lang=lang, receiver=receiver, purpose=purpose
+        )
+
     # -- queries -----------------------------------------------------------------
 
-    def get(self, engagement_id: int) -> Engagement:
+    def get(
+        self, engagement_id: int, *, actor: Actor | None = None, purpose: str | None = None
+    ) -> Engagement:
+        """The engagement as committed. With ``actor`` the read is access-logged
+        (who, when, which engagement, ``purpose``); the CLI always passes it."""
         with self._read() as tx:
-            return _snapshot(self._load(tx, engagement_id))
+            engagement = _snapshot(self._load(tx, engagement_id))
+        if actor is not None:
+            self.audit.log_access(actor, "read", engagements=[engagement.to_dict()], purpose=purpose)
+        return engagement
 
-    def history(self, engagement_id: int) -> list[Event]:
+    def history(
+        self, engagement_id: int, *, actor: Actor | None = None, purpose: str | None = None
+    ) -> list[Event]:
+        """The event log, by seq. With ``actor`` the read is access-logged."""
         with self._read() as tx:
-            self._load(tx, engagement_id)
-            return [_event(r) for r in tx.events(engagement_id)]
+            row = self._load(tx, engagement_id)
+            events = [_event(r) for r in tx.events(engagement_id)]
+        if actor is not None:
+            self.audit.log_access(actor, "history", engagements=[row], purpose=purpose)
+        return events
 
     def list(
         self,
@@ -572,8 +1044,13 @@ class Engine:
         stale: bool = False,
         limit: int | None = None,
         offset: int = 0,
+        actor: Actor | None = None,
+        purpose: str | None = None,
     ) -> list[Engagement]:
-        """Engagements matching every filter given, by id. ``stale``: past their stage's due time."""
+        """Engagements matching every filter given, by id. ``stale``: past their stage's due time.
+
+        With ``actor`` the search is access-logged: the criteria, and each
+        engagement shown (a list shows personal data of everyone in it)."""
         if workflow is not None:
             self._compiled(workflow)
         where = EngagementFilter(
@@ -589,7 +1066,32 @@ class Engine:
             offset=offset,
         )
         with self._read() as tx:
-            return [_snapshot(r) for r in tx.list_engagements(where)]
+            found = [_snapshot(r) for r in tx.list_engagements(where)]
+        if actor is not None:
+            criteria = {
+                k: v
+                for k, v in (
+                    ("workflow", workflow),
+                    ("state", state),
+                    ("assignee", assignee),
+                    ("supervisor", supervisor),
+                    ("team", team),
+                    ("tag", tag),
+                    ("subject", subject),
+                    ("stale", stale or None),
+                    ("limit", limit),
+                    ("offset", offset or None),
+                )
+                if v is not None
+            }
+            self.audit.log_access(
+                actor,
+                "search",
+                engagements=[{"id": e.id, "subject": e.subject} for e in found],
+                criteria=criteria,
+                purpose=purpose,
+            )
+        return found
 
     def available_triggers(self, engagement_id: int, actor: Actor) -> builtins.list[TriggerOption]:
         """Triggers that lead somewhere from the current state, each with whether
@@ -729,8 +1231,16 @@ class Engine:
             for k, allowed in compiled.choice_keys.items()
             if (v := data.get(k)) is not None and v not in allowed
         ]
+        if "receiver" in data:
+            invalid += _consent.check_receiver(self.receivers, data["receiver"])
         if invalid:
             raise GuardFailed(engagement_id, state or compiled.definition.initial, trigger, invalid=invalid)
+
+    def _check_receiver(self, value: object, engagement_id: int, trigger: str, state: str) -> None:
+        """A handover's receiver must be in the register (``Engine.receivers``)."""
+        invalid = _consent.check_receiver(self.receivers, value)
+        if invalid:
+            raise GuardFailed(engagement_id, state, trigger, invalid=invalid)
 
     def _commit_change(
         self,
@@ -803,6 +1313,59 @@ class Engine:
 
 
 # -- helpers (module level: no engine state) ------------------------------------
+
+
+class _LostRace(Exception):
+    """Another sweeper got there first: roll back and move on."""
+
+
+def _with_deadlines(
+    workflows: Sequence[WorkflowDefinition], overrides: DeadlineOverrides
+) -> builtins.list[WorkflowDefinition]:
+    """The definitions with the embedding app's deadlines put in (before compiling)."""
+    from ._errors import DefinitionError
+
+    by_name = {d.name for d in workflows}
+    for name in overrides:
+        if name not in by_name:
+            raise UnknownWorkflow(name, by_name)
+    result: list[WorkflowDefinition] = []
+    for definition in workflows:
+        stages_over = overrides.get(definition.name)
+        if not stages_over:
+            result.append(definition)
+            continue
+        keys = {s.key: s for s in definition.stages}
+        for key, deadline in stages_over.items():
+            if key not in keys:
+                raise DefinitionError(definition.name, f"deadline for unknown stage {key!r}")
+            if deadline is not None and keys[key].kind != "active":
+                raise DefinitionError(definition.name, f"only active stages have deadlines, not {key!r}")
+            if deadline is not None and not isinstance(deadline, Deadline):
+                raise DefinitionError(definition.name, f"the deadline of {key!r} must be a Deadline")
+        stages = tuple(
+            replace(s, deadline=stages_over[s.key]) if s.key in stages_over else s for s in definition.stages
+        )
+        result.append(replace(definition, stages=stages))
+    return result
+
+
+def _reminder(row: Row) -> Reminder:
+    return Reminder(
+        id=row["id"],
+        engagement_id=row["engagement_id"],
+        stage=row["stage"],
+        stage_entered_at=row["stage_entered_at"],
+        level=row["level"],
+        recipient_role=row["recipient_role"],
+        recipient=row["recipient"],
+        raised_at=row["raised_at"],
+        due_at=row["due_at"],
+        acknowledged_at=row["acknowledged_at"],
+        acknowledged_by=row["acknowledged_by"],
+        snoozed_until=row["snoozed_until"],
+        snooze_reason=row["snooze_reason"],
+    )
 
 
 def replay(definition: WorkflowDefinition, events: Sequence[Event]) -> dict[str, Any]:
@@ -926,7 +1489,7 @@ def _fingerprint(command: str, actor: Actor, *parts: object) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
-_TIMES = ("created_at", "updated_at", "stage_entered_at", "stage_due_at")
+_TIMES = ("created_at", "updated_at", "stage_entered_at", "stage_due_at", "next_reminder_at")
 
 
 def _snapshot(row: Row) -> Engagement:
@@ -951,6 +1514,8 @@ def _snapshot(row: Row) -> Engagement:
         updated_at=row["updated_at"],
         stage_entered_at=row["stage_entered_at"],
         stage_due_at=row["stage_due_at"],
+        # .get: a response stored for an idempotency key before the column existed.
+        next_reminder_at=row.get("next_reminder_at"),
     )
 
 

@@ -58,6 +58,14 @@ class EngagementNotFound(ForloebError, LookupError):
         super().__init__(engagement_id=engagement_id)
 
 
+class ReminderNotFound(ForloebError, LookupError):
+    code = "reminder_not_found"
+
+    def __init__(self, reminder_id: object) -> None:
+        self.reminder_id = reminder_id
+        super().__init__(reminder_id=reminder_id)
+
+
 class UnknownTrigger(ForloebError, LookupError):
     code = "unknown_trigger"
 

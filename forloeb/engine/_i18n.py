@@ -39,6 +39,14 @@ FIELD_LABELS: Final[Mapping[str, Mapping[Lang, str]]] = {
     "shared": {"da": "delt", "en": "shared"},
     "description": {"da": "beskrivelse", "en": "description"},
     "achievements": {"da": "opnået", "en": "achievements"},
+    "consent": {
+        "da": "et gældende samtykke, der dækker modtageren (forloeb consent give)",
+        "en": "a current consent covering the receiver (forloeb consent give)",
+    },
+    "information": {"da": "oplysninger", "en": "information"},
+    "to": {"da": "modtagere", "en": "receivers"},
+    "purpose": {"da": "formål", "en": "purpose"},
+    "how": {"da": "form (skriftligt/mundtligt)", "en": "form (written/oral)"},
 }
 
 MESSAGES: Final[Mapping[str, Mapping[Lang, str]]] = {
@@ -49,6 +57,10 @@ MESSAGES: Final[Mapping[str, Mapping[Lang, str]]] = {
     "engagement_not_found": {
         "da": "Forløb {engagement_id} findes ikke.",
         "en": "Engagement {engagement_id} does not exist.",
+    },
+    "reminder_not_found": {
+        "da": "Påmindelse {reminder_id} findes ikke.",
+        "en": "Reminder {reminder_id} does not exist.",
     },
     "unknown_trigger": {
         "da": "Ukendt handling {trigger!r} i arbejdsgangen {workflow!r}. Kendte: {known}.",
@@ -101,6 +113,10 @@ MESSAGES: Final[Mapping[str, Mapping[Lang, str]]] = {
     "definition_error": {
         "da": "Fejl i arbejdsgangen {workflow!r}: {detail}",
         "en": "Error in workflow {workflow!r}: {detail}",
+    },
+    "delivery_failed": {
+        "da": "Beskeden kunne ikke leveres via {channel} til {recipient} ({outcome}): {detail}",
+        "en": "Could not deliver the message via {channel} to {recipient} ({outcome}): {detail}",
     },
 }
 

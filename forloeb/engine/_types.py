@@ -13,14 +13,20 @@ from ._i18n import DEFAULT_LANG, Lang
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acts, and in which roles ("worker", "supervisor", "auditor")."""
+    """Who acts, and in which roles ("worker", "supervisor", "auditor").
+
+    ``teams``: the teams the actor works in; a worker sees the engagements of
+    these teams and those assigned to them (``forloeb.engine._access``).
+    """
 
     id: str
     roles: frozenset[str] = field(default_factory=frozenset)
+    teams: frozenset[str] = field(default_factory=frozenset)
 
-    def __init__(self, id: str, roles: Iterable[str] = ()) -> None:
+    def __init__(self, id: str, roles: Iterable[str] = (), teams: Iterable[str] = ()) -> None:
         object.__setattr__(self, "id", id)
         object.__setattr__(self, "roles", frozenset((roles,) if isinstance(roles, str) else roles))
+        object.__setattr__(self, "teams", frozenset((teams,) if isinstance(teams, str) else teams))
 
     @classmethod
     def worker(cls, id: str) -> Actor:
@@ -62,7 +68,11 @@ class Engagement:
     created_at: datetime
     updated_at: datetime
     stage_entered_at: datetime
+    # The current stage's due time (None: paused, closed, or no deadline).
     stage_due_at: datetime | None
+    # When the next reminder or escalation is due (None: none is, e.g. every
+    # level has been raised; the stage can still be overdue).
+    next_reminder_at: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (times as ISO 8601 strings)."""
@@ -87,6 +97,7 @@ class Engagement:
             "updated_at": _iso(self.updated_at),
             "stage_entered_at": _iso(self.stage_entered_at),
             "stage_due_at": _iso(self.stage_due_at),
+            "next_reminder_at": _iso(self.next_reminder_at),
         }
 
 
@@ -145,4 +156,50 @@ class TriggerOption:
             "allowed": self.allowed,
             "requires": list(self.requires),
             "reason": self.reason(lang),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reminder:
+    """A reminder (level 1) or escalation (level 2, 3) raised for one stage entry.
+
+    ``stage_entered_at`` identifies the stage entry (for a periodically
+    reviewed stage, the review period); one row exists per (engagement,
+    stage entry, level) however many sweepers run.
+    """
+
+    id: int
+    engagement_id: int
+    stage: str
+    stage_entered_at: datetime
+    level: int
+    recipient_role: str
+    recipient: str | None
+    raised_at: datetime
+    due_at: datetime
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    snoozed_until: datetime | None = None
+    snooze_reason: str | None = None
+
+    @property
+    def open(self) -> bool:
+        """Not yet acknowledged (a snoozed reminder is still open)."""
+        return self.acknowledged_at is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "engagement_id": self.engagement_id,
+            "stage": self.stage,
+            "stage_entered_at": _iso(self.stage_entered_at),
+            "level": self.level,
+            "recipient_role": self.recipient_role,
+            "recipient": self.recipient,
+            "raised_at": _iso(self.raised_at),
+            "due_at": _iso(self.due_at),
+            "acknowledged_at": _iso(self.acknowledged_at),
+            "acknowledged_by": self.acknowledged_by,
+            "snoozed_until": _iso(self.snoozed_until),
+            "snooze_reason": self.snooze_reason,
         }

@@ -21,10 +21,18 @@ from typing import Any
 
 from sqlalchemy import JSON, Table
 
-from ._tables import engagement_tags, engagements, events, idempotency_keys
+from ._tables import (
+    access_log,
+    engagement_tags,
+    engagements,
+    events,
+    idempotency_keys,
+    outbox,
+    reminders,
+)
 from ._types import UTCDateTime
 
-_TABLES = (engagements, engagement_tags, events, idempotency_keys)
+_TABLES = (engagements, engagement_tags, events, idempotency_keys, reminders, outbox, access_log)
 _JSON = frozenset(c.name for t in _TABLES for c in t.c if isinstance(c.type, JSON))
 _TIME = frozenset(c.name for t in _TABLES for c in t.c if isinstance(c.type, UTCDateTime))
 
@@ -69,7 +77,28 @@ class SqlText:
         self.insert_tag = self._insert(engagement_tags)
         self.insert_event = self._insert(events, skip=("id",))
         self.insert_idempotency = self._insert(idempotency_keys)
+        self.insert_access = self._insert(access_log, skip=("id",))
+        self.reminder_columns = _columns(reminders)
+        self.insert_reminder = (
+            self._insert(reminders, skip=("id",))
+            # The unique key decides which sweeper raises a level: the loser
+            # inserts nothing and gets no row back (SQLite 3.35+, PostgreSQL).
+            + " ON CONFLICT (engagement_id, stage_entered_at, level) DO NOTHING RETURNING id"
+        )
+        self.select_reminder = (
+            f"SELECT {', '.join(self.reminder_columns)} FROM reminders WHERE id = {p('_id')}"
+        )
+        self.select_reminders_of_entry = (
+            f"SELECT {', '.join(self.reminder_columns)} FROM reminders "
+            f"WHERE engagement_id = {p('_id')} AND stage_entered_at = {p('stage_entered_at')} "
+            "ORDER BY level"
+        )
+        self.insert_outbox = self._insert(outbox, skip=("id",))
+        self.select_engagement_skip_locked = self.select_engagement + (
+            " SKIP LOCKED" if dialect != "sqlite" else ""
+        )
         self._updates: dict[tuple[str, ...], str] = {}
+        self._reminder_updates: dict[tuple[str, ...], str] = {}
         if dialect == "postgresql":
             from psycopg.types.json import Jsonb
 
@@ -104,6 +133,14 @@ class SqlText:
                 f"WHERE id = {self._p('_id')} AND version = {self._p('_expected')}"
             )
             self._updates[keys] = sql
+        return sql
+
+    def update_reminder(self, keys: tuple[str, ...]) -> str:
+        sql = self._reminder_updates.get(keys)
+        if sql is None:
+            sets = ", ".join(f"{k} = {self._p(k)}" for k in keys)
+            sql = f"UPDATE reminders SET {sets} WHERE id = {self._p('_id')}"
+            self._reminder_updates[keys] = sql
         return sql
 
     def encode(self, values: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from sqlalchemy import (
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 
@@ -24,7 +26,7 @@ from ._types import JSONData, UTCDateTime
 # The newest migration revision these tables describe; the engine refuses an
 # older database. A test checks it equals Alembic's head, so adding a
 # migration without bumping it fails.
-SCHEMA_HEAD = "0001"
+SCHEMA_HEAD = "0003"
 
 # Naming convention: constraint names are stable across SQLite and PostgreSQL,
 # which Alembic needs to alter them later.
@@ -63,13 +65,31 @@ engagements = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("stage_entered_at", UTCDateTime, nullable=False),
+    # The current stage's due time (what staff see, and what "stale" means):
+    # set from the stage's deadline on entry, moved on when a periodically
+    # reviewed stage is reviewed; NULL while paused, in a final stage, or
+    # when the stage has no deadline. The sweep never moves it.
     Column("stage_due_at", UTCDateTime),
+    # Seconds left on the deadline when the stage was paused: resume gives
+    # them back instead of a fresh deadline (the clock stops while paused).
+    Column("due_remaining_s", Float),
+    # The start of the current deadline period of a rearmed (periodically
+    # reviewed) stage; NULL means the stage entry. Reminders are unique per
+    # period, so each review period can remind once.
+    Column("reminder_epoch", UTCDateTime),
+    # When the next reminder (or escalation) of this stage is due: the
+    # sweep's entry point. Set with stage_due_at; the sweep moves it to the
+    # next level's time, a snooze holds it back; NULL when none is due
+    # (paused, final, no deadline, or the ladder is done).
+    Column("next_reminder_at", UTCDateTime),
     Index(None, "workflow", "state"),
     Index(None, "assignee"),
     Index(None, "team"),
     Index(None, "subject"),
-    # The reminder sweep is a range query on this column.
+    # The stale listing (past the stage's due time) is a range query on this column.
     Index(None, "stage_due_at"),
+    # The reminder sweep is a range query on this column.
+    Index(None, "next_reminder_at"),
 )
 
 engagement_tags = Table(
@@ -129,15 +149,92 @@ idempotency_keys = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+reminders = Table(
+    "reminders",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "engagement_id",
+        Integer,
+        ForeignKey("engagements.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("stage", String(64), nullable=False),
+    # The stage-entry identity (for a rearmed stage: the review period's start).
+    Column("stage_entered_at", UTCDateTime, nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("recipient_role", String(32), nullable=False),
+    # NULL when nobody holds the role (no assignee, no team lead configured).
+    Column("recipient", String(200)),
+    Column("raised_at", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("acknowledged_at", UTCDateTime),
+    Column("acknowledged_by", String(200)),
+    Column("snoozed_until", UTCDateTime),
+    Column("snooze_reason", Text),
+    # Any number of sweepers raise a level once: INSERT … ON CONFLICT DO NOTHING.
+    UniqueConstraint("engagement_id", "stage_entered_at", "level"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # Sent with the message, so a receiver can drop a redelivery.
+    Column("message_id", String(36), nullable=False, unique=True),
+    Column("reminder_id", Integer, ForeignKey("reminders.id", ondelete="CASCADE")),
+    Column("channel", String(32), nullable=False),
+    Column("recipient", String(200)),
+    Column("subject", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("payload", JSONData, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | delivered | dead
+    Column("attempts", Integer, nullable=False),
+    # The delivery loop's entry point; NULL once delivered or dead.
+    Column("next_attempt_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("delivered_at", UTCDateTime),
+    Index(None, "next_attempt_at"),
+)
+
+# Who read, searched, exported or deleted engagement data (Datatilsynet's
+# guidance on logging personal data). Append-only for the engine; only the
+# retention purge deletes. No foreign key: an entry must outlive the
+# engagement it is about (deletion itself is logged), so the subject
+# reference is kept beside the id for a resident's access request.
+access_log = Table(
+    "access_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("engagement_id", Integer),
+    Column("subject", String(200)),
+    # The search criteria (filters) of a search or export, as given.
+    Column("criteria", JSONData),
+    Column("purpose", Text),
+    # The retention purge is a range delete on this column.
+    Index(None, "occurred_at"),
+    Index(None, "actor"),
+    Index(None, "subject"),
+    Index(None, "engagement_id"),
+)
+
 # Row counts of these tables are what "writes nothing" tests compare.
-ALL_TABLES = (engagements, engagement_tags, events, idempotency_keys)
+ALL_TABLES = (engagements, engagement_tags, events, idempotency_keys, reminders, outbox, access_log)
 
 __all__ = [
     "ALL_TABLES",
     "SCHEMA_HEAD",
+    "access_log",
     "engagement_tags",
     "engagements",
     "events",
     "idempotency_keys",
     "metadata",
+    "outbox",
+    "reminders",
 ]

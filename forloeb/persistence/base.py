@@ -12,7 +12,10 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._audit import AuditStore
 
 Row = Mapping[str, Any]
 
@@ -43,6 +46,14 @@ class EngagementFilter:
     offset: int = 0
 
 
+@dataclass(frozen=True, kw_only=True)
+class ReminderFilter:
+    supervisor: str | None = None
+    assignee: str | None = None
+    engagement_id: int | None = None
+    open_only: bool = False
+
+
 class ReadTransaction(ABC):
     """A consistent read of the database (one transaction)."""
 
@@ -55,6 +66,20 @@ class ReadTransaction(ABC):
 
     @abstractmethod
     def list_engagements(self, where: EngagementFilter) -> list[Row]: ...
+
+    @abstractmethod
+    def due_engagements(
+        self, now: datetime, limit: int, after: tuple[datetime, int] | None = None
+    ) -> list[tuple[int, datetime]]:
+        """(id, next_reminder_at) of engagements with a reminder due at ``now``,
+        by that time then id, starting after the key ``after``: a range scan on
+        the indexed column."""
+
+    @abstractmethod
+    def get_reminder(self, reminder_id: int) -> Row | None: ...
+
+    @abstractmethod
+    def list_reminders(self, where: ReminderFilter) -> list[Row]: ...
 
 
 class WriteTransaction(ABC):
@@ -84,9 +109,39 @@ class WriteTransaction(ABC):
     @abstractmethod
     def insert_idempotency(self, values: Mapping[str, Any]) -> None: ...
 
+    @abstractmethod
+    def insert_access(self, values: Mapping[str, Any]) -> None:
+        """An access-log entry in this transaction (an export is an event and an entry)."""
+
+    @abstractmethod
+    def lock_engagement_if_free(self, engagement_id: int) -> Row | None:
+        """Like :meth:`lock_engagement`, but None at once when another
+        transaction holds the row (``SKIP LOCKED``): a sweeper moves on."""
+
+    @abstractmethod
+    def get_reminder(self, reminder_id: int) -> Row | None: ...
+
+    @abstractmethod
+    def reminders_of_entry(self, engagement_id: int, stage_entered_at: datetime) -> list[Row]:
+        """The reminders raised for one stage entry (or review period), by level."""
+
+    @abstractmethod
+    def insert_reminder(self, values: Mapping[str, Any]) -> int | None:
+        """Insert unless (engagement, stage entry, level) exists; the new id, or None."""
+
+    @abstractmethod
+    def update_reminder(self, reminder_id: int, values: Mapping[str, Any]) -> None: ...
+
+    @abstractmethod
+    def insert_outbox(self, values: Mapping[str, Any]) -> None: ...
+
 
 class Store(ABC):
     """A database holding engagements, their events and idempotency keys."""
+
+    @abstractmethod
+    def audit(self) -> AuditStore:
+        """Audit queries, chain scans and the access log (see ``_audit.py``)."""
 
     url: str
     dialect: str

@@ -18,6 +18,7 @@ from forloeb.engine import (
     Stage,
     Transition,
     WorkflowDefinition,
+    consent_guard,
 )
 
 PLAN = ("focus", "goals", "plan")
@@ -51,7 +52,15 @@ def build(
     referral_sources: tuple[Choice, ...],
     version: int = 1,
 ) -> WorkflowDefinition:
-    """The method as a definition; ``who`` is "the resident" or "the actor"."""
+    """The method as a definition; ``who`` is "the resident" or "the actor".
+
+    Every active stage's ``Deadline`` carries the default escalation ladder:
+    level 1 reminds the assignee when the deadline is due, level 2 goes to
+    the supervisor five working days later (``ESCALATE_TO_SUPERVISOR``).
+    The action stage is a periodic review (``rearm``): it reminds once per
+    period and does not escalate. Embedding apps override per stage with
+    ``Engine.open(deadlines=...)``.
+    """
     stages = (
         Stage(
             key="referral",
@@ -93,8 +102,10 @@ def build(
             key="action",
             labels=Label(da="Handling", en="Action"),
             description=Label(
-                da="Undersøge sammen, undre sig sammen, indhente viden sammen, samarbejde med andre, lave aftaler.",
-                en="Investigate, wonder and gather knowledge together, collaborate with others, make agreements.",
+                da="Undersøge sammen, undre sig sammen, indhente viden sammen, "
+                "samarbejde med andre, lave aftaler.",
+                en="Investigate, wonder and gather knowledge together, "
+                "collaborate with others, make agreements.",
             ),
             # Reviewed every 30 days rather than finished by a date.
             deadline=Deadline(amount=30, unit="days", rearm=True),
@@ -174,6 +185,8 @@ def build(
             "Overlever til anden aktør",
             "Hand over to another actor",
             requires=("receiver", "legal_basis"),
+            # A legal basis of consent needs a current consent covering the receiver.
+            guards=(consent_guard,),
         ),
         # The method is flexible: back a step when life changes.
         t("revise_shared_path", "action", "shared_path", "Revidér den fælles plan", "Revise the shared plan"),

@@ -1,0 +1,164 @@
+"""Consent: given and withdrawn as events; the handover guard uses the current consent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import structlog
+from click.testing import CliRunner
+from conftest import counts, drive
+
+import forloeb.cli
+from forloeb import Actor, Engine, GuardFailed, PermissionDenied
+from forloeb.cli import cli
+
+
+@pytest.fixture(autouse=True)
+def _uncached_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """As in test_cli.py: the CLI pins structlog's loggers at its level unless
+    caching is off, which would hide log lines from later test modules."""
+    real = forloeb.cli.configure_logging
+
+    def configure(*args: Any, **kwargs: Any) -> None:
+        real(*args, **kwargs)
+        structlog.configure(cache_logger_on_first_use=False)
+
+    monkeypatch.setattr(forloeb.cli, "configure_logging", configure)
+    yield
+    structlog.reset_defaults()
+
+
+HAND_OVER = {"receiver": "jobcenter", "legal_basis": "samtykke"}
+
+
+def test_consent_is_an_event_and_kept_on_the_engagement(engine: Engine, worker: Actor) -> None:
+    e = drive(engine, worker, "rounding_off")
+    e2 = engine.give_consent(
+        e.id, actor=worker, information=["plan", "status"], to="jobcenter", purpose="Praktik", how="oral"
+    )
+    assert e2.version == e.version + 1
+    last = engine.history(e.id)[-1]
+    assert last.type == "consent_given" and last.data["to"] == ["jobcenter"]
+    (c,) = engine.consents(e.id)
+    assert (c.id, c.information, c.to, c.how, c.current) == (
+        e2.version,
+        ("plan", "status"),
+        ("jobcenter",),
+        "oral",
+        True,
+    )
+    assert engine.replay(e.id)["state"] == "rounding_off"  # consent does not move the engagement
+
+
+def test_handover_on_consent_needs_a_current_consent_covering_the_receiver(
+    engine: Engine, worker: Actor
+) -> None:
+    e = drive(engine, worker, "rounding_off")
+    before = counts(engine)
+    with pytest.raises(GuardFailed) as info:
+        engine.fire(e.id, "hand_over", actor=worker, data=HAND_OVER)
+    assert info.value.missing == ("consent",)
+    assert "samtykke" in info.value.message("da")
+    assert counts(engine) == before
+    # A consent to someone else does not cover the jobcenter.
+    engine.give_consent(e.id, actor=worker, information="all", to="uu", purpose="Uddannelse")
+    with pytest.raises(GuardFailed):
+        engine.fire(e.id, "hand_over", actor=worker, data=HAND_OVER)
+    given = engine.give_consent(e.id, actor=worker, information="all", to="jobcenter", purpose="Job")
+    engine.withdraw_consent(e.id, given.version, actor=worker, reason="Fortrudt")
+    with pytest.raises(GuardFailed):
+        engine.fire(e.id, "hand_over", actor=worker, data=HAND_OVER)
+    engine.give_consent(e.id, actor=worker, information="plan", to=["jobcenter", "skole"], purpose="Job")
+    assert engine.fire(e.id, "hand_over", actor=worker, data=HAND_OVER).state == "handed_over"
+    assert [c.current for c in engine.consents(e.id)] == [True, False, True]
+
+
+def test_another_legal_basis_needs_no_consent(engine: Engine, worker: Actor) -> None:
+    e = drive(engine, worker, "rounding_off")
+    data = {"receiver": "socialcenter", "legal_basis": "retsplejeloven § 115"}
+    assert engine.fire(e.id, "hand_over", actor=worker, data=data).state == "handed_over"
+
+
+def test_the_receiver_must_be_registered(engine: Engine, worker: Actor) -> None:
+    e = drive(engine, worker, "rounding_off")
+    before = counts(engine)
+    with pytest.raises(GuardFailed) as info:
+        engine.fire(e.id, "hand_over", actor=worker, data={"receiver": "Naboen", "legal_basis": "x"})
+    assert info.value.invalid[0][0] == "receiver" and "jobcenter" in info.value.invalid[0][2]
+    assert counts(engine) == before
+    engine.receivers = {**engine.receivers, "naboen": engine.receivers["forening"]}
+    ok = engine.fire(e.id, "hand_over", actor=worker, data={"receiver": "naboen", "legal_basis": "x"})
+    assert ok.state == "handed_over"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"information": [], "to": "jobcenter", "purpose": "x"},
+        {"information": "helbred", "to": "jobcenter", "purpose": "x"},
+        {"information": "plan", "to": "naboen", "purpose": "x"},
+        {"information": "plan", "to": "jobcenter", "purpose": " "},
+        {"information": "plan", "to": "jobcenter", "purpose": "x", "how": "telepatisk"},
+        {"information": "plan", "to": "jobcenter", "purpose": "x", "given_on": "i går"},
+        {"information": "plan", "to": "jobcenter", "purpose": "x", "given_on": "2099-01-01"},
+    ],
+)
+def test_bad_consent_writes_nothing(engine: Engine, worker: Actor, bad: dict[str, object]) -> None:
+    e = drive(engine, worker, "action")
+    before = counts(engine)
+    with pytest.raises(GuardFailed):
+        engine.give_consent(e.id, actor=worker, **bad)  # type: ignore[arg-type]
+    assert counts(engine) == before
+
+
+def test_withdrawing_needs_a_current_consent_and_staff(engine: Engine, worker: Actor, auditor: Actor) -> None:
+    e = drive(engine, worker, "action")
+    given = engine.give_consent(e.id, actor=worker, information="plan", to="skole", purpose="Skift")
+    before = counts(engine)
+    with pytest.raises(GuardFailed):
+        engine.withdraw_consent(e.id, 999, actor=worker)
+    with pytest.raises(PermissionDenied):
+        engine.withdraw_consent(e.id, given.version, actor=auditor)
+    with pytest.raises(PermissionDenied):
+        engine.give_consent(e.id, actor=auditor, information="plan", to="skole", purpose="x")
+    assert counts(engine) == before
+    engine.withdraw_consent(e.id, given.version, actor=worker)
+    with pytest.raises(GuardFailed):  # not twice
+        engine.withdraw_consent(e.id, given.version, actor=worker)
+
+
+def test_cli_consent_give_withdraw_show(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    with Engine.open(f"sqlite:///{db}", migrate=True) as engine:
+        e = drive(engine, Actor("anna", ["worker"]), "rounding_off")
+
+    def run(*args: str):  # type: ignore[no-untyped-def]
+        return CliRunner(env={"FORLOEB_DB": None}).invoke(cli, ["--db", str(db), "--as", "anna", *args])
+
+    given = run(
+        "consent",
+        "give",
+        str(e.id),
+        "--information",
+        "plan,status",
+        "--to",
+        "jobcenter",
+        "--purpose",
+        "Praktik",
+        "--how",
+        "mundtligt",
+        "--date",
+        "2026-01-05",
+    )
+    assert given.exit_code == 0, given.output
+    assert "samtykke nr." in given.stdout
+    shown = run("consent", "show", str(e.id))
+    assert "Jobcenter" in shown.stdout and "gældende" in shown.stdout and "2026-01-05" in shown.stdout
+    withdrawn = run("consent", "withdraw", str(e.id), str(e.version + 1), "--reason", "Fortrudt")
+    assert withdrawn.exit_code == 0, withdrawn.output
+    assert "trukket tilbage" in run("consent", "show", str(e.id)).stdout
+    bad = run("consent", "give", str(e.id), "--information", "helbred", "--to", "jobcenter", "--purpose", "x")
+    assert bad.exit_code == 1 and bad.stderr.startswith("Fejl:")

@@ -1,0 +1,189 @@
+"""The handover package: built from the log, limited by the basis, recorded when exported."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import structlog
+from click.testing import CliRunner
+from conftest import PLAN, counts, drive, start
+
+import forloeb.cli
+from forloeb import Actor, Engine, GuardFailed, PermissionDenied
+from forloeb.cli import cli
+
+
+@pytest.fixture(autouse=True)
+def _uncached_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """As in test_cli.py: the CLI pins structlog's loggers at its level unless
+    caching is off, which would hide log lines from later test modules."""
+    real = forloeb.cli.configure_logging
+
+    def configure(*args: Any, **kwargs: Any) -> None:
+        real(*args, **kwargs)
+        structlog.configure(cache_logger_on_first_use=False)
+
+    monkeypatch.setattr(forloeb.cli, "configure_logging", configure)
+    yield
+    structlog.reset_defaults()
+
+
+OWN = {"focus": "Arbejde", "goals": "Praktik inden sommer", "plan": "CV og tre virksomhedsbesøg"}
+
+
+# Everything but the running notes.
+SCOPE = ["referral", "first_contact", "plan", "activities", "self_help", "status", "deadlines"]
+
+
+def _handed_over(engine: Engine, worker: Actor, *, information: object = SCOPE) -> int:
+    begun = start(engine, worker, team="Social", assignee=worker.id)
+    e = drive(engine, worker, "shared_path", engagement=begun)
+    engine.record_details(e.id, PLAN, actor=worker)
+    engine.fire(e.id, "set_own_path", actor=worker)
+    engine.fire(e.id, "act", actor=worker, data=OWN)
+    engine.record_activity(e.id, "agreement", actor=worker, description="Møde med jobcentret hver fredag")
+    engine.record_activity(e.id, "collaborate", actor=worker, description="Fælles møde med sprogskolen")
+    engine.add_note(e.id, "Fortroligt: familien har gæld", actor=worker)
+    engine.fire(e.id, "reach_self_help", actor=worker)
+    engine.fire(e.id, "round_off", actor=worker, data={"level": "can"})
+    engine.give_consent(e.id, actor=worker, information=information, to="jobcenter", purpose="Praktikforløb")
+    engine.fire(
+        e.id,
+        "hand_over",
+        actor=worker,
+        data={
+            "receiver": "jobcenter",
+            "legal_basis": "samtykke",
+            "status": "Klar til praktik",
+            "achievements": "Har lavet CV",
+        },
+    )
+    return e.id
+
+
+def test_markdown_package_is_danish_and_names_the_head(engine: Engine, worker: Actor) -> None:
+    eid = _handed_over(engine, worker)
+    head = engine.get(eid).head_hash
+    package = engine.export_handover(eid, actor=worker)
+    md = package.text
+    assert md.startswith(f"# Overleveringspakke – forløb {eid}")
+    for text in (
+        "## Henvendelse",
+        "## Fokus, mål og plan",
+        "### Den fælles vej",
+        "### Beboerens vej",
+        PLAN["plan"],
+        OWN["plan"],
+        "### Aftaler",
+        "Møde med jobcentret hver fredag",
+        "samarbejde med andre – Fælles møde med sprogskolen",
+        "**Selvhjælpsniveau:** kan selv",
+        "Klar til praktik",
+        "**Modtager:** Jobcenter",
+        "## Kildegrundlag",
+        f"`{head}`",
+        "Samtykke nr.",
+    ):
+        assert text in md, text
+    assert "Fortroligt" not in md  # the consent does not name the notes
+    assert package.sha256 == hashlib.sha256(md.encode()).hexdigest()
+    assert package.content["chain"]["head"] == head
+
+
+def test_export_is_an_event_and_an_access_log_entry(engine: Engine, worker: Actor, auditor: Actor) -> None:
+    eid = _handed_over(engine, worker)
+    before = engine.get(eid)
+    package = engine.export_handover(eid, actor=worker, format="json", purpose="Overlevering")
+    after = engine.get(eid)
+    assert after.version == before.version + 1
+    last = engine.history(eid)[-1]
+    assert last == package.event
+    assert (last.type, last.data["head"], last.data["sha256"]) == (
+        "handover_exported",
+        before.head_hash,
+        package.sha256,
+    )
+    (entry,) = engine.audit.access(auditor, engagement_id=eid)
+    assert (entry.actor, entry.action, entry.purpose) == ("anna", "export", "Overlevering")
+    content = json.loads(package.text)
+    assert content["chain"] == {
+        "through_seq": before.version,
+        "head": before.head_hash,
+        "algorithm": "SHA-256",
+    }
+    assert [e["seq"] for e in content["events"]] == list(range(1, before.version + 1))
+    assert engine.audit.verify(auditor).ok
+
+
+def test_consent_scope_limits_what_is_exported(engine: Engine, worker: Actor) -> None:
+    eid = _handed_over(engine, worker, information=["plan"])
+    content = engine.export_handover(eid, actor=worker, format="json").content
+    assert content["sections"] == ["plan"]
+    assert "activities" not in content and "referral" not in content and "status" not in content
+    assert content["plan"]["own_path"]["plan"] == OWN["plan"]
+    md = engine.export_handover(eid, actor=worker).text
+    assert "Møde med jobcentret" not in md and "Ikke medtaget" in md
+
+
+def test_withdrawn_consent_stops_the_export(engine: Engine, worker: Actor) -> None:
+    eid = _handed_over(engine, worker)
+    (consent,) = engine.consents(eid)
+    engine.withdraw_consent(eid, consent.id, actor=worker)
+    before = counts(engine)
+    with pytest.raises(GuardFailed) as info:
+        engine.export_handover(eid, actor=worker)
+    assert info.value.missing == ("consent",)
+    assert counts(engine) == before
+
+
+def test_bad_exports_write_nothing(engine: Engine, worker: Actor) -> None:
+    e = drive(engine, worker, "action")
+    eid = _handed_over(engine, worker)
+    before = counts(engine)
+    with pytest.raises(GuardFailed):  # no handover, no receiver
+        engine.export_handover(e.id, actor=worker)
+    with pytest.raises(GuardFailed):  # no consent for this receiver
+        engine.export_handover(e.id, actor=worker, receiver="skole")
+    with pytest.raises(GuardFailed):
+        engine.export_handover(eid, actor=worker, receiver="naboen")
+    with pytest.raises(PermissionDenied):  # another team's worker
+        engine.export_handover(eid, actor=Actor("bo", ["worker"], teams=["Civil"]))
+    assert counts(engine) == before
+
+
+def test_auditor_may_export(engine: Engine, worker: Actor, auditor: Actor) -> None:
+    eid = _handed_over(engine, worker)
+    assert engine.export_handover(eid, actor=auditor).event.role == "auditor"
+
+
+def test_cli_handover_export_md(tmp_path: Path) -> None:
+    db = tmp_path / "h.db"
+    with Engine.open(f"sqlite:///{db}", migrate=True) as engine:
+        eid = _handed_over(engine, Actor("anna", ["worker"]))
+        head = engine.get(eid).head_hash
+    out = tmp_path / "pakke.md"
+    result = CliRunner(env={"FORLOEB_DB": None}).invoke(
+        cli,
+        [
+            "--db",
+            str(db),
+            "--as",
+            "anna",
+            "handover",
+            "export",
+            str(eid),
+            "--format",
+            "md",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    md = out.read_text(encoding="utf-8")
+    assert "Overleveringspakke" in md and head in md and OWN["goals"] in md
+    assert str(out) in result.stdout

@@ -103,9 +103,10 @@ def run_floor(n: int, sync: str) -> float:
             digest = hashlib.sha256(f"{i}|{version + 1}|{head}|{payload}|{now}".encode()).hexdigest()
             cur = con.execute(
                 "UPDATE engagements SET state=?, cycle=?, data=?, paused_from=NULL, closed_from=NULL,"
-                " updated_at=?, stage_entered_at=?, stage_due_at=?, version=?, head_hash=?"
+                " updated_at=?, stage_entered_at=?, stage_due_at=?, next_reminder_at=?,"
+                " due_remaining_s=NULL, reminder_epoch=NULL, version=?, head_hash=?"
                 " WHERE id=? AND version=?",
-                (dest, 1, records, now, now, now, version + 1, digest, i, version),
+                (dest, 1, records, now, now, now, now, version + 1, digest, i, version),
             )
             assert cur.rowcount == 1
             con.execute(

@@ -1691,3 +1691,314 @@ def consent_show(settings: Settings, engagement_id: int) -> None:
             ],
         )
     )
+
+
+# -- reminders, delivery and the scheduler ------------------------------------------------------
+
+_TEXTS.update(
+    {
+        "raised": (
+            "Forløb {engagement}: {stage}, niveau {level} til {who}",
+            "Engagement {engagement}: {stage}, level {level} to {who}",
+        ),
+        "raised_none": ("Ingen påmindelser forfaldne.", "No reminders due."),
+        "dispatched": (
+            "Leveret: {delivered}, prøves igen: {retried}, opgivet: {dead}",
+            "Delivered: {delivered}, to retry: {retried}, dead: {dead}",
+        ),
+        "no_reminders": ("Ingen påmindelser.", "No reminders."),
+        "no_failed": ("Ingen fejlede beskeder.", "No failed messages."),
+        "acked": ("Påmindelse {id} kvitteret.", "Reminder {id} acknowledged."),
+        "snoozed": ("Påmindelse {id} udsat til {until}.", "Reminder {id} snoozed until {until}."),
+        "digests": ("Oversigter lagt i udbakken: {n}", "Digests queued: {n}"),
+        "scheduler_started": (
+            "Planlægger kører (gennemgang hvert {sweep:g}. s, levering hvert {dispatch:g}. s); "
+            "Ctrl-C stopper.",
+            "Scheduler running (sweep every {sweep:g} s, dispatch every {dispatch:g} s); Ctrl-C stops it.",
+        ),
+        "scheduler_stopped": ("Planlægger stoppet.", "Scheduler stopped."),
+        "h_engagement": ("Forløb", "Engagement"),
+        "h_level": ("Niveau", "Level"),
+        "h_recipient": ("Modtager", "Recipient"),
+        "h_raised": ("Rejst", "Raised"),
+        "h_state": ("Status", "Status"),
+        "h_attempts": ("Forsøg", "Attempts"),
+        "h_error": ("Sidste fejl", "Last error"),
+        "h_channel": ("Kanal", "Channel"),
+        "r_open": ("åben", "open"),
+        "r_snoozed": ("udsat til {until}", "snoozed until {until}"),
+        "r_acked": ("kvitteret", "acknowledged"),
+    }
+)
+
+
+class _TimeParam(click.ParamType):  # type: ignore[type-arg]
+    """An ISO 8601 time; without an offset it is Danish local time."""
+
+    name = "ISO-TIME"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            parsed = datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 time (e.g. 2026-03-09T09:00)", param, ctx)
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=_TZ)
+
+
+_TIME = _TimeParam()
+
+
+def _config_option(f: F) -> F:
+    return click.option(
+        "--config",
+        "config_path",
+        metavar="FILE",
+        envvar="FORLOEB_CONFIG",
+        type=click.Path(dir_okay=False),
+        help="Configuration file (TOML: notifiers, routes, deadlines …) [env FORLOEB_CONFIG].",
+    )(f)
+
+
+def _open_configured(settings: Settings, config_path: str | None) -> tuple[Engine, Any]:
+    """The engine opened with the configuration file's router, deadlines and team leads."""
+    from .engine import load_settings
+
+    config = load_settings(config_path)  # bad config: InvalidData, before the database is touched
+    return Engine.open(settings.db, **config.engine_options()), config
+
+
+def _raised_row(engine: Engine, r: Any, lang: Lang) -> dict[str, Any]:
+    e = engine.get(r.engagement_id)
+    definition = engine.workflow(e.workflow, e.workflow_version)
+    return {**r.to_dict(), "stage_label": _stage_label(definition, r.stage, lang)}
+
+
+@cli.group()
+def reminders() -> None:
+    """Reminders and escalations: sweep, deliver, list, acknowledge, snooze."""
+
+
+@reminders.command("sweep")
+@click.option("--now", type=_TIME, help="Sweep as of this time [default: now].")
+@_config_option
+@_global_options_again
+@click.pass_obj
+def reminders_sweep(settings: Settings, now: datetime | None, config_path: str | None) -> None:
+    """Raise every reminder and escalation that is due (once; safe to repeat)."""
+    lang = settings.lang
+    engine, _ = _open_configured(settings, config_path)
+    with engine:
+        raised = [_raised_row(engine, r, lang) for r in engine.sweep(now)]
+    if settings.as_json:
+        _echo_json(raised)
+        return
+    if not raised:
+        click.echo(_t(lang, "raised_none"))
+    for r in raised:
+        who = r["recipient"] or _role_label(r["recipient_role"], lang)
+        click.echo(
+            _t(
+                lang,
+                "raised",
+                engagement=r["engagement_id"],
+                stage=r["stage_label"],
+                level=r["level"],
+                who=who,
+            )
+        )
+
+
+@reminders.command("dispatch")
+@click.option("--now", type=_TIME, help="Deliver what is due at this time [default: now].")
+@_config_option
+@_global_options_again
+@click.pass_obj
+def reminders_dispatch(settings: Settings, now: datetime | None, config_path: str | None) -> None:
+    """Deliver the messages waiting in the outbox (with retries)."""
+    engine, _ = _open_configured(settings, config_path)
+    with engine:
+        result = engine.dispatch(now)
+    if settings.as_json:
+        _echo_json(result.to_dict())
+    else:
+        click.echo(
+            _t(
+                settings.lang,
+                "dispatched",
+                delivered=result.delivered,
+                retried=result.retried,
+                dead=result.dead,
+            )
+        )
+
+
+@reminders.command("list")
+@click.option("--supervisor", help="Only reminders of this supervisor's engagements.")
+@click.option("--assignee", help="Only reminders of this worker's engagements.")
+@click.option("--open", "open_only", is_flag=True, help="Only those not acknowledged.")
+@click.option("--failed", is_flag=True, help="Instead: outbox messages that could not be delivered.")
+@_global_options_again
+@click.pass_obj
+def reminders_list(
+    settings: Settings, supervisor: str | None, assignee: str | None, open_only: bool, failed: bool
+) -> None:
+    """Reminders by id (or, with --failed, undeliverable messages and their last error)."""
+    lang = settings.lang
+    with _open(settings) as engine:
+        if failed:
+            dead = engine.outbox(status="dead")
+            if settings.as_json:
+                _echo_json([m.to_dict() for m in dead])
+            elif not dead:
+                click.echo(_t(lang, "no_failed"))
+            else:
+                header = [_t(lang, k) for k in ("h_id", "h_channel", "h_recipient", "h_attempts", "h_error")]
+                failed_rows = [
+                    (
+                        str(m.id),
+                        m.channel,
+                        m.recipient or "-",
+                        str(m.attempts),
+                        _one_line(m.last_error or "-"),
+                    )
+                    for m in dead
+                ]
+                click.echo(_table(failed_rows, header=header))
+            return
+        found = engine.reminders(supervisor=supervisor, assignee=assignee, open_only=open_only)
+        if settings.as_json:
+            _echo_json([r.to_dict() for r in found])
+            return
+        if not found:
+            click.echo(_t(lang, "no_reminders"))
+            return
+        rows = []
+        for r in found:
+            if r.acknowledged_at is not None:
+                status = _t(lang, "r_acked")
+            elif r.snoozed_until is not None:
+                status = _t(lang, "r_snoozed", until=_local(r.snoozed_until))
+            else:
+                status = _t(lang, "r_open")
+            rows.append(
+                (
+                    str(r.id),
+                    str(r.engagement_id),
+                    r.stage,
+                    str(r.level),
+                    r.recipient or _role_label(r.recipient_role, lang),
+                    _local(r.due_at),
+                    status,
+                )
+            )
+    keys = ("h_id", "h_engagement", "h_stage", "h_level", "h_recipient", "h_due", "h_state")
+    click.echo(_table(rows, header=[_t(lang, k) for k in keys]))
+
+
+@reminders.command("ack")
+@click.argument("reminder_id", metavar="ID", type=int)
+@_global_options_again
+@click.pass_obj
+def reminders_ack(settings: Settings, reminder_id: int) -> None:
+    """Acknowledge reminder ID (you have seen it)."""
+    with _open(settings) as engine:
+        r = engine.acknowledge_reminder(reminder_id, actor=settings.actor)
+    if settings.as_json:
+        _echo_json(r.to_dict())
+    else:
+        click.echo(_t(settings.lang, "acked", id=r.id))
+
+
+@reminders.command("snooze")
+@click.argument("reminder_id", metavar="ID", type=int)
+@click.option("--until", required=True, type=_TIME, help="Hold the next escalation until this time.")
+@click.option("--reason", required=True, help="Why (kept on the engagement's log).")
+@_global_options_again
+@click.pass_obj
+def reminders_snooze(settings: Settings, reminder_id: int, until: datetime, reason: str) -> None:
+    """Hold back the escalation after reminder ID until a time, for a reason."""
+    with _open(settings) as engine:
+        r = engine.snooze_reminder(reminder_id, until=until, reason=reason, actor=settings.actor)
+    if settings.as_json:
+        _echo_json(r.to_dict())
+    else:
+        click.echo(_t(settings.lang, "snoozed", id=r.id, until=_local(r.snoozed_until)))
+
+
+@reminders.command("digest")
+@click.option("--now", type=_TIME, help="The day of the digest [default: today].")
+@_config_option
+@_global_options_again
+@click.pass_obj
+def reminders_digest(settings: Settings, now: datetime | None, config_path: str | None) -> None:
+    """Queue today's digest of open reminders for each supervisor (once a day)."""
+    engine, _ = _open_configured(settings, config_path)
+    with engine:
+        ids = engine.send_digests(now)
+    if settings.as_json:
+        _echo_json({"enqueued": len(ids), "message_ids": ids})
+    else:
+        click.echo(_t(settings.lang, "digests", n=len(ids)))
+
+
+@cli.group()
+def scheduler() -> None:
+    """Run the sweep and the delivery on a timer."""
+
+
+@scheduler.command("run")
+@click.option("--sweep-every", type=click.FloatRange(min=0, min_open=True), metavar="S", help="Seconds.")
+@click.option("--dispatch-every", type=click.FloatRange(min=0, min_open=True), metavar="S", help="Seconds.")
+@click.option("--digest-at", metavar="HH:MM", help="Queue the daily digest at this Danish time.")
+@_config_option
+@_global_options_again
+@click.pass_obj
+def scheduler_run(
+    settings: Settings,
+    sweep_every: float | None,
+    dispatch_every: float | None,
+    digest_at: str | None,
+    config_path: str | None,
+) -> None:
+    """Sweep and deliver in the foreground until SIGINT or SIGTERM (then finish the job in flight).
+
+    Run one per node if you like: the work is safe to run on several at once.
+    """
+    import signal
+
+    from .engine._scheduler import build_scheduler
+
+    lang = settings.lang
+    engine, config = _open_configured(settings, config_path)
+    with engine:
+        sweep_s = sweep_every if sweep_every is not None else config.sweep_every
+        dispatch_s = dispatch_every if dispatch_every is not None else config.dispatch_every
+        blocking = build_scheduler(
+            engine,
+            background=False,
+            sweep_every=sweep_s,
+            dispatch_every=dispatch_s,
+            digest_at=digest_at if digest_at is not None else config.digest_at,
+        )
+
+        def stop(signum: int, _frame: Any) -> None:
+            # From the handler, as APScheduler's BlockingScheduler expects:
+            # wait=True lets a sweep or delivery in flight finish and record
+            # its outcome; start() then returns in the main thread.
+            if blocking.running:
+                blocking.shutdown(wait=True)
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            if not settings.as_json:
+                click.echo(_t(lang, "scheduler_started", sweep=sweep_s, dispatch=dispatch_s))
+            blocking.start()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    if settings.as_json:
+        _echo_json({"stopped": True})
+    else:
+        click.echo(_t(lang, "scheduler_stopped"))

@@ -611,3 +611,136 @@ def test_verbose_logs_go_to_stderr_and_json_stays_clean(tmp_path: Path) -> None:
     assert "started" in done.stderr
     quiet = forloeb("--json", "fire", "1", "make_contact")
     assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+# -- reminders and delivery (issue 3) ------------------------------------------------------
+
+FAR = "2030-01-07T09:00"  # every deadline of an engagement started today has passed
+
+
+def rrun(db: str, *args: str) -> Result:
+    env = {**CLEAN_ENV, "FORLOEB_CONFIG": None}
+    return CliRunner(env=env).invoke(cli, ["--db", db, "--as", "leder", *args], catch_exceptions=False)
+
+
+def test_reminders_sweep_dispatch_list_ack_snooze_and_digest(db: str) -> None:
+    ok(db, "start", "individual_course", "--subject", "sag-1", "--source", "skole")
+    engagement_id = ok_json(
+        db,
+        "start",
+        "individual_course",
+        "--subject",
+        "sag-2",
+        "--source",
+        "skole",
+        "--assignee",
+        "anna",
+        "--supervisor",
+        "leder",
+    )["id"]
+    swept = rrun(db, "--lang", "en", "reminders", "sweep", "--now", FAR)
+    assert swept.exit_code == 0, swept.output
+    assert f"Engagement {engagement_id}: Referral, level 1 to anna" in swept.output
+    assert f"Engagement {engagement_id}: Referral, level 2 to leder" in swept.output
+    assert json.loads(rrun(db, "--json", "reminders", "sweep", "--now", FAR).stdout) == []  # once
+    listed = json.loads(rrun(db, "--json", "reminders", "list", "--supervisor", "leder", "--open").stdout)
+    assert [(r["engagement_id"], r["level"]) for r in listed] == [(engagement_id, 1), (engagement_id, 2)]
+    human = rrun(db, "reminders", "list", "--assignee", "anna")
+    assert human.exit_code == 0 and "åben" in human.output
+    first = listed[0]["id"]
+    acked = rrun(db, "reminders", "ack", str(first))
+    assert acked.exit_code == 0 and f"Påmindelse {first} kvitteret" in acked.output
+    snoozed = rrun(
+        db,
+        "--json",
+        "reminders",
+        "snooze",
+        str(listed[1]["id"]),
+        "--until",
+        "2099-01-01T08:00",
+        "--reason",
+        "Afventer svar fra skolen",
+    )
+    assert snoozed.exit_code == 0, snoozed.output
+    assert json.loads(snoozed.stdout)["snooze_reason"] == "Afventer svar fra skolen"
+    open_now = json.loads(rrun(db, "--json", "reminders", "list", "--open", "--supervisor", "leder").stdout)
+    assert [r["id"] for r in open_now] == [listed[1]["id"]]
+    queued = json.loads(rrun(db, "--json", "reminders", "digest", "--now", FAR).stdout)
+    assert queued["enqueued"] == 1
+    assert json.loads(rrun(db, "--json", "reminders", "digest", "--now", FAR).stdout)["enqueued"] == 0
+    # No configuration: everything goes to the log and counts as delivered.
+    result = json.loads(rrun(db, "--json", "reminders", "dispatch", "--now", FAR).stdout)
+    assert (result["delivered"], result["retried"], result["dead"]) == (5, 0, 0)  # 4 reminders, 1 digest
+    again = rrun(db, "reminders", "dispatch", "--now", FAR)
+    assert "Leveret: 0, prøves igen: 0, opgivet: 0" in again.output
+    assert "Ingen fejlede beskeder." in rrun(db, "reminders", "list", "--failed").output
+
+
+def test_list_stale_shows_overdue_engagements(db: str) -> None:
+    start(db)
+    assert ok_json(db, "list", "--stale") == []  # due in five working days
+    store = SqlStore.open(db)
+    try:
+        with store.sa_engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE engagements SET stage_due_at = '2020-01-01 00:00:00.000000'")
+    finally:
+        store.close()
+    assert [e["id"] for e in ok_json(db, "list", "--stale")] == [1]
+
+
+@pytest.mark.parametrize(
+    ("args", "exit_code", "text"),
+    [
+        (["reminders", "ack", "999"], 1, "999"),
+        (["reminders", "snooze", "{rid}", "--until", "2099-01-01T08:00"], 2, "--reason"),
+        (["reminders", "snooze", "{rid}", "--until", "2099-01-01T08:00", "--reason", " "], 1, "begrundelse"),
+        (["reminders", "snooze", "{rid}", "--until", "2000-01-01T08:00", "--reason", "x"], 1, "fremtiden"),
+        (["reminders", "snooze", "{rid}", "--until", "i morgen", "--reason", "x"], 2, "ISO 8601"),
+        (["reminders", "sweep", "--now", "31/12/2030"], 2, "ISO 8601"),
+        (["reminders", "dispatch", "--now", "nu"], 2, "ISO 8601"),
+        (["reminders", "sweep", "--now", FAR, "--config", "{bad}"], 1, "unknown key(s) in scheduler"),
+        (["reminders", "sweep", "--now", FAR, "--config", "{missing}"], 1, "findes ikke"),
+        (["reminders", "dispatch", "--config", "{broken}"], 1, "TOML"),
+        (["reminders", "sweep", "--now", FAR, "--config", "{badstage}"], 1, "nowhere"),
+    ],
+    ids=[
+        "unknown-id",
+        "snooze-without-reason",
+        "snooze-blank-reason",
+        "snooze-in-the-past",
+        "bad-until",
+        "bad-now",
+        "bad-now-dispatch",
+        "bad-config-key",
+        "missing-config",
+        "broken-toml",
+        "config-unknown-stage",
+    ],
+)
+def test_reminder_commands_refuse_bad_input_and_write_nothing(
+    db: str, tmp_path: Path, args: list[str], exit_code: int, text: str
+) -> None:
+    ok(db, "start", "individual_course", "--subject", "sag-1", "--source", "skole", "--assignee", "anna")
+    assert rrun(db, "reminders", "sweep", "--now", "2030-01-01T09:00").exit_code == 0
+    reminder, *_ = json.loads(rrun(db, "--json", "reminders", "list").stdout)
+    (tmp_path / "bad.toml").write_text("[scheduler]\nsweep_evry = 5\n", encoding="utf-8")
+    (tmp_path / "broken.toml").write_text("[scheduler\n", encoding="utf-8")
+    (tmp_path / "badstage.toml").write_text(
+        "[deadlines.individual_course.nowhere]\namount = 3\n", encoding="utf-8"
+    )
+    values = {
+        "rid": str(reminder["id"]),
+        "bad": str(tmp_path / "bad.toml"),
+        "broken": str(tmp_path / "broken.toml"),
+        "badstage": str(tmp_path / "badstage.toml"),
+        "missing": str(tmp_path / "nope.toml"),
+    }
+    before = row_counts(db)
+    result = rrun(db, *(a.format(**values) for a in args))
+    if exit_code == 2:  # usage errors are click's: exit 2, the message names the option
+        assert result.exit_code == 2, result.output
+        assert text in result.output and "Traceback" not in result.output
+    else:
+        line = assert_one_error_line(result, exit_code, text)
+        assert line.startswith("Fejl: ")
+    assert row_counts(db) == before

@@ -1,4 +1,4 @@
-"""Optimistic concurrency with real threads and processes on one SQLite file (invariant 3)."""
+"""Optimistic concurrency with real threads and processes on one database, every backend (invariant 3)."""
 
 from __future__ import annotations
 

@@ -57,6 +57,7 @@ def test_start_returns_the_committed_engagement(engine: Engine, worker: Actor) -
         "idempotency_keys": 0,
         "reminders": 0,
         "outbox": 0,
+        "outbox_attempts": 0,
         "access_log": 0,
     }
 

@@ -335,7 +335,7 @@ def test_the_time_left_at_a_pause_is_the_stages_not_the_next_reminders(
 
 
 def test_an_engagement_stored_before_reminders_is_reminded_after_the_upgrade(
-    db_url: str, clock: FakeClock
+    empty_db_url: str, clock: FakeClock
 ) -> None:
     """Migration 0002 starts the ladder of existing rows at their stage's due time."""
     from sqlalchemy import text
@@ -344,7 +344,7 @@ def test_an_engagement_stored_before_reminders_is_reminded_after_the_upgrade(
     from forloeb.persistence import SqlStore
     from forloeb.persistence._migrate import upgrade
 
-    store = SqlStore.open(db_url)
+    store = SqlStore.open(empty_db_url)
     try:
         upgrade(store.sa_engine, "0001")
         with store.sa_engine.begin() as conn:
@@ -360,7 +360,7 @@ def test_an_engagement_stored_before_reminders_is_reminded_after_the_upgrade(
         upgrade(store.sa_engine)
     finally:
         store.close()
-    with Engine.open(db_url, clock=clock) as eng:
+    with Engine.open(empty_db_url, clock=clock) as eng:
         (e,) = eng.list()
         assert e.stage_due_at == e.next_reminder_at == REFERRAL_DUE
         assert [(r.engagement_id, r.level) for r in eng.sweep(REFERRAL_DUE)] == [(e.id, 1)]

@@ -19,8 +19,8 @@ from forloeb.persistence._migrate import head_revision
 from forloeb.persistence._tables import events
 
 
-def test_migrations_produce_the_models_schema(db_url: str) -> None:
-    store = SqlStore.open(db_url)
+def test_migrations_produce_the_models_schema(empty_db_url: str) -> None:
+    store = SqlStore.open(empty_db_url)
     try:
         store.upgrade()
         with store.sa_engine.connect() as conn:
@@ -46,9 +46,9 @@ def test_upgrade_is_idempotent(db_url: str) -> None:
         store.close()
 
 
-def test_an_empty_database_is_refused(db_url: str) -> None:
+def test_an_empty_database_is_refused(empty_db_url: str) -> None:
     with pytest.raises(SchemaOutOfDate) as info:
-        Engine.open(db_url)
+        Engine.open(empty_db_url)
     assert info.value.current is None
     assert info.value.required == SCHEMA_HEAD
     assert "forloeb init" in str(info.value)
@@ -99,6 +99,7 @@ def test_an_unreachable_database_is_a_forloeb_error(tmp_path: Any) -> None:
     assert info.value.message("da").startswith("Kan ikke forbinde")
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(engine: Engine, worker: Actor) -> None:
     with engine.store.sa_engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

@@ -8,6 +8,7 @@ from ._access import can_see, visibility
 from ._audit import AccessEntry, Audit, AuditPage, AuditRecord, ChainBreak, VerifyReport, parse_time
 from ._calendar import BusinessCalendar, WorkingDayCalendar
 from ._chain import GENESIS, canonical_bytes, event_hash
+from ._config import CONFIG_ENV, Settings, load_settings, settings_from_mapping
 from ._consent import DEFAULT_RECEIVERS, SECTIONS, Consent, consent_guard, is_consent_basis
 from ._definition import (
     AUDITOR,
@@ -28,6 +29,7 @@ from ._definition import (
     Transition,
     WorkflowDefinition,
 )
+from ._dispatch import DispatchResult, OutboxMessage, RetryPolicy
 from ._engine import MAX_PAYLOAD_BYTES, SYSTEM_ACTOR, DeadlineOverrides, Engine, replay
 from ._errors import (
     ConcurrencyError,
@@ -63,6 +65,7 @@ from .notifiers import (
 
 __all__ = [
     "AUDITOR",
+    "CONFIG_ENV",
     "DEFAULT_RECEIVERS",
     "ESCALATE_TO_SUPERVISOR",
     "GENESIS",
@@ -91,6 +94,7 @@ __all__ = [
     "DeadlineOverrides",
     "DefinitionError",
     "DeliveryError",
+    "DispatchResult",
     "Engagement",
     "EngagementNotFound",
     "Engine",
@@ -108,12 +112,15 @@ __all__ = [
     "LogNotifier",
     "Notification",
     "Notifier",
+    "OutboxMessage",
     "PermissionDenied",
     "Reminder",
     "ReminderNotFound",
+    "RetryPolicy",
     "Route",
     "Router",
     "SchemaOutOfDate",
+    "Settings",
     "SmtpNotifier",
     "Stage",
     "Transition",
@@ -132,8 +139,10 @@ __all__ = [
     "event_hash",
     "field_label",
     "is_consent_basis",
+    "load_settings",
     "parse_time",
     "replay",
+    "settings_from_mapping",
     "verify_signature",
     "visibility",
 ]

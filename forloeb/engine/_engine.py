@@ -17,12 +17,12 @@ import os
 import re
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 
@@ -45,6 +45,8 @@ from ._audit import Audit
 from ._calendar import BusinessCalendar, WorkingDayCalendar
 from ._chain import GENESIS, event_hash
 from ._definition import RETURN_TO_PAUSED, STAFF, Deadline, Label, WorkflowDefinition
+from ._dispatch import DispatchResult, OutboxMessage, RetryPolicy
+from ._dispatch import dispatch as _dispatch
 from ._errors import (
     ConcurrencyError,
     DatabaseUnavailable,
@@ -62,6 +64,7 @@ from ._errors import (
 )
 from ._machine import Carrier, CompiledWorkflow, MachineError, compile_workflow
 from ._types import Actor, Engagement, Event, Reminder, TriggerOption
+from .notifiers import Route, Router, build_digest
 
 Clock = Callable[[], datetime]
 # Per workflow, per stage: the deadline that replaces the definition's (None: no deadline).
@@ -86,6 +89,7 @@ _LEVEL_NAMES_DA = {1: "Påmindelse", 2: "Eskalering til leder", 3: "Eskalering t
 _CPR = re.compile(r"^\s*[0-3]\d[01]\d\d\d-?\d{4}\s*$")
 
 _log = structlog.get_logger("forloeb")
+_T = TypeVar("_T")
 
 
 def _utcnow() -> datetime:
@@ -116,8 +120,15 @@ class Engine:
         deadlines: DeadlineOverrides | None = None,
         team_leads: Mapping[str, str] | None = None,
         reminder_channel: str = REMINDER_CHANNEL,
+        router: Router | None = None,
+        retry_policy: RetryPolicy | None = None,
     ) -> None:
         self.store = store
+        # Where outbox messages go (see ``dispatch``); replaceable at any time.
+        self.router: Router = router if router is not None else default_router()
+        self.retry_policy = retry_policy or RetryPolicy()
+        self._scheduler: Any = None
+        self._scheduler_lock = threading.Lock()
         # team -> the team lead who receives level-3 escalations.
         self._team_leads: dict[str, str] = dict(team_leads or {})
         self._channel = reminder_channel
@@ -147,6 +158,7 @@ class Engine:
         workflows: Iterable[WorkflowDefinition] | None = None,
         deadlines: DeadlineOverrides | None = None,
         team_leads: Mapping[str, str] | None = None,
+        router: Router | None = None,
         migrate: bool = False,
         pool_size: int | None = None,
         connect_timeout: float | None = None,
@@ -159,7 +171,8 @@ class Engine:
         makes the event hash chain an HMAC. ``workflows`` defaults to the two
         built-in methods. ``deadlines`` overrides stage deadlines per workflow
         and stage, e.g. ``{"individual_course": {"first_contact": Deadline(amount=3)}}``;
-        ``team_leads`` maps a team to the lead who gets level-3 escalations.
+        ``team_leads`` maps a team to the lead who gets level-3 escalations;
+        ``router`` delivers the outbox (default: the log only).
         """
         url = url or os.environ.get("FORLOEB_DB") or None
         if not migrate and sqlite_file_missing(url):
@@ -186,12 +199,14 @@ class Engine:
                 calendar=calendar,
                 deadlines=deadlines,
                 team_leads=team_leads,
+                router=router,
             )
         except BaseException:
             store.close()
             raise
 
     def close(self) -> None:
+        self.stop_scheduler()
         self.store.close()
 
     def __enter__(self) -> Engine:
@@ -650,7 +665,7 @@ class Engine:
         raised: list[Reminder] = []
         emitted: list[Event] = []
         try:
-            with self.store.write() as tx:
+            with _available(self.store.url, self.store.write()) as tx:
                 row = tx.lock_engagement_if_free(engagement_id)
                 # Changed since the query (moved on, paused, reminded by
                 # another sweeper) or held by another transaction: not ours.
@@ -718,7 +733,8 @@ class Engine:
                         at=now,
                     )
                     head = event.hash
-                    tx.insert_outbox(self._message(compiled, row, reminder, now))
+                    for channel, to in self._targets(row, reminder):
+                        tx.insert_outbox(self._message(compiled, row, reminder, now, channel, to))
                     raised.append(_reminder(reminder))
                     emitted.append(event)
                 if deadline.rearm and plan:
@@ -781,8 +797,34 @@ class Engine:
             return row["supervisor"]  # type: ignore[no-any-return]
         return self._team_leads.get(row["team"]) if row["team"] else None
 
+    def _default_channel(self) -> str:
+        # Without a notifier for the reminder channel (no configuration yet)
+        # reminders go to the log rather than into the dead letters.
+        return self._channel if self._channel in self.router.notifiers else "log"
+
+    def _targets(self, row: Row, reminder: Mapping[str, Any]) -> builtins.list[tuple[str, str | None]]:
+        """(channel, recipient) of each outbox message for a reminder: one per
+        matching route (each its own message id, so each is delivered and
+        retried on its own), else the reminder channel to the reminder's recipient."""
+        found: builtins.list[tuple[str, str | None]] = list(
+            self.router.targets(
+                team=row["team"],
+                workflow=row["workflow"],
+                level=reminder["level"],
+                recipient_role=reminder["recipient_role"],
+                recipient=reminder["recipient"],
+            )
+        )
+        return found or [(self._default_channel(), reminder["recipient"])]
+
     def _message(
-        self, compiled: CompiledWorkflow, row: Row, reminder: Mapping[str, Any], now: datetime
+        self,
+        compiled: CompiledWorkflow,
+        row: Row,
+        reminder: Mapping[str, Any],
+        now: datetime,
+        channel: str | None = None,
+        recipient: str | None = None,
     ) -> dict[str, Any]:
         """The outbox row for a reminder (Danish: the staff's language)."""
         level = reminder["level"]
@@ -792,8 +834,8 @@ class Engine:
         return {
             "message_id": message_id,
             "reminder_id": reminder["id"],
-            "channel": self._channel,
-            "recipient": reminder["recipient"],
+            "channel": channel or self._channel,
+            "recipient": recipient,
             "subject": title[:MAX_TEXT],
             "body": (
                 f"Forløb {row['id']} ({row['subject']}) har stået i fasen »{stage}« siden "
@@ -921,6 +963,127 @@ class Engine:
         )
         with self._read() as tx:
             return [_reminder(r) for r in tx.list_reminders(where)]
+
+    # -- delivery and scheduling (logic in _dispatch, _scheduler) ------------------
+
+    def dispatch(self, now: datetime | None = None, *, batch: int = 100) -> DispatchResult:
+        """Deliver the outbox messages due at ``now`` through :attr:`router`.
+
+        Safe on any number of threads, processes and nodes at once: rows are
+        claimed with a lease in a short transaction, sent outside any
+        transaction, and the outcome recorded in another (see ``_dispatch``).
+        A delivered message is never sent again; a failed one is retried with
+        exponential backoff until :attr:`retry_policy` gives up (dead).
+        """
+        if now is not None and (not isinstance(now, datetime) or now.tzinfo is None):
+            raise InvalidData("now must be an aware datetime", detail_da="now skal have en tidszone")
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+            raise InvalidData("batch must be a positive integer", detail_da="batch skal være et positivt tal")
+        return _dispatch(self.store, self.router, self._clock, now=now, batch=batch, policy=self.retry_policy)
+
+    def send_digests(self, now: datetime | None = None) -> builtins.list[str]:
+        """Put one digest per supervisor into the outbox: their open reminders.
+
+        At most once per supervisor per (Danish) day: the message id is
+        derived from recipient and day and the insert does nothing on a
+        conflict, so a second call, or another node, adds nothing. Returns
+        the message ids inserted now.
+        """
+        if now is None:
+            now = self._clock()
+        elif not isinstance(now, datetime) or now.tzinfo is None:
+            raise InvalidData("now must be an aware datetime", detail_da="now skal have en tidszone")
+        with self._read() as rtx:
+            rows = rtx.open_reminders_of_current_stages()
+        per_supervisor: dict[str, builtins.list[dict[str, Any]]] = {}
+        for r in rows:
+            if not r["supervisor"]:
+                continue
+            versions = self._workflows.get(r["workflow"], {})
+            compiled = versions.get(r["workflow_version"])
+            label = compiled.stages[r["stage"]].labels if compiled and r["stage"] in compiled.stages else None
+            per_supervisor.setdefault(r["supervisor"], []).append(
+                {
+                    "engagement_id": r["engagement_id"],
+                    "workflow": r["workflow"],
+                    "stage": r["stage"],
+                    "label": label,
+                    "level": r["level"],
+                    "due_at": r["due_at"],
+                }
+            )
+        channel = self._default_channel()
+        inserted: builtins.list[str] = []
+        with self.store.write() as tx:
+            for supervisor, items in sorted(per_supervisor.items()):
+                note = build_digest(supervisor, items, "da", channel=channel, now=now)
+                values = {
+                    "message_id": note.message_id,
+                    "reminder_id": None,
+                    "channel": channel,
+                    "recipient": supervisor,
+                    "subject": note.subject[:MAX_TEXT],
+                    "body": note.body,
+                    "payload": dict(note.payload),
+                    "created_at": now,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "last_error": None,
+                    "delivered_at": None,
+                }
+                if tx.insert_outbox_if_new(values):
+                    inserted.append(note.message_id)
+        _log.info("digests_enqueued", count=len(inserted))
+        return inserted
+
+    def outbox(self, *, status: str | None = None, limit: int | None = None) -> builtins.list[OutboxMessage]:
+        """Outbox messages by id; ``status="dead"``: those that could not be delivered."""
+        if status is not None and status not in ("pending", "delivered", "dead"):
+            raise InvalidData(f"status must be pending, delivered or dead, not {status!r}")
+        with self._read() as tx:
+            return [OutboxMessage.from_row(r) for r in tx.list_outbox(status, limit)]
+
+    def outbox_attempts(self, outbox_id: int) -> builtins.list[dict[str, Any]]:
+        """The delivery attempts of one outbox message (attempt, at, outcome, error)."""
+        with self._read() as tx:
+            return [dict(r) for r in tx.outbox_attempts(outbox_id)]
+
+    def start_scheduler(
+        self,
+        *,
+        sweep_every: float = 60,
+        dispatch_every: float = 15,
+        digest_at: str | None = None,
+    ) -> None:
+        """Run sweep, dispatch (and the daily digest at ``digest_at``, "HH:MM"
+        Danish time) in a background thread of this process.
+
+        Each process keeps its own in-memory jobs (APScheduler job stores must
+        never be shared); running it on several nodes is safe because the work
+        itself is (row locks, unique keys, leases).
+        """
+        from ._scheduler import build_scheduler
+
+        with self._scheduler_lock:
+            if self._scheduler is not None:
+                raise InvalidData("the scheduler is already running")
+            scheduler = build_scheduler(
+                self,
+                background=True,
+                sweep_every=sweep_every,
+                dispatch_every=dispatch_every,
+                digest_at=digest_at,
+            )
+            scheduler.start()
+            self._scheduler = scheduler
+
+    def stop_scheduler(self, wait: bool = True) -> None:
+        """Stop the background scheduler; ``wait``: let a job in flight finish."""
+        with self._scheduler_lock:
+            scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None:
+            scheduler.shutdown(wait=wait)
 
     # -- audit, consent and handover (logic in _audit, _consent, _handover) --------
 
@@ -1153,7 +1316,7 @@ class Engine:
     # -- internals ---------------------------------------------------------------
 
     def _read(self) -> AbstractContextManager[ReadTransaction]:
-        return self.store.read()
+        return _available(self.store.url, self.store.read())
 
     def _run(
         self,
@@ -1166,7 +1329,7 @@ class Engine:
             _check_text("idempotency_key", idempotency_key)
         for attempt in (1, 2):
             try:
-                with self.store.write() as tx:
+                with _available(self.store.url, self.store.write()) as tx:
                     if idempotency_key is not None:
                         earlier = tx.get_idempotency(idempotency_key)
                         if earlier is not None:
@@ -1313,6 +1476,22 @@ class Engine:
 
 
 # -- helpers (module level: no engine state) ------------------------------------
+
+
+def default_router() -> Router:
+    """Everything to the log: what an engine without configuration delivers."""
+    return Router([Route(channel="log")], {})
+
+
+@contextmanager
+def _available(url: str, transaction: AbstractContextManager[_T]) -> Iterator[_T]:
+    """``transaction``, with a server gone mid-command reported as :class:`DatabaseUnavailable`
+    (what ``Engine.open`` raises for a server it cannot reach), not as a driver error."""
+    try:
+        with transaction as tx:
+            yield tx
+    except StoreUnavailable as exc:
+        raise DatabaseUnavailable(url, str(exc)) from exc
 
 
 class _LostRace(Exception):

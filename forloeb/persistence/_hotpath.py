@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import JSON, Table
@@ -28,15 +29,26 @@ from ._tables import (
     events,
     idempotency_keys,
     outbox,
+    outbox_attempts,
     reminders,
 )
 from ._types import UTCDateTime
 
-_TABLES = (engagements, engagement_tags, events, idempotency_keys, reminders, outbox, access_log)
+_TABLES = (
+    engagements,
+    engagement_tags,
+    events,
+    idempotency_keys,
+    reminders,
+    outbox,
+    outbox_attempts,
+    access_log,
+)
 _JSON = frozenset(c.name for t in _TABLES for c in t.c if isinstance(c.type, JSON))
 _TIME = frozenset(c.name for t in _TABLES for c in t.c if isinstance(c.type, UTCDateTime))
 
 
+@lru_cache(maxsize=256)  # a fire writes the same "now" into four or five columns
 def _sqlite_time(value: datetime) -> str:
     # The format SQLAlchemy's SQLite DateTime writes: naive UTC, microseconds
     # ("2026-11-28 06:44:09.457371"): the first 26 characters of the UTC isoformat.

@@ -26,7 +26,7 @@ from ._types import JSONData, UTCDateTime
 # The newest migration revision these tables describe; the engine refuses an
 # older database. A test checks it equals Alembic's head, so adding a
 # migration without bumping it fails.
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 
 # Naming convention: constraint names are stable across SQLite and PostgreSQL,
 # which Alembic needs to alter them later.
@@ -198,6 +198,20 @@ outbox = Table(
     Index(None, "next_attempt_at"),
 )
 
+# One row per delivery attempt of an outbox message: what an operator reads
+# when a message went dead, and proof of how often a receiver was contacted.
+outbox_attempts = Table(
+    "outbox_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("outbox_id", Integer, ForeignKey("outbox.id", ondelete="CASCADE"), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("outcome", String(16), nullable=False),  # delivered | failed | dead
+    Column("error", Text),
+    Index(None, "outbox_id"),
+)
+
 # Who read, searched, exported or deleted engagement data (Datatilsynet's
 # guidance on logging personal data). Append-only for the engine; only the
 # retention purge deletes. No foreign key: an entry must outlive the
@@ -224,7 +238,16 @@ access_log = Table(
 )
 
 # Row counts of these tables are what "writes nothing" tests compare.
-ALL_TABLES = (engagements, engagement_tags, events, idempotency_keys, reminders, outbox, access_log)
+ALL_TABLES = (
+    engagements,
+    engagement_tags,
+    events,
+    idempotency_keys,
+    reminders,
+    outbox,
+    outbox_attempts,
+    access_log,
+)
 
 __all__ = [
     "ALL_TABLES",
@@ -236,5 +259,6 @@ __all__ = [
     "idempotency_keys",
     "metadata",
     "outbox",
+    "outbox_attempts",
     "reminders",
 ]

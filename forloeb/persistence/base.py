@@ -81,6 +81,25 @@ class ReadTransaction(ABC):
     @abstractmethod
     def list_reminders(self, where: ReminderFilter) -> list[Row]: ...
 
+    # -- outbox delivery (implemented in _outbox.py) --
+
+    @abstractmethod
+    def list_outbox(self, status: str | None = None, limit: int | None = None) -> list[Row]:
+        """Outbox messages by id, optionally of one status (pending, delivered, dead)."""
+
+    @abstractmethod
+    def outbox_attempts(self, outbox_id: int) -> list[Row]:
+        """The delivery attempts of one message, in order."""
+
+    @abstractmethod
+    def open_reminders_of_current_stages(self) -> list[Row]:
+        """Unacknowledged reminders of each engagement's current stage, with its
+        supervisor, assignee, team, workflow and workflow_version."""
+
+    @abstractmethod
+    def outbox_counts(self) -> dict[str, int]:
+        """Messages per status."""
+
 
 class WriteTransaction(ABC):
     """One write transaction; all or nothing. Holds the engagement's write lock
@@ -134,6 +153,29 @@ class WriteTransaction(ABC):
 
     @abstractmethod
     def insert_outbox(self, values: Mapping[str, Any]) -> None: ...
+
+    # -- outbox delivery (implemented in _outbox.py) --
+
+    @abstractmethod
+    def claim_outbox(
+        self, now: datetime, lease_until: datetime, limit: int, channels: Sequence[str]
+    ) -> list[Row]:
+        """Up to ``limit`` pending messages on ``channels`` due at ``now``, their next
+        attempt moved to ``lease_until`` (the claim); rows another transaction holds
+        are skipped."""
+
+    @abstractmethod
+    def lock_outbox(self, outbox_id: int) -> Row | None: ...
+
+    @abstractmethod
+    def update_outbox(self, outbox_id: int, values: Mapping[str, Any]) -> None: ...
+
+    @abstractmethod
+    def insert_outbox_attempt(self, values: Mapping[str, Any]) -> None: ...
+
+    @abstractmethod
+    def insert_outbox_if_new(self, values: Mapping[str, Any]) -> bool:
+        """Insert unless the message_id exists; True when inserted."""
 
 
 class Store(ABC):

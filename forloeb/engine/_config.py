@@ -1,0 +1,182 @@
+"""The configuration file (TOML): notifiers and routes, deadlines, team leads, scheduling.
+
+One file per installation, given with ``--config FILE`` or ``FORLOEB_CONFIG``
+(see ``docs/forloeb.example.toml``). Everything is checked when it is loaded,
+so a typo stops the scheduler at start-up instead of losing the first
+escalation; secrets stay in the environment (``password_env``, ``secret_env``).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from ._definition import Deadline, Escalation
+from ._errors import InvalidData
+from ._scheduler import _check_interval, parse_digest_time
+from .notifiers import Router
+
+CONFIG_ENV: Final = "FORLOEB_CONFIG"
+_TOP: Final = frozenset({"notifiers", "routes", "address_book", "deadlines", "team_leads", "scheduler"})
+_SCHEDULER: Final = frozenset({"sweep_every", "dispatch_every", "digest_at"})
+_DEADLINE: Final = frozenset({"amount", "unit", "rearm", "escalation", "none"})
+_ESCALATION: Final = frozenset({"to", "after", "unit"})
+_UNITS: Final = ("working_days", "days")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """A loaded configuration: what ``Engine.open`` and the scheduler take."""
+
+    path: str | None = None
+    router: Router = field(default_factory=lambda: Router([], {}))
+    # The mapping the router was built from (notifiers, routes, address_book).
+    router_config: Mapping[str, Any] = field(default_factory=dict)
+    deadlines: Mapping[str, Mapping[str, Deadline | None]] = field(default_factory=dict)
+    team_leads: Mapping[str, str] = field(default_factory=dict)
+    sweep_every: float = 60.0
+    dispatch_every: float = 15.0
+    digest_at: str | None = None
+
+    def engine_options(self) -> dict[str, Any]:
+        """Keyword arguments for :meth:`Engine.open`."""
+        return {
+            "deadlines": self.deadlines or None,
+            "team_leads": self.team_leads or None,
+            "router": self.router,
+        }
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None, *, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read ``path`` (default: ``FORLOEB_CONFIG``; neither: the defaults)."""
+    env = os.environ if environ is None else environ
+    chosen = os.fspath(path) if path is not None else env.get(CONFIG_ENV) or None
+    if chosen is None:
+        return Settings(router=_default_router())
+    try:
+        with open(chosen, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise InvalidData(
+            f"config file {chosen} does not exist", detail_da=f"konfigurationsfilen {chosen} findes ikke"
+        ) from None
+    except OSError as exc:
+        raise InvalidData(f"cannot read config file {chosen}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidData(
+            f"config file {chosen} is not valid TOML: {exc}",
+            detail_da=f"konfigurationsfilen {chosen} er ikke gyldig TOML: {exc}",
+        ) from None
+    try:
+        return settings_from_mapping(data, path=str(Path(chosen)), environ=env)
+    except InvalidData as exc:
+        raise InvalidData(f"{chosen}: {exc.detail}", detail_da=f"{chosen}: {exc.detail_da}") from None
+
+
+def settings_from_mapping(
+    data: Mapping[str, Any], *, path: str | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Check and convert a parsed configuration (a TOML or JSON document)."""
+    unknown = set(data) - _TOP
+    if unknown:
+        raise InvalidData(
+            f"unknown section(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(_TOP))}"
+        )
+    router_config = {k: data[k] for k in ("notifiers", "routes", "address_book") if k in data}
+    router = Router.from_config(router_config, environ=environ) if router_config else _default_router()
+    scheduler = _table("scheduler", data.get("scheduler", {}))
+    _known("scheduler", scheduler, _SCHEDULER)
+    digest_at = scheduler.get("digest_at")
+    if digest_at is not None:
+        parse_digest_time(digest_at)
+    team_leads = _table("team_leads", data.get("team_leads", {}))
+    for team, lead in team_leads.items():
+        if not isinstance(lead, str) or not lead.strip():
+            raise InvalidData(f"team_leads.{team} must be a staff id (text), not {lead!r}")
+    return Settings(
+        path=path,
+        router=router,
+        router_config=router_config,
+        deadlines=_deadlines(data.get("deadlines", {})),
+        team_leads=dict(team_leads),
+        sweep_every=_check_interval("scheduler.sweep_every", scheduler.get("sweep_every", 60)),
+        dispatch_every=_check_interval("scheduler.dispatch_every", scheduler.get("dispatch_every", 15)),
+        digest_at=digest_at,
+    )
+
+
+def _default_router() -> Router:
+    from ._engine import default_router
+
+    return default_router()
+
+
+def _table(what: str, value: object) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidData(f"{what} must be a table, not {type(value).__name__}")
+    return value
+
+
+def _known(what: str, value: Mapping[str, Any], known: frozenset[str]) -> None:
+    unknown = set(value) - known
+    if unknown:
+        raise InvalidData(
+            f"unknown key(s) in {what}: {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
+        )
+
+
+def _deadlines(value: object) -> dict[str, dict[str, Deadline | None]]:
+    """``[deadlines.<workflow>.<stage>]`` tables; ``none = true`` removes a stage's deadline.
+
+    Workflow and stage names are checked against the definitions when the
+    engine opens (an unknown one is an error there).
+    """
+    result: dict[str, dict[str, Deadline | None]] = {}
+    for workflow, stages in _table("deadlines", value).items():
+        for stage, spec in _table(f"deadlines.{workflow}", stages).items():
+            what = f"deadlines.{workflow}.{stage}"
+            spec = _table(what, spec)
+            _known(what, spec, _DEADLINE)
+            if spec.get("none") is True:
+                if len(spec) > 1:
+                    raise InvalidData(f"{what}: none = true takes no other keys")
+                result.setdefault(workflow, {})[stage] = None
+                continue
+            result.setdefault(workflow, {})[stage] = _deadline(what, spec)
+    return result
+
+
+def _deadline(what: str, spec: Mapping[str, Any]) -> Deadline:
+    amount = spec.get("amount")
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise InvalidData(f"{what}: amount must be a positive whole number, not {amount!r}")
+    unit = spec.get("unit", "working_days")
+    if unit not in _UNITS:
+        raise InvalidData(f"{what}: unit must be working_days or days, not {unit!r}")
+    rearm = spec.get("rearm", False)
+    if not isinstance(rearm, bool):
+        raise InvalidData(f"{what}: rearm must be true or false")
+    options: dict[str, Any] = {"amount": amount, "unit": unit, "rearm": rearm}
+    if "escalation" in spec:
+        ladder = spec["escalation"]
+        if not isinstance(ladder, list):
+            raise InvalidData(f'{what}: escalation must be a list of tables ({{to = "supervisor"}})')
+        rungs = []
+        for i, rung in enumerate(ladder):
+            rung = _table(f"{what}.escalation[{i}]", rung)
+            _known(f"{what}.escalation[{i}]", rung, _ESCALATION)
+            try:
+                rungs.append(Escalation(**rung))
+            except (TypeError, ValueError) as exc:
+                raise InvalidData(f"{what}.escalation[{i}]: {exc}") from None
+        options["escalation"] = tuple(rungs)
+    try:
+        return Deadline(**options)
+    except ValueError as exc:
+        raise InvalidData(f"{what}: {exc}") from None

@@ -1,0 +1,288 @@
+"""Delivering the outbox: claim, send outside any transaction, record the outcome.
+
+The sweep writes a message into the outbox in the transaction that raises
+the reminder (DESIGN invariant 4); this module gets it to the receiver. The
+steps, each its own short transaction, so no lock is held while a mail server
+or webhook takes its time:
+
+1. *claim* — due pending rows get ``next_attempt_at = now + lease`` and the
+   claim commits (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, ``BEGIN
+   IMMEDIATE`` on SQLite): other dispatchers skip them until the lease runs
+   out, so a dispatcher that dies mid-delivery strands nothing;
+2. *send* through the :class:`Router`, with the row's stable ``message_id``
+   (``Message-ID`` / ``Idempotency-Key``) so that a receiver can drop the
+   copy a lost acknowledgement or an expired lease may cause;
+3. *record* — delivered (never sent again), or failed with an exponential
+   backoff, or dead (permanent error, or too many attempts); every attempt
+   gets a row in ``outbox_attempts``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+
+from ..persistence import Row, Store
+from ._errors import ForloebError, InvalidData
+from .notifiers import DeliveryError, Notification, Router
+
+_log = structlog.get_logger("forloeb")
+
+LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetryPolicy:
+    """How long a claim holds, and how long to wait after a failed attempt.
+
+    The wait after attempt *n* is ``base · 2^(n-1)`` capped at ``cap``, spread
+    by ±``jitter`` so that messages failing together (a mail server restart)
+    do not all come back in the same second; never less than a server's
+    ``Retry-After``. After ``max_attempts`` the message is dead.
+    """
+
+    lease: timedelta = LEASE
+    base: timedelta = timedelta(seconds=30)
+    cap: timedelta = timedelta(hours=6)
+    max_attempts: int = MAX_ATTEMPTS
+    jitter: float = 0.2
+
+    def __post_init__(self) -> None:
+        if self.lease <= timedelta(0) or self.base <= timedelta(0) or self.cap < self.base:
+            raise InvalidData("lease and base must be positive and cap at least base")
+        if self.max_attempts < 1 or not 0 <= self.jitter < 1:
+            raise InvalidData("max_attempts must be at least 1 and jitter in [0, 1)")
+
+    def backoff(self, attempt: int, retry_after: float | None, rng: Callable[[], float]) -> timedelta:
+        """The wait after failed attempt number ``attempt`` (1 for the first)."""
+        seconds = min(self.cap.total_seconds(), self.base.total_seconds() * 2 ** (attempt - 1))
+        seconds *= 1 + self.jitter * (2 * rng() - 1)
+        if retry_after is not None:
+            seconds = max(seconds, retry_after)
+        # At least a second: a zero wait would make the same dispatch run
+        # claim the row again at once.
+        return timedelta(seconds=max(1.0, min(seconds, self.cap.total_seconds())))
+
+
+@dataclass(frozen=True, kw_only=True)
+class DispatchResult:
+    """What one :meth:`Engine.dispatch` did: outbox ids per outcome."""
+
+    delivered_ids: tuple[int, ...] = ()
+    retried_ids: tuple[int, ...] = ()
+    dead_ids: tuple[int, ...] = ()
+
+    @property
+    def delivered(self) -> int:
+        return len(self.delivered_ids)
+
+    @property
+    def retried(self) -> int:
+        return len(self.retried_ids)
+
+    @property
+    def dead(self) -> int:
+        return len(self.dead_ids)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "delivered": self.delivered,
+            "retried": self.retried,
+            "dead": self.dead,
+            "delivered_ids": list(self.delivered_ids),
+            "retried_ids": list(self.retried_ids),
+            "dead_ids": list(self.dead_ids),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutboxMessage:
+    """An outbox row as callers see it (``forloeb reminders list --failed``)."""
+
+    id: int
+    message_id: str
+    reminder_id: int | None
+    channel: str
+    recipient: str | None
+    subject: str
+    status: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime | None
+    last_error: str | None
+    delivered_at: datetime | None
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_row(cls, row: Row) -> OutboxMessage:
+        return cls(
+            id=row["id"],
+            message_id=row["message_id"],
+            reminder_id=row["reminder_id"],
+            channel=row["channel"],
+            recipient=row["recipient"],
+            subject=row["subject"],
+            status=row["status"],
+            attempts=row["attempts"],
+            created_at=row["created_at"],
+            next_attempt_at=row["next_attempt_at"],
+            last_error=row["last_error"],
+            delivered_at=row["delivered_at"],
+            payload=dict(row["payload"] or {}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        def iso(value: datetime | None) -> str | None:
+            return value.isoformat() if value is not None else None
+
+        return {
+            "id": self.id,
+            "message_id": self.message_id,
+            "reminder_id": self.reminder_id,
+            "channel": self.channel,
+            "recipient": self.recipient,
+            "subject": self.subject,
+            "status": self.status,
+            "attempts": self.attempts,
+            "created_at": iso(self.created_at),
+            "next_attempt_at": iso(self.next_attempt_at),
+            "last_error": self.last_error,
+            "delivered_at": iso(self.delivered_at),
+        }
+
+
+def dispatch(
+    store: Store,
+    router: Router,
+    clock: Callable[[], datetime],
+    *,
+    now: datetime | None,
+    batch: int,
+    policy: RetryPolicy,
+    rng: Callable[[], float] = random.random,
+) -> DispatchResult:
+    """Deliver every message due at ``now`` (default: the clock, read per claim)."""
+    delivered: list[int] = []
+    retried: list[int] = []
+    dead: list[int] = []
+    while True:
+        claimed_at = now if now is not None else clock()
+        lease_until = claimed_at + policy.lease
+        with store.write() as tx:
+            # Only channels this router can deliver: a node started without
+            # the mail configuration leaves e-mail to a node that has it
+            # instead of dead-lettering it.
+            rows = tx.claim_outbox(claimed_at, lease_until, batch, sorted(router.notifiers))
+        for row in rows:
+            if now is None and clock() >= lease_until - policy.lease / 10:
+                # Sending took most of the lease: another dispatcher may take
+                # the rest soon. Leave them; they are due again when it ends.
+                break
+            outcome = _deliver(store, router, row, lease_until, now or clock(), policy, rng)
+            {"delivered": delivered, "failed": retried, "dead": dead}[outcome].append(row["id"])
+        if len(rows) < batch:
+            break
+    return DispatchResult(delivered_ids=tuple(delivered), retried_ids=tuple(retried), dead_ids=tuple(dead))
+
+
+def _deliver(
+    store: Store,
+    router: Router,
+    row: Row,
+    lease_until: datetime,
+    at: datetime,
+    policy: RetryPolicy,
+    rng: Callable[[], float],
+) -> str:
+    """Send one claimed row and record what happened; the outcome's name."""
+    error: str | None = None
+    permanent = False
+    retry_after: float | None = None
+    try:
+        notification = Notification(
+            message_id=row["message_id"],
+            channel=row["channel"],
+            # A staff id becomes an address here, so an address book edit
+            # reaches messages already waiting in the outbox.
+            recipient=router.resolve(row["recipient"] or ""),
+            subject=row["subject"],
+            body=row["body"],
+            payload=row["payload"] or {},
+            created_at=row["created_at"],
+        )
+        router.send(notification)
+    except DeliveryError as exc:
+        error, permanent, retry_after = exc.detail, exc.permanent, exc.retry_after
+    except ForloebError as exc:
+        # No notifier for the channel, a malformed row: no retry fixes it.
+        error, permanent = exc.message("en"), True
+    except Exception as exc:
+        # A plug-in's own bug: may be fixed by a deploy, so retried (and
+        # dead after max_attempts), with the text kept for the operator.
+        error = f"{type(exc).__name__}: {exc}"
+    return _record(store, row, lease_until, at, error, permanent, retry_after, policy, rng)
+
+
+def _record(
+    store: Store,
+    claimed: Row,
+    lease_until: datetime,
+    at: datetime,
+    error: str | None,
+    permanent: bool,
+    retry_after: float | None,
+    policy: RetryPolicy,
+    rng: Callable[[], float],
+) -> str:
+    log_fields = {
+        "outbox_id": claimed["id"],
+        "message_id": claimed["message_id"],
+        "channel": claimed["channel"],
+    }
+    with store.write() as tx:
+        row = tx.lock_outbox(claimed["id"])
+        if row is None:
+            return "dead"  # deleted meanwhile (its engagement was erased): nothing to record
+        attempt = row["attempts"] + 1
+        pending = row["status"] == "pending"
+        # Still ours when nobody re-claimed it after our lease ran out.
+        ours = pending and row["next_attempt_at"] == lease_until
+        values: dict[str, Any] = {"attempts": attempt}
+        if error is None:
+            outcome = "delivered"
+            if pending:
+                # Delivered counts whoever holds the lease: the message arrived.
+                values.update(status="delivered", delivered_at=at, next_attempt_at=None, last_error=None)
+        else:
+            values["last_error"] = error[:2000]
+            if permanent or attempt >= policy.max_attempts:
+                outcome = "dead"
+                if ours:
+                    values.update(status="dead", next_attempt_at=None)
+            else:
+                outcome = "failed"
+                if ours:
+                    values["next_attempt_at"] = at + policy.backoff(attempt, retry_after, rng)
+        tx.update_outbox(row["id"], values)
+        tx.insert_outbox_attempt(
+            {"outbox_id": row["id"], "attempt": attempt, "at": at, "outcome": outcome, "error": error}
+        )
+    if outcome == "delivered":
+        _log.info("outbox_delivered", attempt=attempt, **log_fields)
+    elif outcome == "dead":
+        _log.warning("outbox_dead", attempt=attempt, error=error, **log_fields)
+    else:
+        _log.info(
+            "outbox_retry",
+            attempt=attempt,
+            error=error,
+            next_attempt_at=str(values.get("next_attempt_at")),
+            **log_fields,
+        )
+    return outcome

@@ -161,7 +161,6 @@ class Settings:
 class _OneLineError:
     """Shows an error as one line on stderr, in the chosen language (a JSON object with --json)."""
 
-    message: str
     code = "usage"
     kind = "UsageError"
     lang: Lang = "da"
@@ -172,7 +171,9 @@ class _OneLineError:
             self.lang, self.as_json = settings.lang, settings.as_json
 
     def show(self, file: IO[Any] | None = None) -> None:
-        line = " ".join(self.message.splitlines()).strip()
+        # The mixin sits beside a ClickException, which holds the message
+        # (a final attribute in newer click: read it, never redeclare it).
+        line = " ".join(cast(click.ClickException, self).format_message().splitlines()).strip()
         if self.as_json:
             text = json.dumps({"error": self.code, "type": self.kind, "message": line}, ensure_ascii=False)
         else:

@@ -108,11 +108,11 @@ class SqlStore(Store):
     """SQLAlchemy Core store. Open with :meth:`open`."""
 
     def __init__(
-        self, engine: Engine, url: str, *, synchronous: str | None = None, memory: bool = False
+        self, engine: Engine, url: str, *, pragmas: tuple[str, ...] | None = None, memory: bool = False
     ) -> None:
         self._engine = engine
         # SQLite files: each thread writes on its own connection (see _own_connection).
-        self._synchronous = synchronous
+        self._pragmas = pragmas
         self._memory = memory
         self._local = threading.local()
         self._own: list[Any] = []
@@ -139,14 +139,12 @@ class SqlStore(Store):
         except (ArgumentError, ImportError) as exc:
             raise StoreUnavailable(f"not a usable database URL ({exc})") from exc
         kwargs: dict[str, Any] = {}
-        sync: str | None = None
+        pragmas: tuple[str, ...] | None = None
         memory = False
         if parsed.get_backend_name() == "sqlite":
-            # Our own option, not a driver argument: take it off the URL.
-            sync = str(parsed.query.get("synchronous", "FULL")).upper()
-            if sync not in _SYNC_LEVELS:
-                raise StoreUnavailable(f"synchronous must be one of {', '.join(_SYNC_LEVELS)}")
-            parsed = parsed.difference_update_query(["synchronous"])
+            # Our own options, not driver arguments: taken off the URL.
+            pragmas = _sqlite_pragmas(parsed.query)
+            parsed = parsed.difference_update_query(["synchronous", "wal_autocheckpoint"])
             memory = parsed.database in (None, "", ":memory:")
             kwargs["connect_args"] = {"timeout": connect_timeout or 30.0}
             if memory:
@@ -154,7 +152,7 @@ class SqlStore(Store):
                 kwargs["poolclass"] = StaticPool
                 kwargs["connect_args"]["check_same_thread"] = False
             engine = create_engine(parsed, **kwargs)
-            _configure_sqlite(engine, sync, wal=not memory)
+            _configure_sqlite(engine, pragmas, wal=not memory)
         else:
             # Pool options are SQLAlchemy's, not the driver's: taken off the URL,
             # so that FORLOEB_DB alone can carry every connection setting.
@@ -171,7 +169,7 @@ class SqlStore(Store):
                 kwargs["connect_args"] = {"connect_timeout": DEFAULT_CONNECT_TIMEOUT}
             engine = create_engine(parsed, **kwargs)
             _ping_idle_connections(engine)
-        store = cls(engine, parsed.render_as_string(hide_password=True), synchronous=sync, memory=memory)
+        store = cls(engine, parsed.render_as_string(hide_password=True), pragmas=pragmas, memory=memory)
         try:
             with engine.connect():
                 pass
@@ -207,8 +205,8 @@ class SqlStore(Store):
             cargs, cparams = self._engine.dialect.create_connect_args(self._engine.url)
             cparams["check_same_thread"] = False  # close() may run in another thread
             conn = self._dbapi.connect(*cargs, **cparams)
-            assert self._synchronous is not None
-            _sqlite_setup(conn, self._synchronous, wal=True)
+            assert self._pragmas is not None
+            _sqlite_setup(conn, self._pragmas, wal=True)
             self._local.conn, self._local.pid = conn, os.getpid()
             with self._own_lock:
                 self._own.append(conn)
@@ -217,7 +215,7 @@ class SqlStore(Store):
     @contextmanager
     def write(self) -> Iterator[WriteTransaction]:
         try:
-            pooled = None if self._synchronous and not self._memory else self._engine.raw_connection()
+            pooled = None if self._pragmas is not None and not self._memory else self._engine.raw_connection()
         except OperationalError as exc:
             raise StoreUnavailable(_first_line(exc.orig)) from exc
         except self._dbapi.OperationalError as exc:
@@ -337,25 +335,41 @@ def _server_gone(sqlstate: str | None) -> bool:
     return sqlstate is None or sqlstate.startswith("08") or sqlstate in ("57P01", "57P02", "57P03")
 
 
-def _sqlite_setup(dbapi_con: Any, synchronous: str, *, wal: bool) -> None:
+def _sqlite_pragmas(query: Mapping[str, Any]) -> tuple[str, ...]:
+    """The PRAGMAs the URL asks for: ``synchronous`` (default FULL) and
+    ``wal_autocheckpoint`` (pages; SQLite's default 1000; 0 leaves
+    checkpointing to the operator, e.g. a periodic ``PRAGMA wal_checkpoint``)."""
+    sync = str(query.get("synchronous", "FULL")).upper()
+    if sync not in _SYNC_LEVELS:
+        raise StoreUnavailable(f"synchronous must be one of {', '.join(_SYNC_LEVELS)}")
+    pragmas = [f"synchronous={sync}"]
+    if "wal_autocheckpoint" in query:
+        value = str(query["wal_autocheckpoint"])
+        if not value.isdigit():
+            raise StoreUnavailable("wal_autocheckpoint must be a number of pages (0 or more)")
+        pragmas.append(f"wal_autocheckpoint={int(value)}")
+    return tuple(pragmas)
+
+
+def _sqlite_setup(dbapi_con: Any, pragmas: tuple[str, ...], *, wal: bool) -> None:
     # We issue BEGIN ourselves (SqlStore.write, and the "begin" hook), not pysqlite.
     dbapi_con.isolation_level = None
     cur = dbapi_con.cursor()
     if wal:
         cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute(f"PRAGMA synchronous={synchronous}")
+    for pragma in pragmas:
+        cur.execute(f"PRAGMA {pragma}")
     # Read pages through a memory map: a page the OS already caches costs a
-    # memory access instead of a read() call. That keeps the sweep's cost per
-    # due engagement nearly flat as the table grows (bench/bench_sweep.py).
+    # memory access instead of a read() call on large databases.
     cur.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
     cur.close()
 
 
-def _configure_sqlite(engine: Engine, synchronous: str, *, wal: bool) -> None:
+def _configure_sqlite(engine: Engine, pragmas: tuple[str, ...], *, wal: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_con: Any, _record: Any) -> None:
-        _sqlite_setup(dbapi_con, synchronous, wal=wal)
+        _sqlite_setup(dbapi_con, pragmas, wal=wal)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:

@@ -26,6 +26,7 @@ from forloeb import (
     Reminder,
     ReminderNotFound,
 )
+from forloeb.engine import _reminders
 from forloeb.persistence._tables import events, outbox, reminders
 
 CPH = ZoneInfo("Europe/Copenhagen")
@@ -211,8 +212,8 @@ def test_a_changed_engagement_is_skipped_not_failed(eng: Engine, clock: FakeCloc
     engagement_id = begin(eng, worker)
     clock.set(REFERRAL_DUE)
     eng.fire(engagement_id, "make_contact", actor=worker)  # now due in 10 working days
-    assert eng._sweep_one(engagement_id, REFERRAL_DUE) == []
-    assert eng._sweep_one(engagement_id + 99, REFERRAL_DUE) == []
+    assert _reminders.sweep_one(eng, engagement_id, REFERRAL_DUE) == []
+    assert _reminders.sweep_one(eng, engagement_id + 99, REFERRAL_DUE) == []
     assert counts(eng)["reminders"] == 0
 
 
@@ -290,7 +291,7 @@ def test_the_sweep_follows_next_reminder_at_not_the_stage_due_time(
     assert eng.get(done_id) == done  # untouched: same version, same times
     # Even offered directly, it has nothing due.
     before = counts(eng)
-    assert eng._sweep_one(done_id, later + timedelta(days=365)) == []
+    assert _reminders.sweep_one(eng, done_id, later + timedelta(days=365)) == []
     assert counts(eng) == before
     assert eng.get(done_id) == done
     assert event_types(eng, done_id) == ["started", "reminder", "reminder"]

@@ -30,7 +30,7 @@ from ._definition import (
     WorkflowDefinition,
 )
 from ._dispatch import DispatchResult, OutboxMessage, RetryPolicy
-from ._engine import MAX_PAYLOAD_BYTES, SYSTEM_ACTOR, DeadlineOverrides, Engine, replay
+from ._engine import MAX_PAYLOAD_BYTES, DeadlineOverrides, Engine, replay
 from ._errors import (
     ConcurrencyError,
     DatabaseUnavailable,
@@ -50,6 +50,7 @@ from ._errors import (
 from ._handover import HandoverPackage
 from ._i18n import LANGS, Lang, field_label
 from ._logging import configure_logging
+from ._reminders import SYSTEM_ACTOR
 from ._types import Actor, Engagement, Event, Reminder, TriggerOption
 from .notifiers import (
     DeliveryError,

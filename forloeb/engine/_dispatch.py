@@ -15,6 +15,8 @@ or webhook takes its time:
 3. *record* — delivered (never sent again), or failed with an exponential
    backoff, or dead (permanent error, or too many attempts); every attempt
    gets a row in ``outbox_attempts``.
+
+``send_digests`` puts the supervisors' daily digests into the same outbox.
 """
 
 from __future__ import annotations
@@ -23,13 +25,17 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from ..persistence import Row, Store
 from ._errors import ForloebError, InvalidData
-from .notifiers import DeliveryError, Notification, Router
+from ._reminders import default_channel
+from .notifiers import DeliveryError, Notification, Router, build_digest
+
+if TYPE_CHECKING:
+    from ._engine import Engine
 
 _log = structlog.get_logger("forloeb")
 
@@ -286,3 +292,56 @@ def _record(
             **log_fields,
         )
     return outcome
+
+
+def send_digests(engine: Engine, now: datetime | None) -> list[str]:
+    """:meth:`Engine.send_digests`: one digest per supervisor, at most once per (Danish) day."""
+    from ._engine import MAX_TEXT
+
+    if now is None:
+        now = engine._clock()
+    elif not isinstance(now, datetime) or now.tzinfo is None:
+        raise InvalidData("now must be an aware datetime", detail_da="now skal have en tidszone")
+    with engine._read() as rtx:
+        rows = rtx.open_reminders_of_current_stages()
+    per_supervisor: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        if not r["supervisor"]:
+            continue
+        versions = engine._workflows.get(r["workflow"], {})
+        compiled = versions.get(r["workflow_version"])
+        label = compiled.stages[r["stage"]].labels if compiled and r["stage"] in compiled.stages else None
+        per_supervisor.setdefault(r["supervisor"], []).append(
+            {
+                "engagement_id": r["engagement_id"],
+                "workflow": r["workflow"],
+                "stage": r["stage"],
+                "label": label,
+                "level": r["level"],
+                "due_at": r["due_at"],
+            }
+        )
+    channel = default_channel(engine)
+    inserted: list[str] = []
+    with engine.store.write() as tx:
+        for supervisor, items in sorted(per_supervisor.items()):
+            note = build_digest(supervisor, items, "da", channel=channel, now=now)
+            values = {
+                "message_id": note.message_id,
+                "reminder_id": None,
+                "channel": channel,
+                "recipient": supervisor,
+                "subject": note.subject[:MAX_TEXT],
+                "body": note.body,
+                "payload": dict(note.payload),
+                "created_at": now,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "last_error": None,
+                "delivered_at": None,
+            }
+            if tx.insert_outbox_if_new(values):
+                inserted.append(note.message_id)
+    _log.info("digests_enqueued", count=len(inserted))
+    return inserted

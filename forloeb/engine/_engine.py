@@ -16,10 +16,8 @@ import json
 import os
 import re
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, TypeVar
@@ -30,7 +28,6 @@ from ..persistence import (
     SCHEMA_HEAD,
     EngagementFilter,
     ReadTransaction,
-    ReminderFilter,
     Row,
     SqlStore,
     Store,
@@ -40,13 +37,14 @@ from ..persistence import (
     safe_url,
     sqlite_file_missing,
 )
-from . import _consent, _handover
+from . import _consent, _handover, _reminders
 from ._audit import Audit
 from ._calendar import BusinessCalendar, WorkingDayCalendar
 from ._chain import GENESIS, event_hash
 from ._definition import RETURN_TO_PAUSED, STAFF, Deadline, Label, WorkflowDefinition
 from ._dispatch import DispatchResult, OutboxMessage, RetryPolicy
 from ._dispatch import dispatch as _dispatch
+from ._dispatch import send_digests as _send_digests
 from ._errors import (
     ConcurrencyError,
     DatabaseUnavailable,
@@ -55,7 +53,6 @@ from ._errors import (
     IdempotencyConflict,
     InvalidData,
     PermissionDenied,
-    ReminderNotFound,
     SchemaOutOfDate,
     TransitionNotAllowed,
     UnknownTrigger,
@@ -64,7 +61,7 @@ from ._errors import (
 )
 from ._machine import Carrier, CompiledWorkflow, MachineError, compile_workflow
 from ._types import Actor, Engagement, Event, Reminder, TriggerOption
-from .notifiers import Route, Router, build_digest
+from .notifiers import Route, Router
 
 Clock = Callable[[], datetime]
 # Per workflow, per stage: the deadline that replaces the definition's (None: no deadline).
@@ -78,13 +75,9 @@ DEFAULT_WORKFLOWS = "forloeb.workflows:BUILTIN"
 # The role an event records when an actor holds several that may act.
 _ROLE_PREFERENCE = ("supervisor", "worker")
 ACTIVITY = "record_activity"
-# Who the log names for what the sweep does: no person acted.
-SYSTEM_ACTOR = Actor("forloeb", ())
-SYSTEM_ROLE = "system"
 REMINDER_CHANNEL = "email"
-_LEVEL_NAMES_DA = {1: "Påmindelse", 2: "Eskalering til leder", 3: "Eskalering til teamleder"}
 
-# A Danish CPR number (DDMMYY-XXXX): the subject must be a reference, never
+# A Danish CPR number (DDMMYY-NNNN): the subject must be a reference, never
 # the personal identity number itself (data minimisation, GDPR art. 5).
 _CPR = re.compile(r"^\s*[0-3]\d[01]\d\d\d-?\d{4}\s*$")
 
@@ -141,7 +134,7 @@ class Engine:
         self._sub_lock = threading.Lock()
         workflows = list(workflows)
         if deadlines:
-            workflows = _with_deadlines(workflows, deadlines)
+            workflows = _reminders.with_deadlines(workflows, deadlines)
         for definition in workflows:
             self.register(definition)
 
@@ -626,7 +619,7 @@ class Engine:
 
         return self._run(work, idempotency_key, fingerprint)
 
-    # -- reminders ---------------------------------------------------------------
+    # -- reminders (logic in _reminders) -------------------------------------------
 
     def sweep(self, now: datetime | None = None, *, batch: int = 500) -> builtins.list[Reminder]:
         """Raise every reminder and escalation that is due at ``now``; return those raised.
@@ -642,222 +635,7 @@ class Engine:
         the stage's own due time, is never moved by the sweep), so the cost
         follows the number due.
         """
-        if now is None:
-            now = self._clock()
-        elif not isinstance(now, datetime) or now.tzinfo is None:
-            raise InvalidData("now must be an aware datetime", detail_da="now skal have en tidszone")
-        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-            raise InvalidData("batch must be a positive integer", detail_da="batch skal være et positivt tal")
-        raised: list[Reminder] = []
-        after: tuple[datetime, int] | None = None
-        while True:
-            with self._read() as rtx:
-                due = rtx.due_engagements(now, batch, after)
-            for engagement_id, _ in due:
-                raised.extend(self._sweep_one(engagement_id, now))
-            if len(due) < batch:
-                return raised
-            # Keyset paging: a row skipped (locked by another sweeper, or
-            # changed meanwhile) is not fetched again by this sweep.
-            after = (due[-1][1], due[-1][0])
-
-    def _sweep_one(self, engagement_id: int, now: datetime) -> builtins.list[Reminder]:
-        raised: list[Reminder] = []
-        emitted: list[Event] = []
-        try:
-            with _available(self.store.url, self.store.write()) as tx:
-                row = tx.lock_engagement_if_free(engagement_id)
-                # Changed since the query (moved on, paused, reminded by
-                # another sweeper) or held by another transaction: not ours.
-                due = row["next_reminder_at"] if row is not None else None
-                if row is None or due is None or due > now:
-                    return []
-                versions = self._workflows.get(row["workflow"], {})
-                compiled = versions.get(row["workflow_version"])
-                if compiled is None:
-                    # A workflow this process does not know: leave it for one that does.
-                    return []
-                state = row["state"]
-                deadline = compiled.stages[state].deadline
-                if compiled.kind_of[state] != "active" or deadline is None or row["stage_due_at"] is None:
-                    # Nothing to remind of (e.g. a deadline removed by an override):
-                    # take it off the sweep; scheduling data, not an event. The
-                    # stage's due time stays what it was set to on entry.
-                    tx.update_engagement(row["id"], row["version"], {"next_reminder_at": None})
-                    return []
-                epoch: datetime = row["reminder_epoch"] or row["stage_entered_at"]
-                done = {r["level"]: r for r in tx.reminders_of_entry(row["id"], epoch)}
-                plan, next_due = self._ladder(row, deadline, done, now)
-                version, head = row["version"], row["head_hash"]
-                values: dict[str, Any] = {}
-                for level, role, due_at in plan:
-                    recipient = self._recipient(row, role)
-                    reminder: dict[str, Any] = {
-                        "engagement_id": row["id"],
-                        "stage": state,
-                        "stage_entered_at": epoch,
-                        "level": level,
-                        "recipient_role": role,
-                        "recipient": recipient,
-                        "raised_at": now,
-                        "due_at": due_at,
-                        "acknowledged_at": None,
-                        "acknowledged_by": None,
-                        "snoozed_until": None,
-                        "snooze_reason": None,
-                    }
-                    reminder_id = tx.insert_reminder(reminder)
-                    if reminder_id is None:
-                        # Another sweeper raised it first: undo anything of ours.
-                        raise _LostRace
-                    reminder["id"] = reminder_id
-                    version += 1
-                    event = self._append(
-                        tx,
-                        engagement_id=row["id"],
-                        seq=version,
-                        prev_hash=head,
-                        type="reminder",
-                        trigger=None,
-                        from_state=state,
-                        to_state=state,
-                        actor=SYSTEM_ACTOR,
-                        role=SYSTEM_ROLE,
-                        payload={
-                            "reminder_id": reminder_id,
-                            "level": level,
-                            "recipient_role": role,
-                            "recipient": recipient,
-                            "due_at": due_at.isoformat(),
-                        },
-                        at=now,
-                    )
-                    head = event.hash
-                    for channel, to in self._targets(row, reminder):
-                        tx.insert_outbox(self._message(compiled, row, reminder, now, channel, to))
-                    raised.append(_reminder(reminder))
-                    emitted.append(event)
-                if deadline.rearm and plan:
-                    # A periodic review: the next period starts when this one's
-                    # review was due. After a long gap, one reminder, not a burst.
-                    review_due = plan[0][2]
-                    values["reminder_epoch"] = review_due
-                    next_due = self.calendar.due(review_due, deadline)
-                    if next_due <= now:
-                        next_due = self.calendar.due(now, deadline)
-                    # The review reminder re-arms the stage: a new due time.
-                    values["stage_due_at"] = next_due
-                # The next level's due time, or None: the ladder is done (the
-                # stage stays overdue, but nothing more is raised for it).
-                values["next_reminder_at"] = next_due
-                if plan:
-                    values.update(version=version, head_hash=head, updated_at=now)
-                if not tx.update_engagement(row["id"], row["version"], values):
-                    raise _LostRace
-        except (_LostRace, WriteConflict):
-            return []
-        if emitted:
-            engagement = _snapshot({**row, **values})
-            for event in emitted:
-                self._after_commit(engagement, event)
-        return raised
-
-    def _ladder(
-        self, row: Row, deadline: Deadline, done: Mapping[int, Row], now: datetime
-    ) -> tuple[builtins.list[tuple[int, str, datetime]], datetime | None]:
-        """The levels due at ``now`` and not yet raised, and when the next one is due.
-
-        Level 1 is due at the stage's due time; each level above it a delay
-        after the level below was due, but never before that level's snooze
-        ends. None as the next due time: the ladder is done.
-        """
-        plan: list[tuple[int, str, datetime]] = []
-        prev_due: datetime | None = None
-        prev_snooze: datetime | None = None
-        for level, role, escalation in deadline.levels:
-            if level in done:
-                prev_due, prev_snooze = done[level]["due_at"], done[level]["snoozed_until"]
-                continue
-            if escalation is None or prev_due is None:
-                due: datetime = row["stage_due_at"]
-            else:
-                due = self.calendar.due(prev_due, escalation.delay)
-                if prev_snooze is not None and prev_snooze > due:
-                    due = prev_snooze
-            if due > now:
-                return plan, due
-            plan.append((level, role, due))
-            prev_due, prev_snooze = due, None
-        return plan, None
-
-    def _recipient(self, row: Row, role: str) -> str | None:
-        if role == "assignee":
-            return row["assignee"]  # type: ignore[no-any-return]
-        if role == "supervisor":
-            return row["supervisor"]  # type: ignore[no-any-return]
-        return self._team_leads.get(row["team"]) if row["team"] else None
-
-    def _default_channel(self) -> str:
-        # Without a notifier for the reminder channel (no configuration yet)
-        # reminders go to the log rather than into the dead letters.
-        return self._channel if self._channel in self.router.notifiers else "log"
-
-    def _targets(self, row: Row, reminder: Mapping[str, Any]) -> builtins.list[tuple[str, str | None]]:
-        """(channel, recipient) of each outbox message for a reminder: one per
-        matching route (each its own message id, so each is delivered and
-        retried on its own), else the reminder channel to the reminder's recipient."""
-        found: builtins.list[tuple[str, str | None]] = list(
-            self.router.targets(
-                team=row["team"],
-                workflow=row["workflow"],
-                level=reminder["level"],
-                recipient_role=reminder["recipient_role"],
-                recipient=reminder["recipient"],
-            )
-        )
-        return found or [(self._default_channel(), reminder["recipient"])]
-
-    def _message(
-        self,
-        compiled: CompiledWorkflow,
-        row: Row,
-        reminder: Mapping[str, Any],
-        now: datetime,
-        channel: str | None = None,
-        recipient: str | None = None,
-    ) -> dict[str, Any]:
-        """The outbox row for a reminder (Danish: the staff's language)."""
-        level = reminder["level"]
-        stage = compiled.stages[row["state"]].labels.da
-        title = f"{_LEVEL_NAMES_DA.get(level, f'Niveau {level}')}: forløb {row['id']} ({row['subject']})"
-        message_id = str(uuid.uuid4())
-        return {
-            "message_id": message_id,
-            "reminder_id": reminder["id"],
-            "channel": channel or self._channel,
-            "recipient": recipient,
-            "subject": title[:MAX_TEXT],
-            "body": (
-                f"Forløb {row['id']} ({row['subject']}) har stået i fasen »{stage}« siden "
-                f"{row['stage_entered_at']:%d.%m.%Y}; fristen var "
-                f"{reminder['due_at']:%d.%m.%Y %H:%M} UTC."
-            ),
-            "payload": {
-                "message_id": message_id,
-                "engagement_id": row["id"],
-                "reminder_id": reminder["id"],
-                "stage": row["state"],
-                "level": level,
-                "recipient_role": reminder["recipient_role"],
-                "due_at": reminder["due_at"].isoformat(),
-            },
-            "created_at": now,
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "last_error": None,
-            "delivered_at": None,
-        }
+        return _reminders.sweep(self, now, batch=batch)
 
     def acknowledge_reminder(self, reminder_id: int, *, actor: Actor) -> Reminder:
         """Record that ``actor`` has seen the reminder (who and when), with an event.
@@ -866,14 +644,7 @@ class Engine:
         stage, or a snooze with a reason, does that). Acknowledging twice
         keeps the first acknowledgement and writes nothing.
         """
-        role = self._role_for(actor, STAFF, "acknowledge_reminder")
-
-        def change(reminder: Row, now: datetime) -> tuple[dict[str, Any], dict[str, Any]] | None:
-            if reminder["acknowledged_at"] is not None:
-                return None
-            return {"acknowledged_at": now, "acknowledged_by": actor.id}, {}
-
-        return self._reminder_command(reminder_id, actor, role, "reminder_acknowledged", change)
+        return _reminders.acknowledge(self, reminder_id, actor=actor)
 
     def snooze_reminder(self, reminder_id: int, *, until: datetime, reason: str, actor: Actor) -> Reminder:
         """Hold the next escalation of this reminder until ``until``, for ``reason``.
@@ -883,70 +654,7 @@ class Engine:
         itself is not sent again, and levels already raised are not taken
         back. A later snooze replaces an earlier one.
         """
-        role = self._role_for(actor, STAFF, "snooze_reminder")
-        if not isinstance(reason, str) or not reason.strip():
-            raise InvalidData("a snooze needs a reason", detail_da="en udsættelse kræver en begrundelse")
-        _check_note(reason)
-        if not isinstance(until, datetime) or until.tzinfo is None:
-            raise InvalidData(
-                "until must be an aware datetime", detail_da="until skal være et tidspunkt med tidszone"
-            )
-
-        def change(reminder: Row, now: datetime) -> tuple[dict[str, Any], dict[str, Any]] | None:
-            if until <= now:
-                raise InvalidData(
-                    "a snooze must end in the future", detail_da="en udsættelse skal slutte i fremtiden"
-                )
-            return {"snoozed_until": until.astimezone(UTC), "snooze_reason": reason}, {
-                "until": until.astimezone(UTC).isoformat(),
-                "reason": reason,
-            }
-
-        return self._reminder_command(reminder_id, actor, role, "reminder_snoozed", change)
-
-    def _reminder_command(
-        self,
-        reminder_id: int,
-        actor: Actor,
-        role: str,
-        type: str,
-        change: Callable[[Row, datetime], tuple[dict[str, Any], dict[str, Any]] | None],
-    ) -> Reminder:
-        """Change a reminder row and log it on its engagement, in one transaction."""
-        if isinstance(reminder_id, bool) or not isinstance(reminder_id, int):
-            raise ReminderNotFound(reminder_id)
-        try:
-            with self.store.write() as tx:
-                reminder = tx.get_reminder(reminder_id)
-                if reminder is None:
-                    raise ReminderNotFound(reminder_id)
-                row = self._load(tx, reminder["engagement_id"])
-                now = self._clock()
-                changed = change(reminder, now)
-                if changed is None:
-                    return _reminder(reminder)
-                reminder_values, extra = changed
-                tx.update_reminder(reminder_id, reminder_values)
-                values: dict[str, Any] = {"updated_at": now}
-                until = reminder_values.get("snoozed_until")
-                epoch = row["reminder_epoch"] or row["stage_entered_at"]
-                if (
-                    until is not None
-                    and row["next_reminder_at"] is not None
-                    and reminder["stage_entered_at"] == epoch
-                    and reminder["level"] == max(r["level"] for r in tx.reminders_of_entry(row["id"], epoch))
-                ):
-                    # The next level is the one this snooze holds back (the
-                    # stage's own due time does not move).
-                    values["next_reminder_at"] = max(row["next_reminder_at"], until)
-                payload = {"reminder_id": reminder_id, "level": reminder["level"], **extra}
-                new_row, event = self._commit_change(
-                    tx, row, values, actor, role, type, None, row["state"], payload, now
-                )
-        except WriteConflict as exc:
-            raise ConcurrencyError(None, None, None) from exc
-        self._after_commit(_snapshot(new_row), event)
-        return _reminder({**reminder, **reminder_values})
+        return _reminders.snooze(self, reminder_id, until=until, reason=reason, actor=actor)
 
     def reminders(
         self,
@@ -958,11 +666,9 @@ class Engine:
     ) -> builtins.list[Reminder]:
         """Reminders by id: of engagements with this supervisor / assignee; ``open_only``:
         not acknowledged."""
-        where = ReminderFilter(
-            supervisor=supervisor, assignee=assignee, engagement_id=engagement_id, open_only=open_only
+        return _reminders.query(
+            self, supervisor=supervisor, assignee=assignee, engagement_id=engagement_id, open_only=open_only
         )
-        with self._read() as tx:
-            return [_reminder(r) for r in tx.list_reminders(where)]
 
     # -- delivery and scheduling (logic in _dispatch, _scheduler) ------------------
 
@@ -989,53 +695,7 @@ class Engine:
         conflict, so a second call, or another node, adds nothing. Returns
         the message ids inserted now.
         """
-        if now is None:
-            now = self._clock()
-        elif not isinstance(now, datetime) or now.tzinfo is None:
-            raise InvalidData("now must be an aware datetime", detail_da="now skal have en tidszone")
-        with self._read() as rtx:
-            rows = rtx.open_reminders_of_current_stages()
-        per_supervisor: dict[str, builtins.list[dict[str, Any]]] = {}
-        for r in rows:
-            if not r["supervisor"]:
-                continue
-            versions = self._workflows.get(r["workflow"], {})
-            compiled = versions.get(r["workflow_version"])
-            label = compiled.stages[r["stage"]].labels if compiled and r["stage"] in compiled.stages else None
-            per_supervisor.setdefault(r["supervisor"], []).append(
-                {
-                    "engagement_id": r["engagement_id"],
-                    "workflow": r["workflow"],
-                    "stage": r["stage"],
-                    "label": label,
-                    "level": r["level"],
-                    "due_at": r["due_at"],
-                }
-            )
-        channel = self._default_channel()
-        inserted: builtins.list[str] = []
-        with self.store.write() as tx:
-            for supervisor, items in sorted(per_supervisor.items()):
-                note = build_digest(supervisor, items, "da", channel=channel, now=now)
-                values = {
-                    "message_id": note.message_id,
-                    "reminder_id": None,
-                    "channel": channel,
-                    "recipient": supervisor,
-                    "subject": note.subject[:MAX_TEXT],
-                    "body": note.body,
-                    "payload": dict(note.payload),
-                    "created_at": now,
-                    "status": "pending",
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "last_error": None,
-                    "delivered_at": None,
-                }
-                if tx.insert_outbox_if_new(values):
-                    inserted.append(note.message_id)
-        _log.info("digests_enqueued", count=len(inserted))
-        return inserted
+        return _send_digests(self, now)
 
     def outbox(self, *, status: str | None = None, limit: int | None = None) -> builtins.list[OutboxMessage]:
         """Outbox messages by id; ``status="dead"``: those that could not be delivered."""
@@ -1492,59 +1152,6 @@ def _available(url: str, transaction: AbstractContextManager[_T]) -> Iterator[_T
             yield tx
     except StoreUnavailable as exc:
         raise DatabaseUnavailable(url, str(exc)) from exc
-
-
-class _LostRace(Exception):
-    """Another sweeper got there first: roll back and move on."""
-
-
-def _with_deadlines(
-    workflows: Sequence[WorkflowDefinition], overrides: DeadlineOverrides
-) -> builtins.list[WorkflowDefinition]:
-    """The definitions with the embedding app's deadlines put in (before compiling)."""
-    from ._errors import DefinitionError
-
-    by_name = {d.name for d in workflows}
-    for name in overrides:
-        if name not in by_name:
-            raise UnknownWorkflow(name, by_name)
-    result: list[WorkflowDefinition] = []
-    for definition in workflows:
-        stages_over = overrides.get(definition.name)
-        if not stages_over:
-            result.append(definition)
-            continue
-        keys = {s.key: s for s in definition.stages}
-        for key, deadline in stages_over.items():
-            if key not in keys:
-                raise DefinitionError(definition.name, f"deadline for unknown stage {key!r}")
-            if deadline is not None and keys[key].kind != "active":
-                raise DefinitionError(definition.name, f"only active stages have deadlines, not {key!r}")
-            if deadline is not None and not isinstance(deadline, Deadline):
-                raise DefinitionError(definition.name, f"the deadline of {key!r} must be a Deadline")
-        stages = tuple(
-            replace(s, deadline=stages_over[s.key]) if s.key in stages_over else s for s in definition.stages
-        )
-        result.append(replace(definition, stages=stages))
-    return result
-
-
-def _reminder(row: Row) -> Reminder:
-    return Reminder(
-        id=row["id"],
-        engagement_id=row["engagement_id"],
-        stage=row["stage"],
-        stage_entered_at=row["stage_entered_at"],
-        level=row["level"],
-        recipient_role=row["recipient_role"],
-        recipient=row["recipient"],
-        raised_at=row["raised_at"],
-        due_at=row["due_at"],
-        acknowledged_at=row["acknowledged_at"],
-        acknowledged_by=row["acknowledged_by"],
-        snoozed_until=row["snoozed_until"],
-        snooze_reason=row["snooze_reason"],
-    )
 
 
 def replay(definition: WorkflowDefinition, events: Sequence[Event]) -> dict[str, Any]:

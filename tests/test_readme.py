@@ -77,3 +77,5 @@ def test_readme_audit_walkthrough_runs(tmp_path: Path, monkeypatch: pytest.Monke
     _run_all(commands, {"FORLOEB_DB": db, "FORLOEB_ROLE": "auditor", "FORLOEB_ACTOR": "revisor"})
     assert (tmp_path / "ahmed.csv").read_text(encoding="utf-8").startswith("engagement_id,")
     assert "Overleveringspakke" in (tmp_path / "pakke.md").read_text(encoding="utf-8")
+    closed = (tmp_path / "pakke-1.md").read_text(encoding="utf-8")
+    assert "Afsluttet" in closed and "Skole" in closed

@@ -28,6 +28,7 @@ from . import (
     Actor,
     Engagement,
     Engine,
+    ErasureReceipt,
     Event,
     ForloebError,
     TriggerOption,
@@ -1408,7 +1409,7 @@ def audit_verify(ctx: click.Context, engagement_id: int | None, checkpoint_file:
     if settings.as_json:
         _echo_json(report.to_dict())
     else:
-        for w in report.warnings:
+        for w in report.warnings_in(lang):
             click.echo(f"{_t(lang, 'warning')}: {w}", err=True)
         if report.checkpoint:
             click.echo(_t(lang, "verify_checkpoint", at=report.checkpoint))
@@ -1418,7 +1419,10 @@ def audit_verify(ctx: click.Context, engagement_id: int | None, checkpoint_file:
         else:
             click.echo(_t(lang, "verify_broken", n=len(report.breaks), events=report.events))
             for b in report.breaks:
-                click.echo(f"  {b}")
+                click.echo(f"  {b.text(lang)}")
+        # Erased since the checkpoint (and logged): information, not a break.
+        for b in report.erased:
+            click.echo(f"  {b.text(lang)}")
     if not report.ok:
         ctx.exit(1)
 
@@ -1944,6 +1948,53 @@ def reminders_digest(settings: Settings, now: datetime | None, config_path: str 
         click.echo(_t(settings.lang, "digests", n=len(ids)))
 
 
+_TEXTS.update(
+    {
+        "no_attempts": ("Besked {id} er ikke forsøgt leveret endnu.", "Message {id} has not been tried yet."),
+        "h_attempt": ("Forsøg", "Attempt"),
+        "h_outcome": ("Udfald", "Outcome"),
+        "h_attempt_error": ("Fejl", "Error"),
+        "o_delivered": ("leveret", "delivered"),
+        "o_failed": ("fejlede", "failed"),
+        "o_dead": ("opgivet", "dead"),
+    }
+)
+
+
+@reminders.command("attempts")
+@click.argument("outbox_id", metavar="OUTBOX_ID", type=int)
+@_global_options_again
+@click.pass_obj
+def reminders_attempts(settings: Settings, outbox_id: int) -> None:
+    """The delivery attempts of outbox message OUTBOX_ID (see `reminders list --failed`)."""
+    from .engine._errors import OutboxMessageNotFound
+
+    lang = settings.lang
+    with _open(settings) as engine:
+        attempts = engine.outbox_attempts(outbox_id)
+        # No attempts: a message not tried yet, or no such message at all.
+        if not attempts and not any(m.id == outbox_id for m in engine.outbox()):
+            raise OutboxMessageNotFound(outbox_id)
+    if settings.as_json:
+        _echo_json([{**a, "at": a["at"].isoformat()} for a in attempts])
+        return
+    if not attempts:
+        click.echo(_t(lang, "no_attempts", id=outbox_id))
+        return
+    outcomes = {"delivered", "failed", "dead"}
+    rows = [
+        (
+            str(a["attempt"]),
+            _local(a["at"]),
+            _t(lang, f"o_{a['outcome']}") if a["outcome"] in outcomes else a["outcome"],
+            _one_line(a["error"] or "-"),
+        )
+        for a in attempts
+    ]
+    header = [_t(lang, k) for k in ("h_attempt", "h_time", "h_outcome", "h_attempt_error")]
+    click.echo(_table(rows, header=header))
+
+
 @cli.group()
 def scheduler() -> None:
     """Run the sweep and the delivery on a timer."""
@@ -2003,3 +2054,124 @@ def scheduler_run(
         _echo_json({"stopped": True})
     else:
         click.echo(_t(lang, "scheduler_stopped"))
+
+
+# -- erasure and retention ------------------------------------------------------------
+
+_TEXTS.update(
+    {
+        "erase_confirm": (
+            "Slet forløb {id} og alle dets data permanent? Det kan ikke fortrydes",
+            "Erase engagement {id} and all its data permanently? This cannot be undone",
+        ),
+        "purge_confirm": (
+            "Slet disse {n} forløb permanent? Det kan ikke fortrydes",
+            "Erase these {n} engagements permanently? This cannot be undone",
+        ),
+        "yes_required": (
+            "--json kræver --yes (der kan ikke spørges om bekræftelse)",
+            "--json needs --yes (there is no one to ask for confirmation)",
+        ),
+        "erased": (
+            "Forløb {id} ({workflow}, {subject}) slettet {at} af {by}: {events} hændelser. "
+            "Begrundelse: {reason}",
+            "Engagement {id} ({workflow}, {subject}) erased {at} by {by}: {events} events. Reason: {reason}",
+        ),
+        "would_erase": (
+            "Forløb {id} ({workflow}, {subject}) ville blive slettet: {events} hændelser. "
+            "Begrundelse: {reason}",
+            "Engagement {id} ({workflow}, {subject}) would be erased: {events} events. Reason: {reason}",
+        ),
+        "nothing_to_purge": ("Ingen forløb at slette.", "No engagements to erase."),
+    }
+)
+
+
+class _YesRequired(_OneLineError, click.UsageError):
+    """--json without --yes on a command that would ask (exit code 2)."""
+
+    def __init__(self, settings: Settings | None) -> None:
+        self._use(settings)
+        super().__init__(_t(self.lang, "yes_required"))
+
+
+def _receipts_out(settings: Settings, engine: Engine, receipts: Sequence[ErasureReceipt]) -> None:
+    """What erase and retention purge print: one line per engagement erased (or, dry run, to erase)."""
+    if settings.as_json:
+        _echo_json([r.to_dict() for r in receipts])
+        return
+    lang = settings.lang
+    if not receipts:
+        click.echo(_t(lang, "nothing_to_purge"))
+    for r in receipts:
+        try:
+            workflow = engine.workflow(r.workflow).labels.get(lang)
+        except UnknownWorkflow:
+            workflow = r.workflow
+        click.echo(
+            _t(
+                lang,
+                "would_erase" if r.dry_run else "erased",
+                id=r.engagement_id,
+                workflow=workflow,
+                subject=r.subject,
+                at=_local(r.erased_at),
+                by=r.by,
+                events=r.events_deleted,
+                reason=r.reason,
+            )
+        )
+
+
+@cli.command()
+@click.argument("engagement_id", metavar="ID", type=int)
+@click.option("--reason", required=True, help="Why (kept in the access log), e.g. the erasure request.")
+@click.option("--purpose", help="Further context (kept in the access log entry's criteria).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (required with --json).")
+@_global_options_again
+@click.pass_obj
+def erase(settings: Settings, engagement_id: int, reason: str, purpose: str | None, yes: bool) -> None:
+    """Delete engagement ID and all its data for real (supervisors; the deletion is logged)."""
+    if not yes:
+        if settings.as_json:
+            raise _YesRequired(settings)
+        click.confirm(_t(settings.lang, "erase_confirm", id=engagement_id), abort=True, err=True)
+    with _open(settings) as engine:
+        receipt = engine.erase(engagement_id, actor=settings.actor, reason=reason, purpose=purpose)
+        _receipts_out(settings, engine, [receipt])
+
+
+@cli.group()
+def retention() -> None:
+    """Retention: erase engagements closed longer ago than the deletion deadline."""
+
+
+@retention.command("purge")
+@click.option(
+    "--older-than-years",
+    "years",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    metavar="N",
+    help="Erase engagements whose last event (closing, or a later note) is older than N years.",
+)
+@click.option("--dry-run", is_flag=True, help="Only list what would be erased.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (required with --json).")
+@_global_options_again
+@click.pass_obj
+def retention_purge(settings: Settings, years: int, dry_run: bool, yes: bool) -> None:
+    """Erase every closed or handed-over engagement older than the deadline (KL: 5 years)."""
+    if not (yes or dry_run) and settings.as_json:
+        raise _YesRequired(settings)
+    with _open(settings) as engine:
+        actor = settings.actor
+        if not (yes or dry_run):
+            # Show what would go, then ask; the purge re-checks each engagement.
+            preview = engine.purge_closed(older_than_years=years, actor=actor, dry_run=True)
+            _receipts_out(settings, engine, preview)
+            if not preview:
+                return
+            click.confirm(_t(settings.lang, "purge_confirm", n=len(preview)), abort=True, err=True)
+        receipts = engine.purge_closed(older_than_years=years, actor=actor, dry_run=dry_run)
+        _receipts_out(settings, engine, receipts)

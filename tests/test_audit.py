@@ -461,7 +461,9 @@ def test_cli_verify_catches_a_tampered_event(tmp_path: Path) -> None:
         conn.execute(text("UPDATE events SET actor = 'bo' WHERE engagement_id = :e AND seq = 2"), {"e": e.id})
     broken = _run(db, *verify, env=env)
     assert broken.exit_code == 1
-    assert f"engagement {e.id}, seq 2: hash" in broken.stdout
+    assert f"forløb {e.id}, nr. 2: hash: gemt hash" in broken.stdout
+    english = _run(db, "--lang", "en", *verify, env=env)
+    assert f"engagement {e.id}, seq 2: hash: stored hash" in english.stdout
     as_json = _run(db, "--json", *verify, "--checkpoint", str(checkpoint), env=env)
     assert as_json.exit_code == 1
     report = json.loads(as_json.stdout)
@@ -470,6 +472,53 @@ def test_cli_verify_catches_a_tampered_event(tmp_path: Path) -> None:
     assert [(b["seq"], b["kind"]) for b in report["breaks"]] == [(2, "hash")]
     denied = _run(db, "--role", "worker", "audit", "verify", env=env)
     assert denied.exit_code == 1 and "Fejl:" in denied.stderr
+
+
+def test_cli_verify_in_danish_has_no_english_detail(tmp_path: Path) -> None:
+    db = tmp_path / "da.db"
+    worker = Actor("anna", ["worker"])
+    with Engine.open(f"sqlite:///{db}", migrate=True) as engine:  # no audit key: unsigned
+        changed = drive(engine, worker, "own_path", subject="sag-1")
+        gap = drive(engine, worker, "own_path", subject="sag-2")
+        cut = drive(engine, worker, "own_path", subject="sag-3")
+    checkpoint = tmp_path / "cp.json"
+    written = _run(db, "--role", "auditor", "audit", "checkpoint", "--out", str(checkpoint))
+    assert written.exit_code == 0, written.output
+    with Engine.open(f"sqlite:///{db}") as engine, _sa(engine).begin() as conn:
+        conn.execute(
+            text("UPDATE events SET actor = 'bo' WHERE engagement_id = :e AND seq = 2"), {"e": changed.id}
+        )
+        conn.execute(text("DELETE FROM events WHERE engagement_id = :e AND seq = 2"), {"e": gap.id})
+        conn.execute(text("DELETE FROM events WHERE engagement_id = :e AND seq = 4"), {"e": cut.id})
+        conn.execute(text("UPDATE engagements SET version = 3 WHERE id = :e"), {"e": cut.id})
+    with Engine.open(f"sqlite:///{db}") as engine:
+        report = engine.audit.verify(
+            Actor("revisor", ["auditor"]), checkpoint=json.loads(checkpoint.read_text())
+        )
+    kinds = {b.kind for b in report.breaks}
+    assert {"hash", "gap", "link", "head", "checkpoint"} <= kinds, report.breaks
+    args = ("--role", "auditor", "audit", "verify", "--checkpoint", str(checkpoint))
+    danish = _run(db, *args)
+    assert danish.exit_code == 1
+    out = danish.stdout + danish.stderr
+    for b in report.breaks:
+        assert b.detail_da and b.detail_da != b.detail
+        assert b.detail not in out
+        assert b.text("da") in danish.stdout
+    for w in report.warnings:
+        assert w not in out
+    assert "Advarsel: kontrolpunktet er usigneret" in danish.stderr
+    for word in ("engagement", "seq ", "missing", "checkpoint recorded", "stored hash", "the log"):
+        assert word not in out, word
+    english = _run(db, "--lang", "en", *args)
+    for b in report.breaks:
+        assert str(b) in english.stdout
+    as_json = json.loads(_run(db, "--json", *args).stdout)
+    # The JSON keeps its machine fields and the English detail, and adds the Danish one.
+    assert [(b["kind"], b["detail"], b["detail_da"]) for b in as_json["breaks"]] == [
+        (b.kind, b.detail, b.detail_da) for b in report.breaks
+    ]
+    assert as_json["warnings"] == report.warnings and as_json["warnings_da"] == report.warnings_da
 
 
 def test_cli_access_log_and_timeline(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ from forloeb import (
     UnknownTrigger,
     UnknownWorkflow,
 )
-from forloeb.engine import MAX_PAYLOAD_BYTES, DatabaseUnavailable, DefinitionError, SchemaOutOfDate
+from forloeb.engine import MAX_PAYLOAD_BYTES, DatabaseUnavailable, DefinitionError, Label, SchemaOutOfDate
 
 
 class Ctx:
@@ -278,8 +278,52 @@ def test_transition_not_allowed_carries_its_data(ctx: Ctx) -> None:
     assert info.value.engagement_id == ctx.e.id
     assert info.value.state == "shared_path"
     assert info.value.trigger == "reach_self_help"
-    assert "shared_path" in info.value.message("da")
-    assert str(ctx.e.id) in info.value.message("en")
+    # The message names the stage and the trigger by their labels in its language.
+    da, en = info.value.message("da"), info.value.message("en")
+    assert da == f"Handlingen »Gå til selvhjælp« er ikke mulig i fasen »Den fælles vej« (forløb {ctx.e.id})."
+    assert en == (
+        f"Trigger 'reach_self_help' (Move to self-help) is not allowed in stage 'The shared path' "
+        f"(engagement {ctx.e.id})."
+    )
+    assert "shared_path" not in da and "reach_self_help" not in da
+    assert str(info.value) == en
+    # The labels came from the workflow definition; the attributes keep the keys.
+    assert info.value.state_labels is not None and info.value.state_labels.da == "Den fælles vej"
+    assert info.value.trigger_labels is not None and info.value.trigger_labels.en == "Move to self-help"
+
+
+def test_labels_fall_back_to_the_keys() -> None:
+    plain = TransitionNotAllowed(7, "somewhere", "jump")
+    assert plain.message("da") == "Handlingen »jump« er ikke mulig i fasen »somewhere« (forløb 7)."
+    assert str(plain) == "Trigger 'jump' is not allowed in stage 'somewhere' (engagement 7)."
+    given = TransitionNotAllowed(
+        7,
+        "shared_path",
+        "close",
+        state_labels=Label(da="Den fælles vej", en="The shared path"),
+        trigger_labels=Label(da="Afslut", en="Close"),
+    )
+    assert given.message("da") == "Handlingen »Afslut« er ikke mulig i fasen »Den fælles vej« (forløb 7)."
+    assert str(given) == "Trigger 'close' (Close) is not allowed in stage 'The shared path' (engagement 7)."
+    assert (given.state, given.trigger) == ("shared_path", "close")
+    # The engine's own actions have built-in labels.
+    activity = TransitionNotAllowed(7, "referral", "record_activity")
+    assert "»Registrér aktivitet«" in activity.message("da")
+    assert "'record_activity' (Record an activity)" in str(activity)
+
+
+def test_not_allowed_in_each_language_names_the_labels(ctx: Ctx) -> None:
+    with pytest.raises(TransitionNotAllowed) as info:
+        ctx.engine.fire(ctx.closed.id, "act", actor=ctx.worker)
+    definition = ctx.engine.workflow("individual_course")
+    stage = definition.stage("closed").labels
+    (act,) = definition.transitions_for("act")
+    for lang in ("da", "en"):
+        text = info.value.message(lang)
+        assert stage.get(lang) in text and act.labels.get(lang) in text
+    assert "»Afsluttet«" in info.value.message("da")
+    assert "'act'" in str(info.value)  # English keeps the key beside the label
+    assert (info.value.state, info.value.trigger) == ("closed", "act")
 
 
 def test_unknown_things_name_the_known_ones(ctx: Ctx) -> None:
@@ -318,6 +362,45 @@ def test_guard_failed_names_what_is_missing_in_both_languages(ctx: Ctx) -> None:
     da = info.value.message("da")
     assert "fokus" in da and "plan" in da and "mål" not in da
     assert "focus" in info.value.message("en")
+
+
+def test_guard_failed_names_the_trigger_by_its_label(ctx: Ctx) -> None:
+    with pytest.raises(GuardFailed) as info:
+        ctx.engine.fire(ctx.e.id, "set_own_path", actor=ctx.worker)
+    assert info.value.message("da") == f"»Gå til beboerens vej« kræver: fokus, mål, plan (forløb {ctx.e.id})."
+    assert str(info.value) == (
+        f"'set_own_path' (Go to the own path) needs: focus, goals, plan (engagement {ctx.e.id})."
+    )
+    assert info.value.trigger == "set_own_path" and info.value.state == "shared_path"
+
+
+def test_guard_failed_lists_allowed_choices_with_their_labels(ctx: Ctx) -> None:
+    with pytest.raises(GuardFailed) as info:
+        ctx.engine.record_details(ctx.e.id, {"level": "maybe"}, actor=ctx.worker)
+    assert info.value.invalid == (("level", "maybe", ("wants", "can", "does")),)
+    da = info.value.message("da")
+    assert "Tilladt: vil selv (wants), kan selv (can), gør det selv (does)." in da
+    assert "Allowed: wants to (wants), can, does it (does)." in str(info.value)
+
+
+def test_unknown_trigger_lists_the_known_ones_by_key(ctx: Ctx) -> None:
+    with pytest.raises(UnknownTrigger) as info:
+        ctx.engine.fire(ctx.e.id, "fly_away", actor=ctx.worker)
+    da = info.value.message("da")
+    assert "'fly_away'" in da and "»Individuelle forløb«" in da
+    assert "make_contact, pause" in da and "make_contact, pause" in str(info.value)
+    assert "'individual_course' (" in str(info.value)
+    assert info.value.workflow == "individual_course"
+
+
+def test_permission_denied_names_the_trigger_by_its_label(ctx: Ctx) -> None:
+    with pytest.raises(PermissionDenied) as info:
+        ctx.engine.fire(ctx.closed.id, "reopen", actor=ctx.worker)
+    label = ctx.engine.workflow("individual_course").transitions_for("reopen")[0].labels
+    assert info.value.action == "reopen"
+    assert f"må ikke udføre handlingen »{label.da}«" in info.value.message("da")
+    assert f"may not perform 'reopen' ({label.en})" in str(info.value)
+    assert "kræver en af: supervisor" in info.value.message("da")
 
 
 def test_idempotency_conflict_carries_the_key(ctx: Ctx) -> None:

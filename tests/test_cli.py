@@ -454,7 +454,7 @@ BAD = [
     ("unknown engagement", ["fire", "999", "make_contact"], 1, "Forløb 999 findes ikke"),
     ("unknown engagement (show)", ["show", "999"], 1, "Forløb 999 findes ikke"),
     ("unknown trigger", ["fire", "{referral}", "fly"], 1, "Ukendt handling 'fly'"),
-    ("not allowed in state", ["fire", "{referral}", "close"], 1, "'close' er ikke mulig"),
+    ("not allowed in state", ["fire", "{referral}", "close"], 1, "Handlingen »Afslut« er ikke mulig"),
     ("guard", ["fire", "{shared}", "set_own_path"], 1, "kræver: fokus, mål, plan"),
     ("guard (en)", ["--lang", "en", "fire", "{shared}", "set_own_path"], 1, "needs: focus, goals, plan"),
     ("auditor fires", ["--role", "auditor", "fire", "{referral}", "make_contact"], 1, "må ikke"),
@@ -471,7 +471,7 @@ BAD = [
     ("bad source", ["start", "individual_course", "--subject", "s", "--source", "x"], 1, "henvisningskilde"),
     ("cpr", ["start", "individual_course", "--subject", "010190-1234", "--source", "skole"], 1, "CPR"),
     ("bad level", ["record", "{shared}", "--data", "level=maybe"], 1, "selvhjælpsniveau"),
-    ("activity outside action", ["activity", "{shared}", "wonder"], 1, "record_activity"),
+    ("activity outside action", ["activity", "{shared}", "wonder"], 1, "»Registrér aktivitet«"),
     ("empty note", ["note", "{referral}", " "], 1, "notat"),
 ]
 

@@ -27,7 +27,7 @@ from test_notifiers import Collector, Refuser, free_port, parse, start_smtp
 
 from forloeb import Actor, Engine
 from forloeb.cli import cli
-from forloeb.engine import DispatchResult, InvalidData, Notification, Router, verify_signature
+from forloeb.engine import DeliveryError, DispatchResult, InvalidData, Notification, Router, verify_signature
 from forloeb.persistence._tables import outbox
 
 SENDER = "forloeb@example.dk"
@@ -439,3 +439,78 @@ def test_dispatch_takes_little_time_per_message(eng: Engine, smtp: tuple[Control
     elapsed = time.perf_counter() - started
     print(f"dispatch: 100 e-mails to a local aiosmtpd in {elapsed * 1000:.0f} ms")
     assert elapsed < 20
+
+
+# -- the CLI's view of one message's attempts --------------------------------------------------
+
+
+class _FailOnce:
+    """Refuses the first delivery (a temporary error), accepts the rest."""
+
+    def __init__(self) -> None:
+        self.sent: list[Notification] = []
+
+    def send(self, notification: Notification) -> None:
+        if not self.sent:
+            self.sent.append(notification)
+            raise DeliveryError("email", notification.recipient, "421 try again later", permanent=False)
+        self.sent.append(notification)
+
+
+def test_cli_reminders_attempts_lists_each_attempt(
+    eng: Engine, clock: FakeClock, worker: Actor, db_url: str
+) -> None:
+    eng.router = Router.from_config(
+        {"routes": [{"channel": "email", "level": 1}], "address_book": {"anna": "anna@example.dk"}},
+        notifiers={"email": _FailOnce()},
+    )
+    begin(eng, worker)
+    clock.set(REFERRAL_DUE)
+    eng.sweep()
+    assert eng.dispatch().retried == 1
+    clock.advance(minutes=2)
+    assert eng.dispatch().delivered == 1
+    (row,) = outbox_rows(eng)
+    runner = CliRunner(env={"FORLOEB_DB": None, "FORLOEB_CONFIG": None, "FORLOEB_LANG": None})
+    try:
+        human = runner.invoke(cli, ["--db", db_url, "reminders", "attempts", str(row["id"])])
+        english = runner.invoke(
+            cli, ["--db", db_url, "--lang", "en", "reminders", "attempts", str(row["id"])]
+        )
+        as_json = runner.invoke(cli, ["--db", db_url, "reminders", "attempts", str(row["id"]), "--json"])
+        unknown = runner.invoke(cli, ["--db", db_url, "reminders", "attempts", "999999"])
+        unknown_json = runner.invoke(cli, ["--db", db_url, "--json", "reminders", "attempts", "999999"])
+    finally:
+        structlog.reset_defaults()
+    assert human.exit_code == 0, human.output
+    lines = human.stdout.splitlines()
+    assert lines[0].split() == ["Forsøg", "Tidspunkt", "Udfald", "Fejl"]
+    assert len(lines) == 3
+    assert lines[1].split()[0] == "1" and "fejlede" in lines[1] and "421 try again later" in lines[1]
+    assert lines[2].split()[0] == "2" and "leveret" in lines[2]
+    assert "delivered" in english.stdout and "failed" in english.stdout
+    assert as_json.exit_code == 0, as_json.output
+    attempts = json.loads(as_json.stdout)
+    assert [(a["attempt"], a["outcome"]) for a in attempts] == [(1, "failed"), (2, "delivered")]
+    assert attempts[0]["error"] and datetime.fromisoformat(attempts[1]["at"]) == REFERRAL_DUE + timedelta(
+        minutes=2
+    )
+    assert unknown.exit_code == 1 and unknown.stdout == ""
+    (line,) = [line for line in unknown.stderr.splitlines() if line.strip()]
+    assert line == "Fejl: Besked 999999 findes ikke i udbakken."
+    assert unknown_json.exit_code == 1
+    assert json.loads(unknown_json.stderr)["error"] == "outbox_not_found"
+
+
+def test_cli_reminders_attempts_of_a_message_not_tried_yet(eng: Engine, db_url: str) -> None:
+    (pending,) = _fill_outbox(eng, 1, datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    (row,) = [r for r in outbox_rows(eng) if r["message_id"] == pending]
+    runner = CliRunner(env={"FORLOEB_DB": None, "FORLOEB_LANG": None})
+    try:
+        out = runner.invoke(cli, ["--db", db_url, "reminders", "attempts", str(row["id"])])
+        as_json = runner.invoke(cli, ["--db", db_url, "--json", "reminders", "attempts", str(row["id"])])
+    finally:
+        structlog.reset_defaults()
+    assert out.exit_code == 0, out.output
+    assert out.stdout.strip() == f"Besked {row['id']} er ikke forsøgt leveret endnu."
+    assert json.loads(as_json.stdout) == []

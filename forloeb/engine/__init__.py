@@ -31,6 +31,7 @@ from ._definition import (
 )
 from ._dispatch import DispatchResult, OutboxMessage, RetryPolicy
 from ._engine import MAX_PAYLOAD_BYTES, DeadlineOverrides, Engine, replay
+from ._erasure import ErasureReceipt
 from ._errors import (
     ConcurrencyError,
     DatabaseUnavailable,
@@ -99,6 +100,7 @@ __all__ = [
     "Engagement",
     "EngagementNotFound",
     "Engine",
+    "ErasureReceipt",
     "Escalation",
     "Event",
     "ForloebError",

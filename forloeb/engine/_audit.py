@@ -32,6 +32,7 @@ from ..persistence import AccessQuery, EventQuery, Row
 from ._access import AUDIT_OFFICERS, AUDIT_READERS, acting_role, check_can_see, visibility
 from ._chain import GENESIS, event_hash
 from ._errors import InvalidData
+from ._i18n import Lang
 from ._types import Actor, Event
 
 if TYPE_CHECKING:
@@ -43,7 +44,32 @@ MAX_LIMIT = 100_000
 DEFAULT_RETENTION = timedelta(days=183)  # about six months
 CHECKPOINT_FORMAT = "forloeb-checkpoint/1"
 
-BreakKind = Literal["hash", "link", "gap", "head", "missing", "checkpoint", "signature"]
+# "erased" is no break: an engagement erased (and logged) since the checkpoint.
+BreakKind = Literal["hash", "link", "gap", "head", "missing", "checkpoint", "signature", "erased"]
+
+# The human line's words for where a break is and what kind it is (the JSON keeps the keys).
+_BREAK_WHERE: dict[str, tuple[str, str, str]] = {
+    "da": ("forløb {id}", "nr. {seq}", "kontrolpunkt"),
+    "en": ("engagement {id}", "seq {seq}", "checkpoint"),
+}
+_KIND_DA: dict[str, str] = {
+    "hash": "hash",
+    "link": "kæde",
+    "gap": "hul",
+    "head": "hoved",
+    "missing": "mangler",
+    "checkpoint": "kontrolpunkt",
+    "signature": "signatur",
+    "erased": "slettet",
+}
+_WARNINGS_DA: dict[str, str] = {
+    "the checkpoint is signed but no audit key is set: signature not checked": (
+        "kontrolpunktet er signeret, men der er ingen audit-nøgle: signaturen er ikke kontrolleret"
+    ),
+    "the checkpoint is unsigned (no audit key): anyone could have rewritten it": (
+        "kontrolpunktet er usigneret (ingen audit-nøgle): enhver kunne have omskrevet det"
+    ),
+}
 
 
 def parse_time(value: str | datetime | date | None, *, end: bool = False) -> datetime | None:
@@ -131,7 +157,12 @@ class ChainBreak:
     engagement_id: int | None
     seq: int | None
     kind: BreakKind
-    detail: str
+    detail: str  # what differs, in English
+    detail_da: str | None = None  # the same in Danish (None: only the English is known)
+
+    def message(self, lang: Lang = "en") -> str:
+        """What differs, in ``lang``."""
+        return self.detail_da if lang == "da" and self.detail_da is not None else self.detail
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -139,13 +170,20 @@ class ChainBreak:
             "seq": self.seq,
             "kind": self.kind,
             "detail": self.detail,
+            "detail_da": self.message("da"),
         }
 
-    def __str__(self) -> str:
-        where = f"engagement {self.engagement_id}" if self.engagement_id is not None else "checkpoint"
+    def text(self, lang: Lang = "en") -> str:
+        """The break as one line in ``lang``: where, the kind, what differs."""
+        engagement, seq, checkpoint = _BREAK_WHERE[lang]
+        where = engagement.format(id=self.engagement_id) if self.engagement_id is not None else checkpoint
         if self.seq is not None:
-            where += f", seq {self.seq}"
-        return f"{where}: {self.kind}: {self.detail}"
+            where += ", " + seq.format(seq=self.seq)
+        kind = _KIND_DA.get(self.kind, self.kind) if lang == "da" else self.kind
+        return f"{where}: {kind}: {self.message(lang)}"
+
+    def __str__(self) -> str:
+        return self.text("en")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -156,11 +194,17 @@ class VerifyReport:
     seconds: float
     breaks: list[ChainBreak]
     checkpoint: str | None = None  # created_at of the checkpoint compared, if any
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # in English
+    warnings_da: list[str] | None = None  # the same in Danish
+    # Engagements of the checkpoint erased since, with the access log's record of it.
+    erased: list[ChainBreak] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.breaks
+
+    def warnings_in(self, lang: Lang) -> list[str]:
+        return self.warnings_da if lang == "da" and self.warnings_da is not None else self.warnings
 
     @property
     def events_per_second(self) -> float:
@@ -175,7 +219,9 @@ class VerifyReport:
             "seconds": round(self.seconds, 3),
             "checkpoint": self.checkpoint,
             "warnings": self.warnings,
+            "warnings_da": self.warnings_in("da"),
             "breaks": [b.to_dict() for b in self.breaks],
+            "erased": [b.to_dict() for b in self.erased],
         }
 
 
@@ -500,11 +546,16 @@ class Audit:
         warnings: list[str] = []
         marks: dict[int, tuple[int, str]] = {}
         created: str | None = None
+        erased: dict[int, ChainBreak] = {}
         if checkpoint is not None:
             created, marks, problems, warnings = self._read_checkpoint(checkpoint)
             breaks += problems
             if engagement_id is not None:
                 marks = {k: v for k, v in marks.items() if k == engagement_id}
+            erased = self._erased_since(created, marks)
+            # An erasure is a logged deletion, not tampering: its chain is no
+            # longer compared (on SQLite a new engagement may reuse the id).
+            marks = {k: v for k, v in marks.items() if k not in erased}
         heads = self._store.heads(engagement_id)
         seen: dict[int, tuple[int, str]] = {}
         count = 0
@@ -518,15 +569,27 @@ class Audit:
                 current, prev, expected = eid, GENESIS, 1
             if seq != expected:
                 missing = f"seq {expected}" if seq == expected + 1 else f"seq {expected}–{seq - 1}"
-                breaks.append(ChainBreak(engagement_id=eid, seq=seq, kind="gap", detail=f"{missing} missing"))
+                mangler = f"nr. {expected}" if seq == expected + 1 else f"nr. {expected}–{seq - 1}"
+                breaks.append(
+                    ChainBreak(
+                        engagement_id=eid,
+                        seq=seq,
+                        kind="gap",
+                        detail=f"{missing} missing",
+                        detail_da=f"{mangler} mangler",
+                    )
+                )
             if row["prev_hash"] != prev:
                 before = "genesis" if expected == 1 and seq == 1 else f"seq {seq - 1}"
+                before_da = "kædens start (genesis)" if expected == 1 and seq == 1 else f"nr. {seq - 1}"
                 breaks.append(
                     ChainBreak(
                         engagement_id=eid,
                         seq=seq,
                         kind="link",
                         detail=f"prev_hash {row['prev_hash'][:12]}… is not the hash of {before} "
+                        f"({prev[:12]}…)",
+                        detail_da=f"prev_hash {row['prev_hash'][:12]}… er ikke hashen af {before_da} "
                         f"({prev[:12]}…)",
                     )
                 )
@@ -542,6 +605,11 @@ class Audit:
                             "content (type, actor, payload, time …) was changed"
                             + ("" if key else " (or it was written with an audit key)")
                         ),
+                        detail_da=(
+                            f"gemt hash {row['hash'][:12]}… ≠ genberegnet {computed[:12]}…: hændelsens "
+                            "indhold (type, aktør, data, tidspunkt …) er ændret"
+                            + ("" if key else " (eller den er skrevet med en audit-nøgle)")
+                        ),
                     )
                 )
             mark = marks.get(eid)
@@ -553,6 +621,8 @@ class Audit:
                         kind="checkpoint",
                         detail=f"hash {row['hash'][:12]}… ≠ the checkpoint's head {mark[1][:12]}…: "
                         "events up to here were rewritten since the checkpoint",
+                        detail_da=f"hash {row['hash'][:12]}… ≠ kontrolpunktets hoved {mark[1][:12]}…: "
+                        "hændelserne frem til her er omskrevet siden kontrolpunktet",
                     )
                 )
             prev, expected = row["hash"], seq + 1
@@ -560,7 +630,15 @@ class Audit:
         for eid, (version, head) in heads.items():
             last = seen.get(eid)
             if last is None:
-                breaks.append(ChainBreak(engagement_id=eid, seq=None, kind="head", detail="no events at all"))
+                breaks.append(
+                    ChainBreak(
+                        engagement_id=eid,
+                        seq=None,
+                        kind="head",
+                        detail="no events at all",
+                        detail_da="ingen hændelser overhovedet",
+                    )
+                )
             elif last != (version, head):
                 breaks.append(
                     ChainBreak(
@@ -569,12 +647,18 @@ class Audit:
                         kind="head",
                         detail=f"the engagement row says version {version}, head {head[:12]}…; "
                         f"the log ends at seq {last[0]}, hash {last[1][:12]}…",
+                        detail_da=f"forløbets række siger version {version}, hoved {head[:12]}…; "
+                        f"loggen slutter ved nr. {last[0]}, hash {last[1][:12]}…",
                     )
                 )
         for eid in sorted(set(seen) - set(heads)):
             breaks.append(
                 ChainBreak(
-                    engagement_id=eid, seq=None, kind="head", detail="events without an engagement row"
+                    engagement_id=eid,
+                    seq=None,
+                    kind="head",
+                    detail="events without an engagement row",
+                    detail_da="hændelser uden en række for forløbet",
                 )
             )
         for eid, (mark_count, _head) in sorted(marks.items()):
@@ -585,7 +669,12 @@ class Audit:
                         engagement_id=eid,
                         seq=None,
                         kind="missing",
-                        detail=f"the checkpoint recorded {mark_count} events; none are left",
+                        detail=f"erased/missing: the checkpoint recorded {mark_count} events; none are "
+                        "left, and the access log records no erasure since the checkpoint (deleted "
+                        "outside forloeb, or the entry was purged)",
+                        detail_da=f"slettet/mangler: kontrolpunktet registrerede {mark_count} hændelser; "
+                        "ingen er tilbage, og adgangsloggen har ingen sletning siden kontrolpunktet "
+                        "(slettet uden om forloeb, eller posten er fjernet)",
                     )
                 )
             elif last[0] < mark_count:
@@ -596,6 +685,8 @@ class Audit:
                         kind="checkpoint",
                         detail=f"the checkpoint recorded {mark_count} events; the log now ends at seq "
                         f"{last[0]} (tail cut off or events removed)",
+                        detail_da=f"kontrolpunktet registrerede {mark_count} hændelser; loggen slutter nu "
+                        f"ved nr. {last[0]} (slutningen er skåret af, eller hændelser er fjernet)",
                     )
                 )
         breaks.sort(key=lambda b: (b.engagement_id is not None, b.engagement_id or 0, b.seq or 0))
@@ -607,7 +698,36 @@ class Audit:
             breaks=breaks,
             checkpoint=created,
             warnings=warnings,
+            warnings_da=[_WARNINGS_DA.get(w, w) for w in warnings],
+            erased=[erased[k] for k in sorted(erased)],
         )
+
+    def _erased_since(self, created: str, marks: Mapping[int, tuple[int, str]]) -> dict[int, ChainBreak]:
+        """The checkpoint's engagements erased since it was taken (access-log "delete" entries)."""
+        if not marks:
+            return {}
+        try:
+            since = parse_time(created)
+        except InvalidData:
+            since = None  # a checkpoint with an odd time: any erasure counts
+        found: dict[int, ChainBreak] = {}
+        for entry in self._store.list_access(AccessQuery(action="delete", since=since)):
+            eid = entry["engagement_id"]
+            if eid not in marks:
+                continue
+            facts = entry["criteria"] or {}
+            at = entry["occurred_at"].astimezone(_TZ).strftime("%Y-%m-%d %H:%M")
+            found[eid] = ChainBreak(
+                engagement_id=eid,
+                seq=None,
+                kind="erased",
+                detail=f"erased on {at} by {entry['actor']} ({entry['role']}): {entry['purpose'] or '-'}; "
+                f"the checkpoint recorded {marks[eid][0]} events, {facts.get('events', '?')} were deleted",
+                detail_da=f"slettet {at} af {entry['actor']} ({entry['role']}): {entry['purpose'] or '-'}; "
+                f"kontrolpunktet registrerede {marks[eid][0]} hændelser, {facts.get('events', '?')} "
+                "blev slettet",
+            )
+        return found
 
     def checkpoint(self, viewer: Actor) -> dict[str, Any]:
         """A signed summary of every chain: each engagement's event count and head hash.
@@ -651,6 +771,7 @@ class Audit:
                     seq=None,
                     kind="signature",
                     detail="the checkpoint's digest does not match",
+                    detail_da="kontrolpunktets digest passer ikke",
                 )
             )
         key = self._engine._key
@@ -668,6 +789,8 @@ class Audit:
                             kind="signature",
                             detail="the checkpoint's signature is wrong "
                             "(another key, or the file was edited)",
+                            detail_da="kontrolpunktets signatur er forkert "
+                            "(en anden nøgle, eller filen er redigeret)",
                         )
                     )
         else:

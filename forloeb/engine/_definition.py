@@ -199,3 +199,48 @@ class WorkflowDefinition:
         for t in self.transitions_for(trigger):
             roles |= t.roles
         return roles
+
+
+@dataclass(frozen=True, kw_only=True)
+class Labels:
+    """The labels of one workflow that error messages name things by.
+
+    Built at the raise site (``Labels.of(definition)``) and handed to the
+    exception, which keeps the keys as attributes and shows the labels in the
+    message language.
+    """
+
+    workflow: Label | None = None
+    stages: Mapping[str, Label] = field(default_factory=dict)
+    # Per (trigger, source stage); ``triggers`` holds each trigger's first label.
+    transitions: Mapping[tuple[str, str], Label] = field(default_factory=dict)
+    triggers: Mapping[str, Label] = field(default_factory=dict)
+    # Per data key (``source`` and the definition's choices): value -> label.
+    choices: Mapping[str, Mapping[str, Label]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, definition: WorkflowDefinition) -> Labels:
+        triggers: dict[str, Label] = {}
+        for t in definition.transitions:
+            triggers.setdefault(t.trigger, t.labels)
+        choices = {k: {c.key: c.labels for c in v} for k, v in definition.choices.items()}
+        choices["source"] = {c.key: c.labels for c in definition.referral_sources}
+        return cls(
+            workflow=definition.labels,
+            stages={s.key: s.labels for s in definition.stages},
+            transitions={(t.trigger, src): t.labels for t in definition.transitions for src in t.source},
+            triggers=triggers,
+            choices=choices,
+        )
+
+    def stage(self, key: str) -> Label | None:
+        return self.stages.get(key)
+
+    def trigger(self, key: str, state: str | None = None) -> Label | None:
+        """The trigger's label from ``state`` (if it leads from there), else its first label."""
+        if state is not None and (key, state) in self.transitions:
+            return self.transitions[(key, state)]
+        return self.triggers.get(key)
+
+    def choice(self, field_key: str, value: str) -> Label | None:
+        return self.choices.get(field_key, {}).get(value)

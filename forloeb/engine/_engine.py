@@ -37,11 +37,11 @@ from ..persistence import (
     safe_url,
     sqlite_file_missing,
 )
-from . import _consent, _handover, _reminders
+from . import _consent, _erasure, _handover, _reminders
 from ._audit import Audit
 from ._calendar import BusinessCalendar, WorkingDayCalendar
 from ._chain import GENESIS, event_hash
-from ._definition import RETURN_TO_PAUSED, STAFF, Deadline, Label, WorkflowDefinition
+from ._definition import RETURN_TO_PAUSED, STAFF, Deadline, Label, Labels, WorkflowDefinition
 from ._dispatch import DispatchResult, OutboxMessage, RetryPolicy
 from ._dispatch import dispatch as _dispatch
 from ._dispatch import send_digests as _send_digests
@@ -303,9 +303,15 @@ class Engine:
         subject = subject.strip() if isinstance(subject, str) else subject
         missing = [k for k, v in (("subject", subject), ("source", source)) if not v]
         if missing:
-            raise GuardFailed(None, definition.initial, "start", missing=missing)
+            raise GuardFailed(None, definition.initial, "start", missing=missing, labels=compiled.labels)
         if source not in sources:
-            raise GuardFailed(None, definition.initial, "start", invalid=[("source", source, sources)])
+            raise GuardFailed(
+                None,
+                definition.initial,
+                "start",
+                invalid=[("source", source, sources)],
+                labels=compiled.labels,
+            )
         _check_text("subject", subject)
         if _CPR.match(subject):
             raise InvalidData(
@@ -409,12 +415,16 @@ class Engine:
             compiled = self._compiled(row["workflow"], row["workflow_version"])
             definition = compiled.definition
             if trigger not in compiled.machine.events:
-                raise UnknownTrigger(definition.name, trigger, definition.triggers)
+                raise UnknownTrigger(definition.name, trigger, definition.triggers, labels=compiled.labels)
             _check_version(row, expected_version)
-            role = self._role_for(actor, compiled.roles[trigger], trigger)
             state = row["state"]
+            role = self._role_for(
+                actor, compiled.roles[trigger], trigger, compiled.labels.trigger(trigger, state)
+            )
             if "receiver" in payload_data:
-                self._check_receiver(payload_data["receiver"], engagement_id, trigger, state)
+                self._check_receiver(
+                    payload_data["receiver"], engagement_id, trigger, state, labels=compiled.labels
+                )
             records: dict[str, Any] = row["data"]
             carrier = Carrier(
                 state,
@@ -427,13 +437,18 @@ class Engine:
             try:
                 ok = compiled.trigger(trigger, carrier)
             except MachineError:
-                raise TransitionNotAllowed(engagement_id, state, trigger) from None
+                raise TransitionNotAllowed(engagement_id, state, trigger, labels=compiled.labels) from None
             if not ok:
                 if carrier.missing or carrier.invalid:
                     raise GuardFailed(
-                        engagement_id, state, trigger, missing=carrier.missing, invalid=carrier.invalid
+                        engagement_id,
+                        state,
+                        trigger,
+                        missing=carrier.missing,
+                        invalid=carrier.invalid,
+                        labels=compiled.labels,
                     )
-                raise TransitionNotAllowed(engagement_id, state, trigger)
+                raise TransitionNotAllowed(engagement_id, state, trigger, labels=compiled.labels)
             dest = carrier.state
             spec = compiled.spec(trigger, state)
             now = self._clock()
@@ -544,7 +559,7 @@ class Engine:
             role = self._role_for(actor, STAFF, "record_details")
             state = row["state"]
             if compiled.kind_of[state] != "active":
-                raise TransitionNotAllowed(engagement_id, state, "record_details")
+                raise TransitionNotAllowed(engagement_id, state, "record_details", labels=compiled.labels)
             self._check_choices(compiled, payload_data, engagement_id, "record_details", state)
             records = dict(row["data"])
             records[state] = {**records.get(state, {}), **payload_data}
@@ -594,9 +609,9 @@ class Engine:
             state = row["state"]
             stage = compiled.stages[state]
             if "activities" not in stage.records:
-                raise TransitionNotAllowed(engagement_id, state, ACTIVITY)
+                raise TransitionNotAllowed(engagement_id, state, ACTIVITY, labels=compiled.labels)
             if kind is None:
-                raise GuardFailed(engagement_id, state, ACTIVITY, missing=["kind"])
+                raise GuardFailed(engagement_id, state, ACTIVITY, missing=["kind"], labels=compiled.labels)
             self._check_choices(compiled, {"kind": kind}, engagement_id, ACTIVITY, state)
             now = self._clock()
             # The checked kind and description win over same-named data keys.
@@ -830,6 +845,42 @@ class Engine:
             self, engagement_id, actor=actor, format=format, lang=lang, receiver=receiver, purpose=purpose
         )
 
+    # -- erasure and retention (logic in _erasure) ----------------------------------
+
+    def erase(
+        self, engagement_id: int, *, actor: Actor, reason: str, purpose: str | None = None
+    ) -> _erasure.ErasureReceipt:
+        """Delete the engagement and everything that belongs to it, for real (GDPR art. 17).
+
+        Supervisors only; ``reason`` is required. One transaction deletes the
+        engagement, its events, tags, idempotency keys, reminders and their
+        outbox messages, and writes an access-log entry (action ``delete``,
+        the subject reference, the actor, ``reason`` as its purpose; ``purpose``,
+        if given, in its criteria). The engagement's earlier access-log entries
+        stay: the access log has its own retention.
+        """
+        return _erasure.erase(self, engagement_id, actor=actor, reason=reason, purpose=purpose)
+
+    def purge_closed(
+        self,
+        *,
+        older_than_years: int = _erasure.DEFAULT_RETENTION_YEARS,
+        now: datetime | None = None,
+        actor: Actor,
+        dry_run: bool = False,
+    ) -> builtins.list[_erasure.ErasureReceipt]:
+        """Erase every engagement in a final stage whose last event is older than
+        ``older_than_years`` (KL: 5 years after the case is closed), each in its
+        own transaction with its access-log entry; ``dry_run``: list them only.
+
+        The closing date is ``updated_at``, the time of the engagement's last
+        event: the transition into the final stage, or a note or export made
+        after closing, which keeps the case in use and restarts the period.
+        """
+        return _erasure.purge_closed(
+            self, older_than_years=older_than_years, now=now, actor=actor, dry_run=dry_run
+        )
+
     # -- queries -----------------------------------------------------------------
 
     def get(
@@ -937,7 +988,7 @@ class Engine:
             )
             problem: Exception | None = None
             try:
-                self._role_for(actor, spec.roles, trigger)
+                self._role_for(actor, spec.roles, trigger, spec.labels)
                 if not compiled.trigger(trigger, carrier):
                     problem = (
                         GuardFailed(
@@ -946,9 +997,12 @@ class Engine:
                             trigger,
                             missing=carrier.missing,
                             invalid=carrier.invalid,
+                            labels=compiled.labels,
                         )
                         if carrier.missing or carrier.invalid
-                        else TransitionNotAllowed(engagement_id, engagement.state, trigger)
+                        else TransitionNotAllowed(
+                            engagement_id, engagement.state, trigger, labels=compiled.labels
+                        )
                     )
             except PermissionDenied as exc:
                 problem = exc
@@ -1031,15 +1085,18 @@ class Engine:
             raise EngagementNotFound(engagement_id)
         return row
 
-    def _role_for(self, actor: Actor, allowed: frozenset[str], action: str) -> str:
-        """The role ``actor`` acts in (supervisor before worker), or PermissionDenied."""
+    def _role_for(
+        self, actor: Actor, allowed: frozenset[str], action: str, action_labels: Label | None = None
+    ) -> str:
+        """The role ``actor`` acts in (supervisor before worker), or PermissionDenied
+        (naming ``action`` by ``action_labels`` when it is a trigger with a label)."""
         if not isinstance(actor, Actor):
             raise InvalidData("an actor with an id is required", detail_da="en aktør med id er påkrævet")
         _check_text("actor", actor.id)
         for role in _ROLE_PREFERENCE:
             if role in allowed and role in actor.roles:
                 return role
-        raise PermissionDenied(actor.id, actor.roles, action, allowed)
+        raise PermissionDenied(actor.id, actor.roles, action, allowed, action_labels=action_labels)
 
     def _check_choices(
         self,
@@ -1057,13 +1114,21 @@ class Engine:
         if "receiver" in data:
             invalid += _consent.check_receiver(self.receivers, data["receiver"])
         if invalid:
-            raise GuardFailed(engagement_id, state or compiled.definition.initial, trigger, invalid=invalid)
+            raise GuardFailed(
+                engagement_id,
+                state or compiled.definition.initial,
+                trigger,
+                invalid=invalid,
+                labels=compiled.labels,
+            )
 
-    def _check_receiver(self, value: object, engagement_id: int, trigger: str, state: str) -> None:
+    def _check_receiver(
+        self, value: object, engagement_id: int, trigger: str, state: str, *, labels: Labels | None = None
+    ) -> None:
         """A handover's receiver must be in the register (``Engine.receivers``)."""
         invalid = _consent.check_receiver(self.receivers, value)
         if invalid:
-            raise GuardFailed(engagement_id, state, trigger, invalid=invalid)
+            raise GuardFailed(engagement_id, state, trigger, invalid=invalid, labels=labels)
 
     def _commit_change(
         self,

@@ -9,8 +9,30 @@ so logs and tracebacks read the same everywhere.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-from ._i18n import DEFAULT_LANG, Lang, field_label, render
+from ._i18n import DEFAULT_LANG, Lang, action_label, field_label, render
+
+if TYPE_CHECKING:
+    from ._definition import Label, Labels
+
+
+def _trigger_text(key: str, label: Label | None, lang: Lang) -> str:
+    """A trigger (or action) in a message: its label in Danish, key and label in English.
+
+    Without a label from the workflow, the engine's own actions (start,
+    record_activity …) have built-in labels; anything else is shown by its key.
+    """
+    text = label.get(lang) if label is not None else action_label(key, lang)
+    if lang == "da":
+        return f"»{text or key}«"
+    return f"{key!r} ({text})" if text and text != key else repr(key)
+
+
+def _stage_text(key: str, label: Label | None, lang: Lang) -> str:
+    """A stage in a message: its label (the key when there is none)."""
+    text = label.get(lang) if label is not None else key
+    return f"»{text}«" if lang == "da" else f"'{text}'"
 
 
 class ForloebError(Exception):
@@ -66,14 +88,39 @@ class ReminderNotFound(ForloebError, LookupError):
         super().__init__(reminder_id=reminder_id)
 
 
+class OutboxMessageNotFound(ForloebError, LookupError):
+    code = "outbox_not_found"
+
+    def __init__(self, outbox_id: object) -> None:
+        self.outbox_id = outbox_id
+        super().__init__(outbox_id=outbox_id)
+
+
 class UnknownTrigger(ForloebError, LookupError):
+    """The trigger is not one of the workflow's; the known ones are listed by key
+    (what a caller types), the workflow by its label."""
+
     code = "unknown_trigger"
 
-    def __init__(self, workflow: str, trigger: str, known: Iterable[str]) -> None:
+    def __init__(
+        self, workflow: str, trigger: str, known: Iterable[str], *, labels: Labels | None = None
+    ) -> None:
         self.workflow = workflow
         self.trigger = trigger
         self.known = tuple(sorted(known))
+        self.workflow_labels = labels.workflow if labels is not None else None
         super().__init__(workflow=workflow, trigger=trigger, known=", ".join(self.known))
+
+    def _params(self, lang: Lang) -> dict[str, object]:
+        params = dict(self.params)
+        label = self.workflow_labels
+        if label is None:
+            params["workflow"] = repr(self.workflow)
+        elif lang == "da":
+            params["workflow"] = f"»{label.da}«"
+        else:
+            params["workflow"] = f"{self.workflow!r} ({label.en})"
+        return params
 
 
 class TransitionNotAllowed(ForloebError):
@@ -81,16 +128,37 @@ class TransitionNotAllowed(ForloebError):
 
     code = "transition_not_allowed"
 
-    def __init__(self, engagement_id: int | None, state: str, trigger: str) -> None:
+    def __init__(
+        self,
+        engagement_id: int | None,
+        state: str,
+        trigger: str,
+        *,
+        labels: Labels | None = None,
+        state_labels: Label | None = None,
+        trigger_labels: Label | None = None,
+    ) -> None:
+        """``state`` and ``trigger`` are keys (kept as attributes, for machines);
+        the message shows their labels, from ``labels`` (the workflow's lookup)
+        or given one by one, and falls back to the keys."""
         self.engagement_id = engagement_id
         self.state = state
         self.trigger = trigger
+        self.labels = labels
+        if state_labels is None and labels is not None:
+            state_labels = labels.stage(state)
+        if trigger_labels is None and labels is not None:
+            trigger_labels = labels.trigger(trigger, state)
+        self.state_labels = state_labels
+        self.trigger_labels = trigger_labels
         super().__init__(engagement_id=engagement_id, state=state, trigger=trigger)
 
     def _params(self, lang: Lang) -> dict[str, object]:
         params = dict(self.params)
         if self.engagement_id is None:  # refused at start: there is no id yet
             params["engagement_id"] = "ny" if lang == "da" else "new"
+        params["state"] = _stage_text(self.state, self.state_labels, lang)
+        params["trigger"] = _trigger_text(self.trigger, self.trigger_labels, lang)
         return params
 
 
@@ -109,10 +177,29 @@ class GuardFailed(TransitionNotAllowed):
         *,
         missing: Sequence[str] = (),
         invalid: Sequence[tuple[str, object, Sequence[str]]] = (),
+        labels: Labels | None = None,
+        state_labels: Label | None = None,
+        trigger_labels: Label | None = None,
     ) -> None:
         self.missing = tuple(missing)
         self.invalid = tuple((k, v, tuple(a)) for k, v, a in invalid)
-        super().__init__(engagement_id, state, trigger)
+        super().__init__(
+            engagement_id,
+            state,
+            trigger,
+            labels=labels,
+            state_labels=state_labels,
+            trigger_labels=trigger_labels,
+        )
+
+    def _allowed(self, key: str, allowed: Sequence[str], lang: Lang) -> str:
+        """The allowed values: keys, each after its label when the workflow has one."""
+        texts: list[str] = []
+        for value in allowed:
+            label = self.labels.choice(key, value) if self.labels is not None else None
+            text = label.get(lang) if label is not None else None
+            texts.append(f"{text} ({value})" if text and text != value else str(value))
+        return ", ".join(texts)
 
     def message(self, lang: Lang = DEFAULT_LANG) -> str:
         parts: list[str] = []
@@ -132,7 +219,11 @@ class GuardFailed(TransitionNotAllowed):
                 render(
                     "guard_invalid",
                     lang,
-                    {"field": field_label(key, lang), "value": value, "allowed": ", ".join(allowed)},
+                    {
+                        "field": field_label(key, lang),
+                        "value": value,
+                        "allowed": self._allowed(key, allowed, lang),
+                    },
                 )
             )
         return " ".join(parts)
@@ -141,17 +232,33 @@ class GuardFailed(TransitionNotAllowed):
 class PermissionDenied(ForloebError):
     code = "permission_denied"
 
-    def __init__(self, actor: str, roles: Iterable[str], action: str, required: Iterable[str]) -> None:
+    def __init__(
+        self,
+        actor: str,
+        roles: Iterable[str],
+        action: str,
+        required: Iterable[str],
+        *,
+        action_labels: Label | None = None,
+    ) -> None:
+        """``action`` is a key (a trigger) or a phrase; ``action_labels`` its label, if any."""
         self.actor = actor
         self.roles = tuple(sorted(roles))
         self.action = action
         self.required = tuple(sorted(required))
+        self.action_labels = action_labels
         super().__init__(
             actor=actor,
             roles=", ".join(self.roles) or "-",
             action=action,
             required=", ".join(self.required) or "-",
         )
+
+    def message(self, lang: Lang = DEFAULT_LANG) -> str:
+        if self.action_labels is None and action_label(self.action, lang) is None:
+            return super().message(lang)  # a phrase ("query the audit log"), shown as given
+        params = {**self.params, "action": _trigger_text(self.action, self.action_labels, lang)}
+        return render("permission_denied_action", lang, params)
 
 
 class ConcurrencyError(ForloebError):

@@ -63,16 +63,17 @@ MESSAGES: Final[Mapping[str, Mapping[Lang, str]]] = {
         "en": "Reminder {reminder_id} does not exist.",
     },
     "unknown_trigger": {
-        "da": "Ukendt handling {trigger!r} i arbejdsgangen {workflow!r}. Kendte: {known}.",
-        "en": "Unknown trigger {trigger!r} in workflow {workflow!r}. Known: {known}.",
+        "da": "Ukendt handling {trigger!r} i arbejdsgangen {workflow}. Kendte: {known}.",
+        "en": "Unknown trigger {trigger!r} in workflow {workflow}. Known: {known}.",
     },
+    # {trigger} and {state} arrive quoted with their labels (see _errors.py).
     "transition_not_allowed": {
-        "da": "Handlingen {trigger!r} er ikke mulig i fasen {state!r} (forløb {engagement_id}).",
-        "en": "Trigger {trigger!r} is not allowed in state {state!r} (engagement {engagement_id}).",
+        "da": "Handlingen {trigger} er ikke mulig i fasen {state} (forløb {engagement_id}).",
+        "en": "Trigger {trigger} is not allowed in stage {state} (engagement {engagement_id}).",
     },
     "guard_missing": {
-        "da": "{trigger!r} kræver: {missing} (forløb {engagement_id}).",
-        "en": "{trigger!r} needs: {missing} (engagement {engagement_id}).",
+        "da": "{trigger} kræver: {missing} (forløb {engagement_id}).",
+        "en": "{trigger} needs: {missing} (engagement {engagement_id}).",
     },
     "guard_invalid": {
         "da": "Ugyldig {field}: {value!r}. Tilladt: {allowed}.",
@@ -118,6 +119,15 @@ MESSAGES: Final[Mapping[str, Mapping[Lang, str]]] = {
         "da": "Beskeden kunne ikke leveres via {channel} til {recipient} ({outcome}): {detail}",
         "en": "Could not deliver the message via {channel} to {recipient} ({outcome}): {detail}",
     },
+    # PermissionDenied for a named action (a trigger): {action} arrives quoted with its label.
+    "permission_denied_action": {
+        "da": "{actor} (roller: {roles}) må ikke udføre handlingen {action}; kræver en af: {required}.",
+        "en": "{actor} (roles: {roles}) may not perform {action}; needs one of: {required}.",
+    },
+    "outbox_not_found": {
+        "da": "Besked {outbox_id} findes ikke i udbakken.",
+        "en": "Message {outbox_id} is not in the outbox.",
+    },
 }
 
 
@@ -129,3 +139,24 @@ def field_label(key: str, lang: Lang) -> str:
 def render(code: str, lang: Lang, params: Mapping[str, object]) -> str:
     """Format message ``code`` in ``lang``; values are inserted as given."""
     return MESSAGES[code][lang].format(**params)
+
+
+# Labels of the engine's own actions (not transitions of a workflow), used in
+# messages when the raise site names no label.
+ACTION_LABELS: Final[Mapping[str, Mapping[Lang, str]]] = {
+    "start": {"da": "Opret forløb", "en": "Start"},
+    "note": {"da": "Skriv notat", "en": "Add a note"},
+    "record_details": {"da": "Registrér oplysninger", "en": "Record details"},
+    "record_activity": {"da": "Registrér aktivitet", "en": "Record an activity"},
+    "consent_given": {"da": "Registrér samtykke", "en": "Record consent"},
+    "consent_withdrawn": {"da": "Træk samtykke tilbage", "en": "Withdraw consent"},
+    "handover_exported": {"da": "Eksportér overleveringspakke", "en": "Export a handover package"},
+    "acknowledge_reminder": {"da": "Kvittér for påmindelse", "en": "Acknowledge a reminder"},
+    "snooze_reminder": {"da": "Udskyd påmindelse", "en": "Snooze a reminder"},
+}
+
+
+def action_label(key: str, lang: Lang) -> str | None:
+    """The label of one of the engine's own actions, or None."""
+    labels = ACTION_LABELS.get(key)
+    return labels[lang] if labels else None

@@ -21,6 +21,7 @@ from ._definition import (
     RETURN_TO_PAUSED,
     ROLES,
     GuardContext,
+    Labels,
     Stage,
     Transition,
     WorkflowDefinition,
@@ -116,6 +117,8 @@ class CompiledWorkflow:
     stages: Mapping[str, Stage]
     roles: Mapping[str, frozenset[str]]
     specs: Mapping[tuple[str, str], Transition]
+    # The labels error messages name stages, triggers and choices by.
+    labels: Labels
 
     def spec(self, trigger: str, source: str) -> Transition:
         return self.specs[(trigger, source)]
@@ -206,6 +209,7 @@ def compile_workflow(definition: WorkflowDefinition) -> CompiledWorkflow:
         stages={s.key: s for s in definition.stages},
         roles={t: definition.roles_for(t) for t in definition.triggers},
         specs={(t.trigger, src): t for t in definition.transitions for src in t.source},
+        labels=Labels.of(definition),
     )
 
 

@@ -61,6 +61,8 @@ class AccessQuery:
     since: datetime | None = None
     until: datetime | None = None
     limit: int | None = None
+    # e.g. "delete": verify looks up the erasures since a checkpoint.
+    action: str | None = None
 
 
 class AuditStore(ABC):
@@ -199,6 +201,7 @@ class SqlAuditStore(AuditStore):
             (c.subject, where.subject),
             (c.actor, where.actor),
             (c.engagement_id, where.engagement_id),
+            (c.action, where.action),
         ):
             if value is not None:
                 stmt = stmt.where(column == value)

@@ -106,6 +106,24 @@ class SqlText:
             "ORDER BY level"
         )
         self.insert_outbox = self._insert(outbox, skip=("id",))
+        # Erasure: children first, so each table's count is known and nothing
+        # depends on the foreign keys' ON DELETE CASCADE being enforced (SQLite
+        # enforces it only with PRAGMA foreign_keys, per connection).
+        mine = f"engagement_id = {p('_id')}"
+        of_reminders = f"SELECT id FROM reminders WHERE {mine}"
+        self.delete_engagement: tuple[tuple[str, str], ...] = (
+            (
+                "outbox_attempts",
+                "DELETE FROM outbox_attempts WHERE outbox_id IN "
+                f"(SELECT id FROM outbox WHERE reminder_id IN ({of_reminders}))",
+            ),
+            ("outbox", f"DELETE FROM outbox WHERE reminder_id IN ({of_reminders})"),
+            ("reminders", f"DELETE FROM reminders WHERE {mine}"),
+            ("idempotency_keys", f"DELETE FROM idempotency_keys WHERE {mine}"),
+            ("engagement_tags", f"DELETE FROM engagement_tags WHERE {mine}"),
+            ("events", f"DELETE FROM events WHERE {mine}"),
+            ("engagements", f"DELETE FROM engagements WHERE id = {p('_id')}"),
+        )
         self.select_engagement_skip_locked = self.select_engagement + (
             " SKIP LOCKED" if dialect != "sqlite" else ""
         )

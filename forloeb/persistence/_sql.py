@@ -444,6 +444,20 @@ class _ReadTransaction(OutboxReads, ReadTransaction):
             stmt = stmt.where(r.acknowledged_at.is_(None))
         return [cast(Row, x._mapping) for x in self._conn.execute(stmt.order_by(r.id))]
 
+    def final_before(
+        self, states: Sequence[str], before: datetime, limit: int, after: tuple[datetime, int] | None = None
+    ) -> list[Row]:
+        c = engagements.c
+        # A range per state on the (state, updated_at) index.
+        stmt = select(
+            c.id, c.workflow, c.workflow_version, c.state, c.subject, c.version, c.updated_at
+        ).where(c.state.in_(sorted(states)), c.updated_at < before)
+        if after is not None:
+            at, last = after
+            stmt = stmt.where(or_(c.updated_at > at, and_(c.updated_at == at, c.id > last)))
+        stmt = stmt.order_by(c.updated_at, c.id).limit(limit)
+        return [cast(Row, r._mapping) for r in self._conn.execute(stmt)]
+
 
 class _WriteTransaction(OutboxWrites, WriteTransaction):
     def __init__(self, cursor: Any, sql: SqlText) -> None:
@@ -513,3 +527,10 @@ class _WriteTransaction(OutboxWrites, WriteTransaction):
 
     def insert_outbox(self, values: Mapping[str, Any]) -> None:
         self._cur.execute(self._sql.insert_outbox, self._sql.encode(values))
+
+    def delete_engagement(self, engagement_id: int) -> dict[str, int]:
+        deleted: dict[str, int] = {}
+        for table, sql in self._sql.delete_engagement:
+            self._cur.execute(sql, {"_id": engagement_id})
+            deleted[table] = max(int(self._cur.rowcount), 0)
+        return deleted

@@ -26,7 +26,7 @@ from ._types import JSONData, UTCDateTime
 # The newest migration revision these tables describe; the engine refuses an
 # older database. A test checks it equals Alembic's head, so adding a
 # migration without bumping it fails.
-SCHEMA_HEAD = "0004"
+SCHEMA_HEAD = "0005"
 
 # Naming convention: constraint names are stable across SQLite and PostgreSQL,
 # which Alembic needs to alter them later.
@@ -90,6 +90,9 @@ engagements = Table(
     Index(None, "stage_due_at"),
     # The reminder sweep is a range query on this column.
     Index(None, "next_reminder_at"),
+    # The retention purge: engagements in a final stage, last changed before
+    # a cutoff, as a range per final stage (cost follows the number to purge).
+    Index(None, "state", "updated_at"),
 )
 
 engagement_tags = Table(
@@ -147,6 +150,8 @@ idempotency_keys = Table(
     Column("fingerprint", String(64), nullable=False),
     Column("response", JSONData, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # Erasing an engagement deletes its keys: without this, a scan of every key.
+    Index(None, "engagement_id"),
 )
 
 reminders = Table(
@@ -196,6 +201,8 @@ outbox = Table(
     Column("last_error", Text),
     Column("delivered_at", UTCDateTime),
     Index(None, "next_attempt_at"),
+    # Erasing an engagement deletes its reminders' messages: without this, a scan of the outbox.
+    Index(None, "reminder_id"),
 )
 
 # One row per delivery attempt of an outbox message: what an operator reads

@@ -81,6 +81,14 @@ class ReadTransaction(ABC):
     @abstractmethod
     def list_reminders(self, where: ReminderFilter) -> list[Row]: ...
 
+    @abstractmethod
+    def final_before(
+        self, states: Sequence[str], before: datetime, limit: int, after: tuple[datetime, int] | None = None
+    ) -> list[Row]:
+        """Engagements in one of ``states`` last changed (``updated_at``) before
+        ``before``: id, workflow, workflow_version, state, subject, version and
+        updated_at, by updated_at then id, starting after the key ``after``."""
+
     # -- outbox delivery (implemented in _outbox.py) --
 
     @abstractmethod
@@ -153,6 +161,12 @@ class WriteTransaction(ABC):
 
     @abstractmethod
     def insert_outbox(self, values: Mapping[str, Any]) -> None: ...
+
+    @abstractmethod
+    def delete_engagement(self, engagement_id: int) -> dict[str, int]:
+        """Delete the engagement and every row that belongs to it (events, tags,
+        idempotency keys, reminders, their outbox messages and attempts): a real
+        DELETE. Rows deleted per table. The access log is not touched."""
 
     # -- outbox delivery (implemented in _outbox.py) --
 

@@ -200,6 +200,21 @@ def test_rows_deleted_behind_the_engines_back_are_still_reported_as_missing(
     assert report.erased == []
 
 
+def test_an_erased_engagements_id_is_never_given_again(
+    engine: Engine, worker: Actor, supervisor: Actor
+) -> None:
+    """The access log and checkpoints name engagements by id: after erasing the
+    newest engagement, the next one must not inherit its id (SQLite would reuse
+    the highest rowid without AUTOINCREMENT)."""
+    start(engine, worker, subject="sag-1")
+    newest = start(engine, worker, subject="sag-2")
+    engine.erase(newest.id, actor=supervisor, reason="anmodning om sletning")
+
+    following = start(engine, worker, subject="sag-3")
+
+    assert following.id > newest.id
+
+
 # -- retention -----------------------------------------------------------------------
 
 

@@ -93,6 +93,9 @@ engagements = Table(
     # The retention purge: engagements in a final stage, last changed before
     # a cutoff, as a range per final stage (cost follows the number to purge).
     Index(None, "state", "updated_at"),
+    # Never reuse an erased engagement's id on SQLite (PostgreSQL sequences
+    # never do): the access log and checkpoints refer to engagements by id.
+    sqlite_autoincrement=True,
 )
 
 engagement_tags = Table(

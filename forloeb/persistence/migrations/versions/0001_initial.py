@@ -42,6 +42,8 @@ def upgrade() -> None:
         sa.Column("stage_entered_at", UTCDateTime, nullable=False),
         sa.Column("stage_due_at", UTCDateTime),
         sa.PrimaryKeyConstraint("id", name="pk_engagements"),
+        # Erased ids are never reused (see _tables.py).
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_engagements_workflow_state", "engagements", ["workflow", "state"])
     op.create_index("ix_engagements_assignee", "engagements", ["assignee"])

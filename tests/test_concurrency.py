@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+import time
 from collections import Counter
 from typing import Any
 
@@ -238,3 +239,51 @@ def test_several_processes_append_gaplessly(db_url: str, worker: Actor) -> None:
             assert row["prev_hash"] == prev
             assert event_hash(row, b"proc-key") == row["hash"]
             prev = row["hash"]
+
+
+@pytest.mark.sqlite_only
+def test_threads_that_end_do_not_leave_open_write_connections(
+    engine: Engine, worker: Actor, db_url: str
+) -> None:
+    """Each thread writes on its own SQLite connection; a server whose threads
+    come and go must not pile up open database files."""
+    import gc
+    import os
+
+    path = os.path.realpath(db_url.removeprefix("sqlite:///"))
+
+    def open_files() -> int:
+        fds = os.listdir("/proc/self/fd")
+        return sum(1 for fd in fds if _fd_target(fd) == path)
+
+    e = start(engine, worker)
+    before = open_files()
+    for round_ in range(5):
+        threads = [
+            threading.Thread(target=engine.add_note, args=(e.id, f"runde {round_}"), kwargs={"actor": worker})
+            for _ in range(10)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert engine.get(e.id).version == 51
+    # A thread's locals are released shortly after join() returns (when the
+    # interpreter drops the thread's state): poll briefly. SQLite keeps a
+    # closed connection's descriptor for reuse while other connections hold
+    # the file (POSIX locks are per process), so what is bounded is the peak
+    # number of threads writing at once (10), not the 50 threads that wrote.
+    deadline = time.monotonic() + 5
+    while open_files() > before + 10 and time.monotonic() < deadline:
+        gc.collect()
+        time.sleep(0.05)
+    assert open_files() <= before + 10
+
+
+def _fd_target(fd: str) -> str | None:
+    import os
+
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None

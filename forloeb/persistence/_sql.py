@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -115,7 +117,7 @@ class SqlStore(Store):
         self._pragmas = pragmas
         self._memory = memory
         self._local = threading.local()
-        self._own: list[Any] = []
+        self._own: weakref.WeakSet[_ThreadConnection] = weakref.WeakSet()
         self._own_lock = threading.Lock()
         self.url = url
         self.dialect = engine.dialect.name
@@ -198,19 +200,23 @@ class SqlStore(Store):
 
         A pool checkout and check-in costs ~25 µs, a sixth of a fire; SQLite
         connections are cheap and writers serialise on the file lock anyway,
-        so each thread keeps one. Not after a fork: the child opens its own.
+        so each thread keeps one. It is closed when the thread ends (its
+        thread-local holder is dropped) or when the store closes, so threads
+        that come and go (a server's request threads) do not pile up open
+        files. Not after a fork: the child opens its own.
         """
-        conn = getattr(self._local, "conn", None)
-        if conn is None or self._local.pid != os.getpid():
+        holder: _ThreadConnection | None = getattr(self._local, "holder", None)
+        if holder is None or holder.pid != os.getpid():
             cargs, cparams = self._engine.dialect.create_connect_args(self._engine.url)
-            cparams["check_same_thread"] = False  # close() may run in another thread
+            cparams["check_same_thread"] = False  # closed by whichever thread drops it
             conn = self._dbapi.connect(*cargs, **cparams)
             assert self._pragmas is not None
             _sqlite_setup(conn, self._pragmas, wal=True)
-            self._local.conn, self._local.pid = conn, os.getpid()
+            holder = _ThreadConnection(conn)
+            self._local.holder = holder
             with self._own_lock:
-                self._own.append(conn)
-        return conn
+                self._own.add(holder)
+        return holder.conn
 
     @contextmanager
     def write(self) -> Iterator[WriteTransaction]:
@@ -282,10 +288,34 @@ class SqlStore(Store):
 
     def close(self) -> None:
         with self._own_lock:
-            for conn in self._own:
-                conn.close()
+            for holder in list(self._own):
+                holder.close()
             self._own.clear()
         self._engine.dispose()
+
+
+class _ThreadConnection:
+    """Holds one thread's SQLite write connection and closes it when dropped.
+
+    sqlite3 connections cannot be weakly referenced; this holder can, so the
+    store tracks live holders in a WeakSet while the thread-local owns them.
+    A holder inherited across fork() belongs to the parent: never closed here.
+    """
+
+    __slots__ = ("__weakref__", "conn", "pid")
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.pid = os.getpid()
+
+    def close(self) -> None:
+        if self.pid == os.getpid():
+            self.conn.close()
+
+    def __del__(self) -> None:
+        # At interpreter exit the driver may be gone already.
+        with contextlib.suppress(Exception):
+            self.close()
 
 
 IDLE_PING_SECONDS = 5.0

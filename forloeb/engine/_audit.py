@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
-from ..persistence import AccessQuery, EventQuery, Row
+from ..persistence import AccessQuery, EventQuery
 from ._access import AUDIT_OFFICERS, AUDIT_READERS, acting_role, check_can_see, visibility
 from ._chain import GENESIS, event_hash
 from ._errors import InvalidData
@@ -111,23 +111,6 @@ def _check_filter(name: str, value: object) -> None:
             f"filter {name} must be a text of at most {MAX_FILTER} characters",
             detail_da=f"filteret {name} skal være en tekst på højst {MAX_FILTER} tegn",
         )
-
-
-def _event_of(row: Row) -> Event:
-    return Event(
-        engagement_id=row["engagement_id"],
-        seq=row["seq"],
-        type=row["type"],
-        trigger=row["trigger"],
-        from_state=row["from_state"],
-        to_state=row["to_state"],
-        actor=row["actor"],
-        role=row["role"],
-        data=row["payload"],
-        occurred_at=row["occurred_at"],
-        prev_hash=row["prev_hash"],
-        hash=row["hash"],
-    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -480,7 +463,7 @@ class Audit:
         more = page is not None and len(rows) > page
         rows = rows[:page] if page is not None else rows
         records = [
-            AuditRecord(event=_event_of(r), workflow=r["workflow"], subject=r["subject"], team=r["team"])
+            AuditRecord(event=Event.from_row(r), workflow=r["workflow"], subject=r["subject"], team=r["team"])
             for r in rows
         ]
         criteria: dict[str, object] = {k: v for k, v in filters.items() if v is not None}

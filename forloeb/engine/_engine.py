@@ -900,7 +900,7 @@ class Engine:
         """The event log, by seq. With ``actor`` the read is access-logged."""
         with self._read() as tx:
             row = self._load(tx, engagement_id)
-            events = [_event(r) for r in tx.events(engagement_id)]
+            events = [Event.from_row(r) for r in tx.events(engagement_id)]
         if actor is not None:
             self.audit.log_access(actor, "history", engagements=[row], purpose=purpose)
         return events
@@ -1197,7 +1197,7 @@ class Engine:
         }
         values["hash"] = event_hash(values, self._key)
         tx.insert_event(values)
-        return _event(values)
+        return Event.from_row(values)
 
 
 # -- helpers (module level: no engine state) ------------------------------------
@@ -1380,20 +1380,3 @@ def _snapshot_from_dict(d: Mapping[str, Any]) -> Engagement:
         if values.get(key) is not None:
             values[key] = datetime.fromisoformat(values[key])
     return _snapshot(values)
-
-
-def _event(row: Row) -> Event:
-    return Event(
-        engagement_id=row["engagement_id"],
-        seq=row["seq"],
-        type=row["type"],
-        trigger=row["trigger"],
-        from_state=row["from_state"],
-        to_state=row["to_state"],
-        actor=row["actor"],
-        role=row["role"],
-        data=row["payload"],
-        occurred_at=row["occurred_at"],
-        prev_hash=row["prev_hash"],
-        hash=row["hash"],
-    )

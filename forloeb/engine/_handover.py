@@ -405,7 +405,7 @@ def export(
     purpose: str | None = None,
 ) -> HandoverPackage:
     """Build the package and record the export (event + access-log entry) in one transaction."""
-    from ._engine import _check_note, _event
+    from ._engine import _check_note
 
     if format not in ("md", "json"):
         raise InvalidData(f"unknown format {format!r} (md, json)", detail_da=f"ukendt format {format!r}")
@@ -414,7 +414,7 @@ def export(
     role = acting_role(actor, _EXPORTERS, "export a handover package")
     with engine._read() as rtx:
         row = dict(engine._load(rtx, engagement_id))
-        events = [_event(r) for r in rtx.events(engagement_id)]
+        events = [Event.from_row(r) for r in rtx.events(engagement_id)]
     check_can_see(actor, row, "export a handover package")
     handed = row["data"].get("rounding_off", {}) if row["state"] == "handed_over" else {}
     receiver = receiver or handed.get("receiver")

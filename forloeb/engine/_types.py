@@ -118,6 +118,24 @@ class Event:
     prev_hash: str
     hash: str
 
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Event:
+        """The event of a stored ``events`` row (its ``payload`` is the event's data)."""
+        return cls(
+            engagement_id=row["engagement_id"],
+            seq=row["seq"],
+            type=row["type"],
+            trigger=row["trigger"],
+            from_state=row["from_state"],
+            to_state=row["to_state"],
+            actor=row["actor"],
+            role=row["role"],
+            data=row["payload"],
+            occurred_at=row["occurred_at"],
+            prev_hash=row["prev_hash"],
+            hash=row["hash"],
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "engagement_id": self.engagement_id,

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Engine, and_, delete, insert, or_, select
 
+from ._query import where_between, where_equal
 from ._tables import access_log, engagement_tags, engagements, events
 from .base import Row
 
@@ -108,21 +109,19 @@ class SqlAuditStore(AuditStore):
             en.subject,
             en.assignee,
         ).join(engagements, en.id == ev.engagement_id)
-        for column, value in (
-            (ev.engagement_id, where.engagement_id),
-            (en.workflow, where.workflow),
-            (ev.actor, where.actor),
-            (ev.type, where.type),
-            (ev.trigger, where.trigger),
-            (ev.to_state, where.state),
-            (en.team, where.team),
-        ):
-            if value is not None:
-                stmt = stmt.where(column == value)
-        if where.since is not None:
-            stmt = stmt.where(ev.occurred_at >= where.since)
-        if where.until is not None:
-            stmt = stmt.where(ev.occurred_at < where.until)
+        stmt = where_equal(
+            stmt,
+            (
+                (ev.engagement_id, where.engagement_id),
+                (en.workflow, where.workflow),
+                (ev.actor, where.actor),
+                (ev.type, where.type),
+                (ev.trigger, where.trigger),
+                (ev.to_state, where.state),
+                (en.team, where.team),
+            ),
+        )
+        stmt = where_between(stmt, ev.occurred_at, where.since, where.until)
         if where.tag is not None:
             tagged = select(engagement_tags.c.engagement_id).where(engagement_tags.c.tag == where.tag)
             stmt = stmt.where(ev.engagement_id.in_(tagged))
@@ -197,18 +196,16 @@ class SqlAuditStore(AuditStore):
     def list_access(self, where: AccessQuery) -> list[Row]:
         c = access_log.c
         stmt = select(access_log)
-        for column, value in (
-            (c.subject, where.subject),
-            (c.actor, where.actor),
-            (c.engagement_id, where.engagement_id),
-            (c.action, where.action),
-        ):
-            if value is not None:
-                stmt = stmt.where(column == value)
-        if where.since is not None:
-            stmt = stmt.where(c.occurred_at >= where.since)
-        if where.until is not None:
-            stmt = stmt.where(c.occurred_at < where.until)
+        stmt = where_equal(
+            stmt,
+            (
+                (c.subject, where.subject),
+                (c.actor, where.actor),
+                (c.engagement_id, where.engagement_id),
+                (c.action, where.action),
+            ),
+        )
+        stmt = where_between(stmt, c.occurred_at, where.since, where.until)
         stmt = stmt.order_by(c.occurred_at, c.id)
         if where.limit is not None:
             stmt = stmt.limit(where.limit)

@@ -32,6 +32,7 @@ from sqlalchemy.pool import StaticPool
 from ._audit import AuditStore, SqlAuditStore
 from ._hotpath import SqlText
 from ._outbox import OutboxReads, OutboxWrites
+from ._query import where_equal
 from ._tables import ALL_TABLES, engagement_tags, engagements, events, reminders
 from .base import (
     EngagementFilter,
@@ -423,16 +424,17 @@ class _ReadTransaction(OutboxReads, ReadTransaction):
     def list_engagements(self, where: EngagementFilter) -> list[Row]:
         c = engagements.c
         stmt = select(engagements)
-        for column, value in (
-            (c.workflow, where.workflow),
-            (c.state, where.state),
-            (c.assignee, where.assignee),
-            (c.supervisor, where.supervisor),
-            (c.team, where.team),
-            (c.subject, where.subject),
-        ):
-            if value is not None:
-                stmt = stmt.where(column == value)
+        stmt = where_equal(
+            stmt,
+            (
+                (c.workflow, where.workflow),
+                (c.state, where.state),
+                (c.assignee, where.assignee),
+                (c.supervisor, where.supervisor),
+                (c.team, where.team),
+                (c.subject, where.subject),
+            ),
+        )
         if where.tag is not None:
             tagged = select(engagement_tags.c.engagement_id).where(engagement_tags.c.tag == where.tag)
             stmt = stmt.where(c.id.in_(tagged))

@@ -480,10 +480,11 @@ class _ReadTransaction(OutboxReads, ReadTransaction):
         self, states: Sequence[str], before: datetime, limit: int, after: tuple[datetime, int] | None = None
     ) -> list[Row]:
         c = engagements.c
-        # A range per state on the (state, updated_at) index.
+        # closed_from is set exactly in a final stage: the condition that lets
+        # the partial index ix_engagements_closed_updated_at serve this range.
         stmt = select(
             c.id, c.workflow, c.workflow_version, c.state, c.subject, c.version, c.updated_at
-        ).where(c.state.in_(sorted(states)), c.updated_at < before)
+        ).where(c.closed_from.is_not(None), c.state.in_(sorted(states)), c.updated_at < before)
         if after is not None:
             at, last = after
             stmt = stmt.where(or_(c.updated_at > at, and_(c.updated_at == at, c.id > last)))

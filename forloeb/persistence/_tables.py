@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from ._types import JSONData, UTCDateTime
@@ -90,9 +91,15 @@ engagements = Table(
     Index(None, "stage_due_at"),
     # The reminder sweep is a range query on this column.
     Index(None, "next_reminder_at"),
-    # The retention purge: engagements in a final stage, last changed before
-    # a cutoff, as a range per final stage (cost follows the number to purge).
-    Index(None, "state", "updated_at"),
+    # The retention purge: engagements in a final stage (closed_from is set
+    # exactly then), last changed before a cutoff. Partial, so that the fires
+    # of active engagements, which all change updated_at, never touch it.
+    Index(
+        "ix_engagements_closed_updated_at",
+        "updated_at",
+        sqlite_where=text("closed_from IS NOT NULL"),
+        postgresql_where=text("closed_from IS NOT NULL"),
+    ),
     # Never reuse an erased engagement's id on SQLite (PostgreSQL sequences
     # never do): the access log and checkpoints refer to engagements by id.
     sqlite_autoincrement=True,

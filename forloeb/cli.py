@@ -2143,7 +2143,8 @@ def erase(settings: Settings, engagement_id: int, reason: str, purpose: str | No
 
 @cli.group()
 def retention() -> None:
-    """Retention: erase engagements closed longer ago than the deletion deadline."""
+    """Retention: erase engagements closed longer ago than the deletion deadline;
+    delete finished outbox messages."""
 
 
 @retention.command("purge")
@@ -2175,3 +2176,69 @@ def retention_purge(settings: Settings, years: int, dry_run: bool, yes: bool) ->
             click.confirm(_t(settings.lang, "purge_confirm", n=len(preview)), abort=True, err=True)
         receipts = engine.purge_closed(older_than_years=years, actor=actor, dry_run=dry_run)
         _receipts_out(settings, engine, receipts)
+
+
+_TEXTS.update(
+    {
+        "purge_outbox_confirm": (
+            "Slet disse {n} leverede eller opgivne beskeder og deres leveringsforsøg permanent? "
+            "Det kan ikke fortrydes",
+            "Delete these {n} delivered or dead messages and their delivery attempts permanently? "
+            "This cannot be undone",
+        ),
+        "outbox_purged": (
+            "{n} leverede eller opgivne beskeder ældre end {days} dage slettet fra udbakken "
+            "med deres leveringsforsøg.",
+            "{n} delivered or dead messages older than {days} days deleted from the outbox "
+            "with their delivery attempts.",
+        ),
+        "outbox_would_purge": (
+            "{n} leverede eller opgivne beskeder ældre end {days} dage ville blive slettet fra udbakken.",
+            "{n} delivered or dead messages older than {days} days would be deleted from the outbox.",
+        ),
+        "outbox_nothing_to_purge": (
+            "Ingen leverede eller opgivne beskeder ældre end {days} dage i udbakken.",
+            "No delivered or dead messages older than {days} days in the outbox.",
+        ),
+    }
+)
+
+
+def _outbox_purge_out(settings: Settings, n: int, days: int, dry_run: bool) -> None:
+    if settings.as_json:
+        _echo_json({"messages": n, "older_than_days": days, "dry_run": dry_run})
+    elif n == 0:
+        click.echo(_t(settings.lang, "outbox_nothing_to_purge", days=days))
+    else:
+        click.echo(_t(settings.lang, "outbox_would_purge" if dry_run else "outbox_purged", n=n, days=days))
+
+
+@retention.command("purge-outbox")
+@click.option(
+    "--older-than-days",
+    "days",
+    type=click.IntRange(min=1),
+    default=90,
+    show_default=True,
+    metavar="N",
+    help="Delete delivered and dead messages created more than N days ago (pending ones stay).",
+)
+@click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (required with --json).")
+@_global_options_again
+@click.pass_obj
+def retention_purge_outbox(settings: Settings, days: int, dry_run: bool, yes: bool) -> None:
+    """Delete finished outbox messages and their delivery attempts (supervisors)."""
+    if not (yes or dry_run) and settings.as_json:
+        raise _YesRequired(settings)
+    with _open(settings) as engine:
+        actor = settings.actor
+        if not (yes or dry_run):
+            # Show how many would go, then ask; the purge counts again as it deletes.
+            preview = engine.purge_outbox(older_than_days=days, actor=actor, dry_run=True)
+            _outbox_purge_out(settings, preview, days, dry_run=True)
+            if not preview:
+                return
+            click.confirm(_t(settings.lang, "purge_outbox_confirm", n=preview), abort=True, err=True)
+        n = engine.purge_outbox(older_than_days=days, actor=actor, dry_run=dry_run)
+        _outbox_purge_out(settings, n, days, dry_run)

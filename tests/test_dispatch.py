@@ -22,13 +22,13 @@ import structlog
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 from conftest import FakeClock, counts, start
-from sqlalchemy import select
+from sqlalchemy import func, select
 from test_notifiers import Collector, Refuser, free_port, parse, start_smtp
 
-from forloeb import Actor, Engine
+from forloeb import Actor, Engine, PermissionDenied
 from forloeb.cli import cli
 from forloeb.engine import DeliveryError, DispatchResult, InvalidData, Notification, Router, verify_signature
-from forloeb.persistence._tables import outbox
+from forloeb.persistence._tables import outbox, outbox_attempts
 
 SENDER = "forloeb@example.dk"
 SECRET = "hemmelig-nøgle"
@@ -514,3 +514,221 @@ def test_cli_reminders_attempts_of_a_message_not_tried_yet(eng: Engine, db_url: 
     assert out.exit_code == 0, out.output
     assert out.stdout.strip() == f"Besked {row['id']} er ikke forsøgt leveret endnu."
     assert json.loads(as_json.stdout) == []
+
+
+# -- purging finished messages ------------------------------------------------------------
+
+PURGE_NOW = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
+
+
+def _message(
+    eng: Engine, status: str, created_at: datetime, attempts: int = 2, channel: str = "email"
+) -> int:
+    """An outbox message of ``status`` created at ``created_at``, with ``attempts`` attempt rows."""
+    message_id = str(uuid.uuid4())
+    with eng.store.write() as tx:
+        tx.insert_outbox(
+            {
+                "message_id": message_id,
+                "reminder_id": None,
+                "channel": channel,
+                "recipient": "leder@example.dk",
+                "subject": "Påmindelse",
+                "body": "Husk opfølgning – æøå",
+                "payload": {},
+                "created_at": created_at,
+                "status": status,
+                "attempts": attempts,
+                "next_attempt_at": created_at if status == "pending" else None,
+                "last_error": None,
+                "delivered_at": created_at if status == "delivered" else None,
+            }
+        )
+    (outbox_id,) = [r["id"] for r in outbox_rows(eng) if r["message_id"] == message_id]
+    with eng.store.write() as tx:
+        for n in range(1, attempts + 1):
+            outcome = "failed" if n < attempts or status == "pending" else status
+            tx.insert_outbox_attempt(
+                {"outbox_id": outbox_id, "attempt": n, "at": created_at, "outcome": outcome, "error": None}
+            )
+    return int(outbox_id)
+
+
+def by_status(eng: Engine) -> dict[str, tuple[int, int]]:
+    """(messages, their attempt rows) per status."""
+    stmt = (
+        select(outbox.c.status, func.count(func.distinct(outbox.c.id)), func.count(outbox_attempts.c.id))
+        .select_from(outbox.outerjoin(outbox_attempts, outbox_attempts.c.outbox_id == outbox.c.id))
+        .group_by(outbox.c.status)
+    )
+    with eng.store.sa_engine.connect() as conn:  # type: ignore[attr-defined]
+        return {str(s): (int(m), int(a)) for s, m, a in conn.execute(stmt)}
+
+
+def _seed_for_purge(eng: Engine, now: datetime) -> dict[str, list[int]]:
+    """Per status: messages older than 90 days (to go, unless pending), exactly 90
+    days old and newer (to stay)."""
+    ages = {"old": timedelta(days=91), "limit": timedelta(days=90), "new": timedelta(days=89)}
+    seeded: dict[str, list[int]] = {}
+    for status in ("delivered", "dead", "pending"):
+        for label, age in ages.items():
+            copies = 3 if label == "old" else 1
+            for _ in range(copies):
+                seeded.setdefault(f"{status}_{label}", []).append(_message(eng, status, now - age))
+    return seeded
+
+
+def test_purge_outbox_deletes_old_finished_messages_with_their_attempts(
+    eng: Engine, clock: FakeClock, supervisor: Actor
+) -> None:
+    # A message that really went through sweep and dispatch, months ago: delivered.
+    begin(eng, Actor("anna", ["worker"]))
+    clock.set(REFERRAL_DUE)
+    eng.sweep()
+    assert eng.dispatch().delivered == 1
+    clock.set(PURGE_NOW)
+    seeded = _seed_for_purge(eng, PURGE_NOW)
+    assert by_status(eng) == {"delivered": (6, 11), "dead": (5, 10), "pending": (5, 10)}
+    before = counts(eng)
+
+    assert eng.purge_outbox(actor=supervisor) == 7  # 3 delivered + 3 dead + the real one
+    assert by_status(eng) == {"delivered": (2, 4), "dead": (2, 4), "pending": (5, 10)}
+    after = counts(eng)
+    assert before["outbox"] - after["outbox"] == 7
+    assert before["outbox_attempts"] - after["outbox_attempts"] == 13
+    # Nothing else is touched (the engagement, its events and reminders stay).
+    assert {k: v for k, v in after.items() if not k.startswith("outbox")} == {
+        k: v for k, v in before.items() if not k.startswith("outbox")
+    }
+    left = {r["id"] for r in outbox_rows(eng)}
+    for key, ids in seeded.items():
+        gone = key in ("delivered_old", "dead_old")
+        assert all((i in left) is not gone for i in ids), key
+        for i in ids:
+            assert (eng.outbox_attempts(i) == []) is gone, key
+    # Again: nothing left to purge. A day later the 90-day-old ones are due, pending never.
+    assert eng.purge_outbox(actor=supervisor) == 0
+    assert eng.purge_outbox(now=PURGE_NOW + timedelta(days=1), actor=supervisor) == 2
+    assert eng.purge_outbox(older_than_days=1, now=PURGE_NOW + timedelta(days=1), actor=supervisor) == 2
+    assert by_status(eng) == {"pending": (5, 10)}
+
+
+def test_purge_outbox_runs_in_batches(eng: Engine, clock: FakeClock, supervisor: Actor) -> None:
+    from forloeb.engine._dispatch import purge_outbox
+
+    for i in range(11):
+        _message(eng, ("delivered", "dead")[i % 2], PURGE_NOW - timedelta(days=100 + i), attempts=1)
+    _message(eng, "pending", PURGE_NOW - timedelta(days=300))
+    assert purge_outbox(eng, now=PURGE_NOW, actor=supervisor, batch=3) == 11
+    assert by_status(eng) == {"pending": (1, 2)}
+
+
+def test_purge_outbox_dry_run_writes_nothing(eng: Engine, supervisor: Actor) -> None:
+    _seed_for_purge(eng, PURGE_NOW)
+    before, statuses = counts(eng), by_status(eng)
+    assert eng.purge_outbox(now=PURGE_NOW, actor=supervisor, dry_run=True) == 6
+    assert eng.purge_outbox(older_than_days=1, now=PURGE_NOW, actor=supervisor, dry_run=True) == 10
+    assert counts(eng) == before and by_status(eng) == statuses
+    assert eng.purge_outbox(now=PURGE_NOW, actor=supervisor) == 6  # what the dry run said
+
+
+@pytest.mark.parametrize("who", ["worker", "auditor"])
+def test_purge_outbox_is_for_supervisors_and_a_refusal_writes_nothing(
+    eng: Engine, who: str, request: pytest.FixtureRequest
+) -> None:
+    _seed_for_purge(eng, PURGE_NOW)
+    before = counts(eng)
+    for dry_run in (False, True):
+        with pytest.raises(PermissionDenied):
+            eng.purge_outbox(now=PURGE_NOW, actor=request.getfixturevalue(who), dry_run=dry_run)
+    assert counts(eng) == before
+
+
+@pytest.mark.parametrize("days", [0, -1, True, 2.5, "90", None, 10**9])
+def test_purge_outbox_refuses_a_bad_age_and_writes_nothing(eng: Engine, supervisor: Actor, days: Any) -> None:
+    _seed_for_purge(eng, PURGE_NOW)
+    before = counts(eng)
+    with pytest.raises(InvalidData):
+        eng.purge_outbox(older_than_days=days, now=PURGE_NOW, actor=supervisor)
+    assert counts(eng) == before
+
+
+def test_purge_outbox_refuses_a_naive_now(eng: Engine, supervisor: Actor) -> None:
+    _seed_for_purge(eng, PURGE_NOW)
+    before = counts(eng)
+    with pytest.raises(InvalidData):
+        eng.purge_outbox(now=datetime(2026, 9, 1, 9, 0), actor=supervisor)
+    assert counts(eng) == before
+
+
+def test_the_purge_reads_the_partial_index(eng: Engine) -> None:
+    """Each batch is a range scan on ix_outbox_finished_created_at: its cost follows
+    the messages purged, not the size of the outbox."""
+    from forloeb.persistence._outbox import OutboxSql
+
+    sa_engine = eng.store.sa_engine  # type: ignore[attr-defined]
+    dialect = sa_engine.dialect.name
+    sql = OutboxSql(dialect).finished_before
+    with sa_engine.connect() as conn:
+        if dialect == "sqlite":
+            params: dict[str, Any] = {"before": "2026-01-01 00:00:00.000000", "limit": 500}
+            plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params))
+        else:
+            # An empty table: without this the planner rightly prefers a scan.
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            params = {"before": PURGE_NOW, "limit": 500}
+            plan = " ".join(str(r[0]) for r in conn.exec_driver_sql("EXPLAIN " + sql, params))
+    assert "ix_outbox_finished_created_at" in plan, plan
+
+
+def test_cli_retention_purge_outbox(eng: Engine, db_url: str) -> None:
+    now = datetime.now(UTC)
+    for status in ("delivered", "dead", "pending"):
+        _message(eng, status, now - timedelta(days=200))
+        _message(eng, status, now - timedelta(days=10))
+    before = counts(eng)
+    boss = ["--db", db_url, "--as", "leder", "--role", "supervisor"]
+    runner = CliRunner(
+        env={"FORLOEB_DB": None, "FORLOEB_ACTOR": None, "FORLOEB_ROLE": None, "FORLOEB_LANG": None}
+    )
+
+    def run(*args: str, input: str | None = None) -> Any:
+        return runner.invoke(cli, [*args], input=input)
+
+    try:
+        dry = run(*boss, "--json", "retention", "purge-outbox", "--dry-run")
+        no_yes = run(*boss, "--json", "retention", "purge-outbox")
+        declined = run(*boss, "retention", "purge-outbox", input="n\n")
+        denied = run("--db", db_url, "--as", "anna", "retention", "purge-outbox", "--yes")
+        bad = run(*boss, "retention", "purge-outbox", "--older-than-days", "0", "--yes")
+        after_refusals = counts(eng)
+        fewer_days = run(
+            *boss, "--lang", "en", "retention", "purge-outbox", "--older-than-days", "5", "--dry-run"
+        )
+        done = run(*boss, "retention", "purge-outbox", "--yes")
+        again = run(*boss, "--json", "retention", "purge-outbox", "--yes")
+        nothing = run(*boss, "--lang", "en", "retention", "purge-outbox")
+    finally:
+        structlog.reset_defaults()
+    assert dry.exit_code == 0, dry.output
+    assert json.loads(dry.stdout) == {"messages": 2, "older_than_days": 90, "dry_run": True}
+    assert no_yes.exit_code == 2
+    assert declined.exit_code == 1
+    assert "2 leverede eller opgivne beskeder ældre end 90 dage ville blive slettet" in declined.stdout
+    assert denied.exit_code == 1 and "Fejl:" in denied.output
+    assert bad.exit_code == 2
+    assert after_refusals == before
+    assert fewer_days.exit_code == 0, fewer_days.output
+    assert fewer_days.stdout.startswith("4 delivered or dead messages older than 5 days would be deleted")
+    assert done.exit_code == 0, done.output
+    assert done.stdout.startswith("2 leverede eller opgivne beskeder ældre end 90 dage slettet")
+    assert json.loads(again.stdout) == {"messages": 0, "older_than_days": 90, "dry_run": False}
+    assert nothing.exit_code == 0 and nothing.stdout.strip() == (
+        "No delivered or dead messages older than 90 days in the outbox."
+    )
+    after = counts(eng)
+    assert (before["outbox"] - after["outbox"], before["outbox_attempts"] - after["outbox_attempts"]) == (
+        2,
+        4,
+    )
+    assert by_status(eng) == {"delivered": (1, 2), "dead": (1, 2), "pending": (2, 4)}

@@ -16,7 +16,8 @@ or webhook takes its time:
    backoff, or dead (permanent error, or too many attempts); every attempt
    gets a row in ``outbox_attempts``.
 
-``send_digests`` puts the supervisors' daily digests into the same outbox.
+``send_digests`` puts the supervisors' daily digests into the same outbox;
+``purge_outbox`` deletes finished messages (and their attempts) after a while.
 """
 
 from __future__ import annotations
@@ -29,9 +30,11 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from ..persistence import Row, Store
-from ._errors import ForloebError, InvalidData
+from ..persistence import Row, Store, WriteConflict
+from ._definition import SUPERVISOR
+from ._errors import ConcurrencyError, ForloebError, InvalidData
 from ._reminders import default_channel
+from ._types import Actor
 from .notifiers import DeliveryError, Notification, Router, build_digest
 
 if TYPE_CHECKING:
@@ -41,6 +44,12 @@ _log = structlog.get_logger("forloeb")
 
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
+# The outbox purge: who may, the default age, and messages deleted per
+# transaction (a short write lock each, so deliveries and commands go on).
+PURGERS: frozenset[str] = frozenset({SUPERVISOR})
+DEFAULT_OUTBOX_RETENTION_DAYS = 90
+PURGE_BATCH = 500
+PURGE_RETRIES = 3
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -345,3 +354,77 @@ def send_digests(engine: Engine, now: datetime | None) -> list[str]:
                 inserted.append(note.message_id)
     _log.info("digests_enqueued", count=len(inserted))
     return inserted
+
+
+def purge_outbox(
+    engine: Engine,
+    *,
+    older_than_days: int = DEFAULT_OUTBOX_RETENTION_DAYS,
+    now: datetime | None,
+    actor: Actor,
+    dry_run: bool = False,
+    batch: int = PURGE_BATCH,
+) -> int:
+    """:meth:`Engine.purge_outbox`: the number of messages deleted (``dry_run``: that would be)."""
+    from ._engine import _available
+
+    # Every check before the first transaction: a refused purge writes nothing.
+    engine._role_for(actor, PURGERS, "purge the outbox")
+    days = older_than_days
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        raise InvalidData(
+            "older_than_days must be a whole number of at least 1",
+            detail_da="older_than_days skal være et helt tal på mindst 1",
+        )
+    if now is None:
+        now = engine._clock()
+    elif not isinstance(now, datetime) or now.tzinfo is None:
+        raise InvalidData("now must be an aware datetime", detail_da="now skal have en tidszone")
+    # The age counts from created_at, not from when the message was finished:
+    # every row has it and it never changes, while a dead message keeps no
+    # finishing time (delivered_at is for delivered ones; a dead one's last
+    # attempt is in outbox_attempts). A message is finished within the retry
+    # horizon (MAX_ATTEMPTS with the backoff capped at hours: days at most), so
+    # against a limit of months the difference is small, and it errs only
+    # towards keeping an old message while it is still being retried: a
+    # pending message is never purged, however old.
+    try:
+        cutoff = now - timedelta(days=days)
+    except OverflowError:
+        raise InvalidData(
+            f"older_than_days={days} reaches before year 1",
+            detail_da=f"older_than_days={days} rækker før år 1",
+        ) from None
+    if dry_run:
+        with engine._read() as rtx:
+            return rtx.count_finished_outbox(cutoff)
+    messages = attempts = 0
+    while True:
+        for retry in range(PURGE_RETRIES):
+            try:
+                # One short transaction per batch: no long write lock on the outbox.
+                with _available(engine.store.url, engine.store.write()) as tx:
+                    deleted = tx.purge_finished_outbox(cutoff, batch)
+                break
+            except WriteConflict as exc:
+                # A deadlock with an erasure deleting the same messages
+                # (PostgreSQL): this batch was rolled back, the earlier ones
+                # are committed; the next try finds what is still there.
+                if retry == PURGE_RETRIES - 1:
+                    raise ConcurrencyError(None, None, None) from exc
+        messages += deleted["outbox"]
+        attempts += deleted["outbox_attempts"]
+        # Deleted rows are gone, so the next batch starts again from the oldest
+        # left; fewer than a batch means none are left (or another purge, or a
+        # dispatcher recording a late outcome, holds the rest: skipped).
+        if deleted["outbox"] < batch:
+            break
+    _log.info(
+        "outbox_purged",
+        actor=actor.id,
+        older_than_days=days,
+        created_before=cutoff.isoformat(),
+        messages=messages,
+        attempts=attempts,
+    )
+    return messages

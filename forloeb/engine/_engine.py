@@ -42,8 +42,9 @@ from ._audit import Audit
 from ._calendar import BusinessCalendar, WorkingDayCalendar
 from ._chain import GENESIS, event_hash
 from ._definition import RETURN_TO_PAUSED, STAFF, Deadline, Label, Labels, WorkflowDefinition
-from ._dispatch import DispatchResult, OutboxMessage, RetryPolicy
+from ._dispatch import DEFAULT_OUTBOX_RETENTION_DAYS, DispatchResult, OutboxMessage, RetryPolicy
 from ._dispatch import dispatch as _dispatch
+from ._dispatch import purge_outbox as _purge_outbox
 from ._dispatch import send_digests as _send_digests
 from ._errors import (
     ConcurrencyError,
@@ -723,6 +724,24 @@ class Engine:
         """The delivery attempts of one outbox message (attempt, at, outcome, error)."""
         with self._read() as tx:
             return [dict(r) for r in tx.outbox_attempts(outbox_id)]
+
+    def purge_outbox(
+        self,
+        *,
+        older_than_days: int = DEFAULT_OUTBOX_RETENTION_DAYS,
+        now: datetime | None = None,
+        actor: Actor,
+        dry_run: bool = False,
+    ) -> int:
+        """Delete the delivered and dead outbox messages created more than
+        ``older_than_days`` days before ``now`` (default: the clock), with their
+        delivery attempts; pending messages are never deleted. Supervisors only.
+
+        Runs in batches of a few hundred messages, each its own short write
+        transaction. Returns the number of messages deleted; ``dry_run``: the
+        number that would be, writing nothing.
+        """
+        return _purge_outbox(self, older_than_days=older_than_days, now=now, actor=actor, dry_run=dry_run)
 
     def start_scheduler(
         self,

@@ -19,10 +19,10 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, func, select, text
 
 from ._hotpath import SqlText
-from ._tables import engagements, outbox, outbox_attempts, reminders
+from ._tables import OUTBOX_FINISHED, engagements, outbox, outbox_attempts, reminders
 from .base import Row
 
 _OUTBOX_COLUMNS = tuple(c.name for c in outbox.c)
@@ -61,6 +61,33 @@ class OutboxSql:
             "ON CONFLICT (message_id) DO NOTHING RETURNING id"
         )
         self._updates: dict[tuple[str, ...], str] = {}
+        # The purge: finished messages created before a cutoff, oldest first.
+        # OUTBOX_FINISHED word for word, so the partial index
+        # ix_outbox_finished_created_at serves it: a range scan that stops
+        # after ``limit`` rows. Locked (PostgreSQL) so a late dispatcher's
+        # outcome waits and then finds the row gone; rows it holds are
+        # skipped, as is a batch another purge is deleting.
+        self.finished_before = (
+            f"SELECT id FROM outbox WHERE {OUTBOX_FINISHED} AND created_at < {p('before')} "
+            f"ORDER BY created_at LIMIT {p('limit')}{lock}"
+        )
+        self._purges: dict[int, tuple[str, str]] = {}
+
+    def purge(self, count: int) -> tuple[str, str]:
+        """Delete the attempts, then the messages, of ``count`` outbox ids (named i0, i1, …).
+
+        Children first, so nothing depends on SQLite enforcing ``ON DELETE
+        CASCADE``; both are lookups by indexed column (outbox_attempts.outbox_id,
+        the outbox's primary key).
+        """
+        sql = self._purges.get(count)
+        if sql is None:
+            ids = ", ".join(self._p(f"i{i}") for i in range(count))
+            sql = self._purges[count] = (
+                f"DELETE FROM outbox_attempts WHERE outbox_id IN ({ids})",
+                f"DELETE FROM outbox WHERE id IN ({ids})",
+            )
+        return sql
 
     def claim(self, channels: int) -> str:
         """The claim for messages on ``channels`` channels (named c0, c1, …)."""
@@ -141,6 +168,21 @@ class OutboxWrites:
         self._cur.execute(self._outbox_sql.insert_if_new, self._sql.encode(values))
         return self._cur.fetchone() is not None
 
+    def purge_finished_outbox(self, before: datetime, limit: int) -> dict[str, int]:
+        """Delete up to ``limit`` finished messages created before ``before``, oldest
+        first, with their attempts; rows deleted per table."""
+        sql = self._outbox_sql
+        self._cur.execute(sql.finished_before, {"before": self._time(before), "limit": limit})
+        ids = [int(r[0]) for r in self._cur.fetchall()]
+        if not ids:
+            return {"outbox_attempts": 0, "outbox": 0}
+        params = {f"i{i}": outbox_id for i, outbox_id in enumerate(ids)}
+        deleted: dict[str, int] = {}
+        for table, statement in zip(("outbox_attempts", "outbox"), sql.purge(len(ids)), strict=True):
+            self._cur.execute(statement, params)
+            deleted[table] = max(int(self._cur.rowcount), 0)
+        return deleted
+
 
 class OutboxReads:
     """Outbox queries of a read transaction (mixed into ``_sql._ReadTransaction``)."""
@@ -191,6 +233,16 @@ class OutboxReads:
             .order_by(r.due_at, r.id)
         )
         return [cast(Row, x._mapping) for x in self._conn.execute(stmt)]
+
+    def count_finished_outbox(self, before: datetime) -> int:
+        """Finished (delivered or dead) messages created before ``before``."""
+        # The purge's condition as text, so the partial index serves the count too.
+        stmt = (
+            select(func.count())
+            .select_from(outbox)
+            .where(text(OUTBOX_FINISHED), outbox.c.created_at < before)
+        )
+        return int(self._conn.execute(stmt).scalar_one())
 
     def outbox_counts(self) -> dict[str, int]:
         """Messages per status."""

@@ -27,7 +27,13 @@ from ._types import JSONData, UTCDateTime
 # The newest migration revision these tables describe; the engine refuses an
 # older database. A test checks it equals Alembic's head, so adding a
 # migration without bumping it fails.
-SCHEMA_HEAD = "0005"
+SCHEMA_HEAD = "0006"
+
+# A finished outbox message: delivered, or given up on (dead). The predicate
+# of the partial index the outbox purge reads, and the purge's condition
+# word for word (SQLite uses a partial index only for a query repeating its
+# WHERE term; PostgreSQL proves it from the same literal text).
+OUTBOX_FINISHED = "status IN ('delivered', 'dead')"
 
 # Naming convention: constraint names are stable across SQLite and PostgreSQL,
 # which Alembic needs to alter them later.
@@ -213,6 +219,14 @@ outbox = Table(
     Index(None, "next_attempt_at"),
     # Erasing an engagement deletes its reminders' messages: without this, a scan of the outbox.
     Index(None, "reminder_id"),
+    # The outbox purge: finished messages created before a cutoff, oldest
+    # first. Partial, so pending messages (the dispatcher's work) are not in it.
+    Index(
+        "ix_outbox_finished_created_at",
+        "created_at",
+        sqlite_where=text(OUTBOX_FINISHED),
+        postgresql_where=text(OUTBOX_FINISHED),
+    ),
 )
 
 # One row per delivery attempt of an outbox message: what an operator reads
@@ -268,6 +282,7 @@ ALL_TABLES = (
 
 __all__ = [
     "ALL_TABLES",
+    "OUTBOX_FINISHED",
     "SCHEMA_HEAD",
     "access_log",
     "engagement_tags",

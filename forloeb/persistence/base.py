@@ -108,6 +108,10 @@ class ReadTransaction(ABC):
     def outbox_counts(self) -> dict[str, int]:
         """Messages per status."""
 
+    @abstractmethod
+    def count_finished_outbox(self, before: datetime) -> int:
+        """Finished (delivered or dead) messages created before ``before``."""
+
 
 class WriteTransaction(ABC):
     """One write transaction; all or nothing. Holds the engagement's write lock
@@ -190,6 +194,12 @@ class WriteTransaction(ABC):
     @abstractmethod
     def insert_outbox_if_new(self, values: Mapping[str, Any]) -> bool:
         """Insert unless the message_id exists; True when inserted."""
+
+    @abstractmethod
+    def purge_finished_outbox(self, before: datetime, limit: int) -> dict[str, int]:
+        """Delete up to ``limit`` finished (delivered or dead) messages created
+        before ``before``, oldest first, and their attempts; rows deleted per
+        table (``outbox``, ``outbox_attempts``). Pending messages are never touched."""
 
 
 class Store(ABC):

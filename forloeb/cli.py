@@ -2163,19 +2163,45 @@ def retention() -> None:
 @click.pass_obj
 def retention_purge(settings: Settings, years: int, dry_run: bool, yes: bool) -> None:
     """Erase every closed or handed-over engagement older than the deadline (KL: 5 years)."""
-    if not (yes or dry_run) and settings.as_json:
-        raise _YesRequired(settings)
     with _open(settings) as engine:
-        actor = settings.actor
-        if not (yes or dry_run):
-            # Show what would go, then ask; the purge re-checks each engagement.
-            preview = engine.purge_closed(older_than_years=years, actor=actor, dry_run=True)
-            _receipts_out(settings, engine, preview)
-            if not preview:
-                return
-            click.confirm(_t(settings.lang, "purge_confirm", n=len(preview)), abort=True, err=True)
-        receipts = engine.purge_closed(older_than_years=years, actor=actor, dry_run=dry_run)
-        _receipts_out(settings, engine, receipts)
+        _preview_then_purge(
+            settings,
+            yes=yes,
+            dry_run=dry_run,
+            purge=lambda dry: engine.purge_closed(older_than_years=years, actor=settings.actor, dry_run=dry),
+            show=lambda receipts, _dry: _receipts_out(settings, engine, receipts),
+            count=len,
+            confirm="purge_confirm",
+        )
+
+
+_T = TypeVar("_T")
+
+
+def _preview_then_purge(
+    settings: Settings,
+    *,
+    yes: bool,
+    dry_run: bool,
+    purge: Callable[[bool], _T],
+    show: Callable[[_T, bool], None],
+    count: Callable[[_T], int],
+    confirm: str,
+) -> None:
+    """Purge, after showing what would go and asking, unless --yes or --dry-run.
+
+    The real purge checks every row again as it deletes: the preview only
+    informs the question.
+    """
+    if not (yes or dry_run):
+        if settings.as_json:
+            raise _YesRequired(settings)
+        preview = purge(True)
+        show(preview, True)
+        if not count(preview):
+            return
+        click.confirm(_t(settings.lang, confirm, n=count(preview)), abort=True, err=True)
+    show(purge(dry_run), dry_run)
 
 
 _TEXTS.update(
@@ -2229,16 +2255,13 @@ def _outbox_purge_out(settings: Settings, n: int, days: int, dry_run: bool) -> N
 @click.pass_obj
 def retention_purge_outbox(settings: Settings, days: int, dry_run: bool, yes: bool) -> None:
     """Delete finished outbox messages and their delivery attempts (supervisors)."""
-    if not (yes or dry_run) and settings.as_json:
-        raise _YesRequired(settings)
     with _open(settings) as engine:
-        actor = settings.actor
-        if not (yes or dry_run):
-            # Show how many would go, then ask; the purge counts again as it deletes.
-            preview = engine.purge_outbox(older_than_days=days, actor=actor, dry_run=True)
-            _outbox_purge_out(settings, preview, days, dry_run=True)
-            if not preview:
-                return
-            click.confirm(_t(settings.lang, "purge_outbox_confirm", n=preview), abort=True, err=True)
-        n = engine.purge_outbox(older_than_days=days, actor=actor, dry_run=dry_run)
-        _outbox_purge_out(settings, n, days, dry_run)
+        _preview_then_purge(
+            settings,
+            yes=yes,
+            dry_run=dry_run,
+            purge=lambda dry: engine.purge_outbox(older_than_days=days, actor=settings.actor, dry_run=dry),
+            show=lambda n, dry: _outbox_purge_out(settings, n, days, dry),
+            count=lambda n: n,
+            confirm="purge_outbox_confirm",
+        )

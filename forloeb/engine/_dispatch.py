@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from ..persistence import Row, Store, WriteConflict
+from ._checks import aware_now, positive_int
 from ._definition import SUPERVISOR
 from ._errors import ConcurrencyError, ForloebError, InvalidData
 from ._reminders import default_channel
@@ -307,10 +308,7 @@ def send_digests(engine: Engine, now: datetime | None) -> list[str]:
     """:meth:`Engine.send_digests`: one digest per supervisor, at most once per (Danish) day."""
     from ._engine import MAX_TEXT
 
-    if now is None:
-        now = engine._clock()
-    elif not isinstance(now, datetime) or now.tzinfo is None:
-        raise InvalidData("now must be an aware datetime", detail_da="now skal have en tidszone")
+    now = aware_now(now, engine._clock)
     with engine._read() as rtx:
         rows = rtx.open_reminders_of_current_stages()
     per_supervisor: dict[str, list[dict[str, Any]]] = {}
@@ -370,16 +368,8 @@ def purge_outbox(
 
     # Every check before the first transaction: a refused purge writes nothing.
     engine._role_for(actor, PURGERS, "purge the outbox")
-    days = older_than_days
-    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
-        raise InvalidData(
-            "older_than_days must be a whole number of at least 1",
-            detail_da="older_than_days skal være et helt tal på mindst 1",
-        )
-    if now is None:
-        now = engine._clock()
-    elif not isinstance(now, datetime) or now.tzinfo is None:
-        raise InvalidData("now must be an aware datetime", detail_da="now skal have en tidszone")
+    days = positive_int("older_than_days", older_than_days)
+    now = aware_now(now, engine._clock)
     # The age counts from created_at, not from when the message was finished:
     # every row has it and it never changes, while a dead message keeps no
     # finishing time (delivered_at is for delivered ones; a dead one's last

@@ -41,6 +41,7 @@ from . import _consent, _erasure, _handover, _reminders
 from ._audit import Audit
 from ._calendar import BusinessCalendar, WorkingDayCalendar
 from ._chain import GENESIS, event_hash
+from ._checks import check_aware, positive_int
 from ._definition import RETURN_TO_PAUSED, STAFF, Deadline, Label, Labels, WorkflowDefinition
 from ._dispatch import DEFAULT_OUTBOX_RETENTION_DAYS, DispatchResult, OutboxMessage, RetryPolicy
 from ._dispatch import dispatch as _dispatch
@@ -697,10 +698,8 @@ class Engine:
         A delivered message is never sent again; a failed one is retried with
         exponential backoff until :attr:`retry_policy` gives up (dead).
         """
-        if now is not None and (not isinstance(now, datetime) or now.tzinfo is None):
-            raise InvalidData("now must be an aware datetime", detail_da="now skal have en tidszone")
-        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-            raise InvalidData("batch must be a positive integer", detail_da="batch skal være et positivt tal")
+        check_aware(now)
+        positive_int("batch", batch)
         return _dispatch(self.store, self.router, self._clock, now=now, batch=batch, policy=self.retry_policy)
 
     def send_digests(self, now: datetime | None = None) -> builtins.list[str]:

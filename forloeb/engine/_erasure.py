@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from ..persistence import Row, WriteConflict
+from ._checks import aware_now, positive_int
 from ._definition import SUPERVISOR
 from ._errors import ConcurrencyError, InvalidData
 from ._types import Actor
@@ -100,16 +101,8 @@ def purge_closed(
 ) -> list[ErasureReceipt]:
     """:meth:`Engine.purge_closed`."""
     role = engine._role_for(actor, ERASERS, "purge closed engagements")
-    years = older_than_years
-    if isinstance(years, bool) or not isinstance(years, int) or years < 1:
-        raise InvalidData(
-            "older_than_years must be a whole number of at least 1",
-            detail_da="older_than_years skal være et helt tal på mindst 1",
-        )
-    if now is None:
-        now = engine._clock()
-    elif not isinstance(now, datetime) or now.tzinfo is None:
-        raise InvalidData("now must be an aware datetime", detail_da="now skal have en tidszone")
+    years = positive_int("older_than_years", older_than_years)
+    now = aware_now(now, engine._clock)
     cutoff = _years_before(now, years)
     # The final stages come from the definitions (closed, handed over …), per
     # workflow version: a stage key final in one workflow may not be in another.

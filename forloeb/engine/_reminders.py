@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..persistence import ReminderFilter, Row, WriteConflict
+from ._checks import aware_now, positive_int
 from ._definition import STAFF, Deadline, WorkflowDefinition
 from ._errors import ConcurrencyError, DefinitionError, InvalidData, ReminderNotFound, UnknownWorkflow
 from ._machine import CompiledWorkflow
@@ -33,12 +34,8 @@ _LEVEL_NAMES_DA = {1: "Påmindelse", 2: "Eskalering til leder", 3: "Eskalering t
 
 def sweep(engine: Engine, now: datetime | None, *, batch: int) -> list[Reminder]:
     """:meth:`Engine.sweep`: every reminder due at ``now``, each engagement in its own transaction."""
-    if now is None:
-        now = engine._clock()
-    elif not isinstance(now, datetime) or now.tzinfo is None:
-        raise InvalidData("now must be an aware datetime", detail_da="now skal have en tidszone")
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-        raise InvalidData("batch must be a positive integer", detail_da="batch skal være et positivt tal")
+    now = aware_now(now, engine._clock)
+    positive_int("batch", batch)
     raised: list[Reminder] = []
     after: tuple[datetime, int] | None = None
     while True:

@@ -1,4 +1,4 @@
-"""Shared fixtures and helpers for the engine tests.
+"""Shared fixtures for the engine tests (helpers they share are in ``helpers.py``).
 
 The store and engine tests run on every backend through one parametrized
 fixture, ``db_url`` (and ``engine``, ``clocked_engine`` built on it):
@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import structlog
+from helpers import FakeClock, drive
 
 from forloeb import Actor, Engagement, Engine
 
@@ -36,125 +37,31 @@ PG_HOWTO = (
 )
 BACKENDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql))
 
-# Data that satisfies the plan guards (leaving shared_path / own_path).
-PLAN: dict[str, str] = {
-    "focus": "Skolegang og fritid",
-    "goals": "Fast fremmøde i skolen",
-    "plan": "Ugentlige samtaler med familien",
-}
-
-ACTIVE_STAGES = (
-    "referral",
-    "first_contact",
-    "shared_path",
-    "own_path",
-    "action",
-    "self_help",
-    "rounding_off",
-)
-
-# The path forward: (trigger, data, stage reached).
-FORWARD: tuple[tuple[str, Mapping[str, Any] | None, str], ...] = (
-    ("make_contact", None, "first_contact"),
-    ("agree_shared_path", None, "shared_path"),
-    ("set_own_path", PLAN, "own_path"),
-    ("act", PLAN, "action"),
-    ("reach_self_help", None, "self_help"),
-    ("round_off", {"level": "does"}, "rounding_off"),
-)
-ENDINGS: dict[str, tuple[str, Mapping[str, Any]]] = {
-    "closed": ("close", {"outcome": "Mål nået"}),
-    # A registered receiver and a basis other than consent (which would need a
-    # recorded consent first; tests/test_consent.py covers that path).
-    "handed_over": ("hand_over", {"receiver": "jobcenter", "legal_basis": "serviceloven § 11"}),
-}
-
-SOURCES = {"individual_course": "skole", "civil_society": "foreninger"}
-
-
-class FakeClock:
-    """A settable clock: ``clock()`` returns the current (aware, UTC) time."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
-        if self.now.tzinfo is None:
-            raise ValueError("FakeClock needs an aware datetime")
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def set(self, value: datetime) -> None:
-        if value.tzinfo is None:
-            raise ValueError("FakeClock needs an aware datetime")
-        self.now = value.astimezone(UTC)
-
-    def advance(self, delta: timedelta | None = None, **kwargs: float) -> datetime:
-        self.now += delta if delta is not None else timedelta(**kwargs)
-        return self.now
-
-
-def counts(engine: Engine) -> dict[str, int]:
-    """Rows per table: compared before and after to prove nothing was written."""
-    return engine.row_counts()
-
-
-def start(
-    engine: Engine,
-    actor: Actor,
-    workflow: str = "individual_course",
-    *,
-    subject: str = "sag-1",
-    source: str | None = None,
-    **kwargs: Any,
-) -> Engagement:
-    return engine.start(workflow, subject=subject, source=source or SOURCES[workflow], actor=actor, **kwargs)
-
-
-def drive(
-    engine: Engine,
-    actor: Actor,
-    stage: str,
-    workflow: str = "individual_course",
-    *,
-    engagement: Engagement | None = None,
-    subject: str = "sag-1",
-) -> Engagement:
-    """Start an engagement (unless given one at referral) and fire valid triggers until ``stage``.
-
-    ``stage`` is an active stage, ``closed``, ``handed_over`` or ``paused``
-    (paused from ``action``).
-    """
-    e = engagement or start(engine, actor, workflow, subject=subject)
-    target = "action" if stage == "paused" else stage
-    targets = [s for _, _, s in FORWARD]
-    if target in ENDINGS:
-        stop = "rounding_off"
-    elif target == "referral":
-        stop = None
-    elif target in targets:
-        stop = target
-    else:
-        raise ValueError(f"cannot drive to {stage!r}")
-    if stop is not None:
-        for trigger, data, reached in FORWARD:
-            e = engine.fire(e.id, trigger, actor=actor, data=data)
-            assert e.state == reached
-            if reached == stop:
-                break
-    if target in ENDINGS:
-        trigger, data = ENDINGS[target]
-        e = engine.fire(e.id, trigger, actor=actor, data=data)
-    if stage == "paused":
-        e = engine.fire(e.id, "pause", actor=actor, data={"reason": "Sygdom"})
-    assert e.state == stage
-    return e
-
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """The engine reads these; a developer's shell must not change the tests."""
     for name in ("FORLOEB_AUDIT_KEY", "FORLOEB_DB", "FORLOEB_LOG_FORMAT", "FORLOEB_LOG_LEVEL"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _uncached_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The CLI configures structlog with cache_logger_on_first_use, which pins the
+    engine's module-level logger at the CLI's level (warning) for the rest of the
+    process: later tests' capture_logs would then see nothing. So the CLI's
+    configuration is made uncached here, and undone after every test."""
+    import forloeb.cli
+
+    real = forloeb.cli.configure_logging
+
+    def configure(*args: Any, **kwargs: Any) -> None:
+        real(*args, **kwargs)
+        structlog.configure(cache_logger_on_first_use=False)
+
+    monkeypatch.setattr(forloeb.cli, "configure_logging", configure)
+    yield
+    structlog.reset_defaults()
 
 
 def pytest_configure(config: pytest.Config) -> None:

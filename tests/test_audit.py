@@ -8,36 +8,17 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-import structlog
 from click.testing import CliRunner
-from conftest import PLAN, FakeClock, counts, drive, start
+from helpers import PLAN, FakeClock, counts, drive, start
 from sqlalchemy import select, text, update
 
-import forloeb.cli
 from forloeb import Actor, Engine, InvalidData, PermissionDenied
 from forloeb.cli import cli
 from forloeb.engine import can_see, event_hash
 from forloeb.persistence import SqlStore
 from forloeb.persistence._tables import events
-
-
-@pytest.fixture(autouse=True)
-def _uncached_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """As in test_cli.py: the CLI pins structlog's loggers at its level unless
-    caching is off, which would hide log lines from later test modules."""
-    real = forloeb.cli.configure_logging
-
-    def configure(*args: Any, **kwargs: Any) -> None:
-        real(*args, **kwargs)
-        structlog.configure(cache_logger_on_first_use=False)
-
-    monkeypatch.setattr(forloeb.cli, "configure_logging", configure)
-    yield
-    structlog.reset_defaults()
-
 
 KEY = "revisionsnøgle"
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from conftest import PLAN, counts, drive, start
+from helpers import PLAN, counts, drive, start
 
 from forloeb import (
     Actor,

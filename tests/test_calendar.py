@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 import pytest
-from conftest import PLAN, FakeClock, start
+from helpers import PLAN, FakeClock, start
 
 from forloeb import Actor, Engine, WorkingDayCalendar
 from forloeb.engine import Deadline

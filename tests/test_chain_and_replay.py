@@ -6,7 +6,7 @@ import random
 from typing import Any
 
 import pytest
-from conftest import PLAN, drive, start
+from helpers import PLAN, drive, start
 from sqlalchemy import select, text
 
 from forloeb import Actor, Engine

@@ -8,15 +8,12 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 from click.testing import CliRunner, Result
 
-import forloeb.cli
 from forloeb.cli import cli, main, mermaid
 from forloeb.engine import GENESIS
 from forloeb.persistence import SCHEMA_HEAD, SqlStore
@@ -38,22 +35,6 @@ CLEAN_ENV: dict[str, str | None] = {
     "FORLOEB_ROLE": None,
     "FORLOEB_LANG": None,
 }
-
-
-@pytest.fixture(autouse=True)
-def _uncached_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The CLI configures structlog with cache_logger_on_first_use, which pins the
-    engine's module-level logger at the CLI's level (warning) for the rest of the
-    process: other test modules' capture_logs would then see nothing."""
-    real = forloeb.cli.configure_logging
-
-    def configure(*args: Any, **kwargs: Any) -> None:
-        real(*args, **kwargs)
-        structlog.configure(cache_logger_on_first_use=False)
-
-    monkeypatch.setattr(forloeb.cli, "configure_logging", configure)
-    yield
-    structlog.reset_defaults()
 
 
 def run(db: str, *args: str) -> Result:

@@ -9,7 +9,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from conftest import start
+from helpers import start
 from sqlalchemy import select
 
 from forloeb import Actor, ConcurrencyError, Engine, TransitionNotAllowed

@@ -21,7 +21,7 @@ import pytest
 import structlog
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
-from conftest import FakeClock, counts, start
+from helpers import FakeClock, counts, start
 from sqlalchemy import func, select
 from test_notifiers import Collector, Refuser, free_port, parse, start_smtp
 

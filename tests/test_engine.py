@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 import structlog
-from conftest import PLAN, FakeClock, counts, drive, start
+from helpers import PLAN, FakeClock, counts, drive, start
 from structlog.testing import capture_logs
 
 import forloeb

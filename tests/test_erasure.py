@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import structlog
 from click.testing import CliRunner
-from conftest import FakeClock, counts, drive, start
+from helpers import FakeClock, counts, drive, start
 from sqlalchemy import func, select
 
-import forloeb
-import forloeb.cli
 from forloeb import Actor, EngagementNotFound, Engine, ErasureReceipt, InvalidData, PermissionDenied
 from forloeb.cli import cli
 from forloeb.persistence._tables import (
@@ -282,26 +278,11 @@ def test_purge_closed_counts_from_now(engine: Engine, worker: Actor, supervisor:
 # -- the command line ----------------------------------------------------------------
 
 
-@pytest.fixture
-def _uncached_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """As in test_cli.py: the CLI's cached structlog configuration must not outlive the test."""
-    real = forloeb.configure_logging
-
-    def configure(*args: Any, **kwargs: Any) -> None:
-        real(*args, **kwargs)
-        structlog.configure(cache_logger_on_first_use=False)
-
-    monkeypatch.setattr(forloeb.cli, "configure_logging", configure)
-    yield
-    structlog.reset_defaults()
-
-
 def run(db: str, *args: str, input: str | None = None) -> Any:
     env: dict[str, str | None] = {"FORLOEB_DB": None, "FORLOEB_ACTOR": None, "FORLOEB_ROLE": None}
     return CliRunner(env=env).invoke(cli, ["--db", db, *args], input=input, catch_exceptions=False)
 
 
-@pytest.mark.usefixtures("_uncached_logging")
 def test_cli_erase(db_url: str, worker: Actor) -> None:
     with Engine.open(db_url, migrate=True) as engine:
         a = start(engine, worker, subject="sag-1")
@@ -329,7 +310,6 @@ def test_cli_erase(db_url: str, worker: Actor) -> None:
         assert engine.list() == []
 
 
-@pytest.mark.usefixtures("_uncached_logging")
 def test_cli_retention_purge(db_url: str, worker: Actor, supervisor: Actor) -> None:
     clock = FakeClock(datetime(2015, 1, 5, 9, 0, tzinfo=UTC))
     with Engine.open(db_url, migrate=True, clock=clock) as engine:

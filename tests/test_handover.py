@@ -4,34 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import structlog
 from click.testing import CliRunner
-from conftest import PLAN, counts, drive, start
+from helpers import PLAN, counts, drive, start
 
-import forloeb.cli
 from forloeb import Actor, Engine, GuardFailed, PermissionDenied
 from forloeb.cli import cli
-
-
-@pytest.fixture(autouse=True)
-def _uncached_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """As in test_cli.py: the CLI pins structlog's loggers at its level unless
-    caching is off, which would hide log lines from later test modules."""
-    real = forloeb.cli.configure_logging
-
-    def configure(*args: Any, **kwargs: Any) -> None:
-        real(*args, **kwargs)
-        structlog.configure(cache_logger_on_first_use=False)
-
-    monkeypatch.setattr(forloeb.cli, "configure_logging", configure)
-    yield
-    structlog.reset_defaults()
-
 
 OWN = {"focus": "Arbejde", "goals": "Praktik inden sommer", "plan": "CV og tre virksomhedsbesøg"}
 

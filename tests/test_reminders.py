@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import PLAN, FakeClock, counts, drive, start
+from helpers import PLAN, FakeClock, counts, drive, start
 from sqlalchemy import func, select
 from test_chain_and_replay import raw_events, verify_chain
 

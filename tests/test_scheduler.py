@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import FakeClock, start
+from helpers import FakeClock, start
 from test_notifiers import Collector, parse, start_smtp
 
 from forloeb import Actor, Engine, InvalidData

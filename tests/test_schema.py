@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from conftest import start
+from helpers import start
 from sqlalchemy import insert, inspect, text
 from sqlalchemy.exc import IntegrityError
 

@@ -7,7 +7,7 @@ import string
 
 import pytest
 import transitions
-from conftest import ACTIVE_STAGES, PLAN, drive, start
+from helpers import ACTIVE_STAGES, PLAN, drive, start
 
 from forloeb import Actor, Engine, GuardFailed, InvalidData, PermissionDenied, TransitionNotAllowed
 from forloeb.engine import AUDITOR, SUPERVISOR, Deadline, WorkflowDefinition

@@ -8,6 +8,7 @@ from ._access import can_see, visibility
 from ._audit import AccessEntry, Audit, AuditPage, AuditRecord, ChainBreak, VerifyReport, parse_time
 from ._calendar import BusinessCalendar, WorkingDayCalendar
 from ._chain import GENESIS, canonical_bytes, event_hash
+from ._checks import MAX_PAYLOAD_BYTES
 from ._config import CONFIG_ENV, Settings, load_settings, settings_from_mapping
 from ._consent import DEFAULT_RECEIVERS, SECTIONS, Consent, consent_guard, is_consent_basis
 from ._definition import (
@@ -30,7 +31,7 @@ from ._definition import (
     WorkflowDefinition,
 )
 from ._dispatch import DispatchResult, OutboxMessage, RetryPolicy
-from ._engine import MAX_PAYLOAD_BYTES, DeadlineOverrides, Engine, replay
+from ._engine import DeadlineOverrides, Engine
 from ._erasure import ErasureReceipt
 from ._errors import (
     ConcurrencyError,
@@ -52,6 +53,7 @@ from ._errors import (
 from ._handover import HandoverPackage
 from ._i18n import LANGS, Lang, field_label
 from ._logging import configure_logging
+from ._queries import replay
 from ._reminders import SYSTEM_ACTOR
 from ._types import Actor, Engagement, Event, Reminder, TriggerOption
 from .notifiers import (

@@ -11,12 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from typing import Protocol
+from typing import Final, Protocol
 from zoneinfo import ZoneInfo
 
 import holidays
 
 from ._definition import Deadline
+
+# The secretariat's time zone: deadlines, digests, dates in packages and the CLI.
+COPENHAGEN: Final = ZoneInfo("Europe/Copenhagen")
 
 
 class BusinessCalendar(Protocol):

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from ._checks import check_interval, parse_digest_time
 from ._definition import Deadline, Escalation
 from ._errors import InvalidData
-from ._scheduler import _check_interval, parse_digest_time
-from .notifiers import Router
+from .notifiers import Route, Router
 
 CONFIG_ENV: Final = "FORLOEB_CONFIG"
 _TOP: Final = frozenset({"notifiers", "routes", "address_book", "deadlines", "team_leads", "scheduler"})
@@ -58,7 +58,7 @@ def load_settings(
     env = os.environ if environ is None else environ
     chosen = os.fspath(path) if path is not None else env.get(CONFIG_ENV) or None
     if chosen is None:
-        return Settings(router=_default_router())
+        return Settings(router=default_router())
     try:
         with open(chosen, "rb") as f:
             data = tomllib.load(f)
@@ -89,7 +89,7 @@ def settings_from_mapping(
             f"unknown section(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(_TOP))}"
         )
     router_config = {k: data[k] for k in ("notifiers", "routes", "address_book") if k in data}
-    router = Router.from_config(router_config, environ=environ) if router_config else _default_router()
+    router = Router.from_config(router_config, environ=environ) if router_config else default_router()
     scheduler = _table("scheduler", data.get("scheduler", {}))
     _known("scheduler", scheduler, _SCHEDULER)
     digest_at = scheduler.get("digest_at")
@@ -105,16 +105,15 @@ def settings_from_mapping(
         router_config=router_config,
         deadlines=_deadlines(data.get("deadlines", {})),
         team_leads=dict(team_leads),
-        sweep_every=_check_interval("scheduler.sweep_every", scheduler.get("sweep_every", 60)),
-        dispatch_every=_check_interval("scheduler.dispatch_every", scheduler.get("dispatch_every", 15)),
+        sweep_every=check_interval("scheduler.sweep_every", scheduler.get("sweep_every", 60)),
+        dispatch_every=check_interval("scheduler.dispatch_every", scheduler.get("dispatch_every", 15)),
         digest_at=digest_at,
     )
 
 
-def _default_router() -> Router:
-    from ._engine import default_router
-
-    return default_router()
+def default_router() -> Router:
+    """Everything to the log: what an engine without configuration delivers."""
+    return Router([Route(channel="log")], {})
 
 
 def _table(what: str, value: object) -> Mapping[str, Any]:

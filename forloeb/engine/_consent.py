@@ -23,14 +23,13 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ._checks import check_note, check_text
 from ._definition import STAFF, GuardContext, Label
 from ._errors import GuardFailed, InvalidData
+from ._kernel import Kernel, fingerprint
 from ._types import Actor, Engagement
-
-if TYPE_CHECKING:
-    from ._engine import Engine
 
 CONSENTS = "consents"  # the key of the fold in the engagement's data
 GIVEN = "consent_given"
@@ -38,7 +37,7 @@ WITHDRAWN = "consent_withdrawn"
 MAX_PURPOSE = 2000
 
 # Receiving actors a handover may go to. Configurable per engine
-# (``engine.receivers = {...}``): a municipality lists its own.
+# (``kernel.receivers = {...}``): a municipality lists its own.
 DEFAULT_RECEIVERS: Mapping[str, Label] = {
     "jobcenter": Label(da="Jobcenter", en="Job centre"),
     "socialcenter": Label(da="Socialcenter", en="Social centre"),
@@ -183,7 +182,7 @@ def shared_sections(shared: object) -> list[str] | None:
 
 
 def give(
-    engine: Engine,
+    kernel: Kernel,
     engagement_id: int,
     *,
     actor: Actor,
@@ -194,24 +193,23 @@ def give(
     how: str = "written",
     idempotency_key: str | None = None,
 ) -> Engagement:
-    from ._engine import _check_text, _fingerprint
 
     info = _keys(information)
     receivers = _keys(to)
     if "all" in info:
         info = list(SECTIONS)
     how_key = _HOW_ALIASES.get(how, how) if isinstance(how, str) else how
-    fingerprint = (
-        _fingerprint("consent", actor, engagement_id, info, receivers, purpose, str(given_on), how_key)
+    digest = (
+        fingerprint("consent", actor, engagement_id, info, receivers, purpose, str(given_on), how_key)
         if idempotency_key
         else ""
     )
 
     def work(tx: Any) -> Any:
-        row = engine._load(tx, engagement_id)
-        role = engine._role_for(actor, STAFF, GIVEN)
+        row = kernel.load(tx, engagement_id)
+        role = kernel.role_for(actor, STAFF, GIVEN)
         state = row["state"]
-        now = engine._clock()
+        now = kernel.clock()
         missing = [
             k
             for k, v in (("information", info), ("to", receivers), ("purpose", purpose))
@@ -219,7 +217,7 @@ def give(
         ]
         invalid: list[tuple[str, object, Sequence[str]]] = []
         invalid += [("information", k, list(SECTIONS)) for k in info if k not in SECTIONS]
-        invalid += [("to", k, sorted(engine.receivers)) for k in receivers if k not in engine.receivers]
+        invalid += [("to", k, sorted(kernel.receivers)) for k in receivers if k not in kernel.receivers]
         if how_key not in HOW:
             invalid.append(("how", how, list(HOW)))
         day = _date(given_on, now)
@@ -235,7 +233,7 @@ def give(
                 f"purpose is longer than {MAX_PURPOSE} characters",
                 detail_da=f"formålet er længere end {MAX_PURPOSE} tegn",
             )
-        _check_text("actor", actor.id)
+        check_text("actor", actor.id)
         record = {
             "id": row["version"] + 1,  # the seq of the event recording it
             "information": info,
@@ -250,15 +248,15 @@ def give(
         data = dict(row["data"])
         data[CONSENTS] = [*(data.get(CONSENTS) or []), record]
         payload = {k: v for k, v in record.items() if k not in ("withdrawn_on", "withdrawn_reason")}
-        return engine._commit_change(
+        return kernel.commit_change(
             tx, row, {"data": data, "updated_at": now}, actor, role, GIVEN, None, state, payload, now
         )
 
-    return engine._run(work, idempotency_key, fingerprint)
+    return kernel.run(work, idempotency_key, digest)
 
 
 def withdraw(
-    engine: Engine,
+    kernel: Kernel,
     engagement_id: int,
     consent_id: int,
     *,
@@ -267,21 +265,20 @@ def withdraw(
     reason: str | None = None,
     idempotency_key: str | None = None,
 ) -> Engagement:
-    from ._engine import _check_note, _fingerprint
 
     if reason is not None:
-        _check_note(reason)
-    fingerprint = (
-        _fingerprint("withdraw_consent", actor, engagement_id, consent_id, str(withdrawn_on), reason)
+        check_note(reason)
+    digest = (
+        fingerprint("withdraw_consent", actor, engagement_id, consent_id, str(withdrawn_on), reason)
         if idempotency_key
         else ""
     )
 
     def work(tx: Any) -> Any:
-        row = engine._load(tx, engagement_id)
-        role = engine._role_for(actor, STAFF, WITHDRAWN)
+        row = kernel.load(tx, engagement_id)
+        role = kernel.role_for(actor, STAFF, WITHDRAWN)
         state = row["state"]
-        now = engine._clock()
+        now = kernel.clock()
         consents = [dict(c) for c in row["data"].get(CONSENTS) or []]
         target = next((c for c in consents if c["id"] == consent_id and not c["withdrawn_on"]), None)
         if target is None:
@@ -296,11 +293,11 @@ def withdraw(
         target["withdrawn_reason"] = reason
         data = {**row["data"], CONSENTS: consents}
         payload = {"consent_id": consent_id, "withdrawn_on": day.isoformat(), "reason": reason}
-        return engine._commit_change(
+        return kernel.commit_change(
             tx, row, {"data": data, "updated_at": now}, actor, role, WITHDRAWN, None, state, payload, now
         )
 
-    return engine._run(work, idempotency_key, fingerprint)
+    return kernel.run(work, idempotency_key, digest)
 
 
 def _date(value: date | str | None, now: datetime) -> date | None:

@@ -26,20 +26,18 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 
 from ..persistence import Row, Store, WriteConflict
-from ._checks import aware_now, positive_int
+from ._checks import MAX_TEXT, aware_now, positive_int
 from ._definition import SUPERVISOR
 from ._errors import ConcurrencyError, ForloebError, InvalidData
+from ._kernel import Kernel
 from ._reminders import default_channel
 from ._types import Actor
 from .notifiers import DeliveryError, Notification, Router, build_digest
-
-if TYPE_CHECKING:
-    from ._engine import Engine
 
 _log = structlog.get_logger("forloeb")
 
@@ -304,19 +302,16 @@ def _record(
     return outcome
 
 
-def send_digests(engine: Engine, now: datetime | None) -> list[str]:
+def send_digests(kernel: Kernel, now: datetime | None) -> list[str]:
     """:meth:`Engine.send_digests`: one digest per supervisor, at most once per (Danish) day."""
-    from ._engine import MAX_TEXT
-
-    now = aware_now(now, engine._clock)
-    with engine._read() as rtx:
+    now = aware_now(now, kernel.clock)
+    with kernel.read() as rtx:
         rows = rtx.open_reminders_of_current_stages()
     per_supervisor: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         if not r["supervisor"]:
             continue
-        versions = engine._workflows.get(r["workflow"], {})
-        compiled = versions.get(r["workflow_version"])
+        compiled = kernel.registry.find(r["workflow"], r["workflow_version"])
         label = compiled.stages[r["stage"]].labels if compiled and r["stage"] in compiled.stages else None
         per_supervisor.setdefault(r["supervisor"], []).append(
             {
@@ -328,9 +323,9 @@ def send_digests(engine: Engine, now: datetime | None) -> list[str]:
                 "due_at": r["due_at"],
             }
         )
-    channel = default_channel(engine)
+    channel = default_channel(kernel)
     inserted: list[str] = []
-    with engine.store.write() as tx:
+    with kernel.store.write() as tx:
         for supervisor, items in sorted(per_supervisor.items()):
             note = build_digest(supervisor, items, "da", channel=channel, now=now)
             values = {
@@ -355,7 +350,7 @@ def send_digests(engine: Engine, now: datetime | None) -> list[str]:
 
 
 def purge_outbox(
-    engine: Engine,
+    kernel: Kernel,
     *,
     older_than_days: int = DEFAULT_OUTBOX_RETENTION_DAYS,
     now: datetime | None,
@@ -364,12 +359,11 @@ def purge_outbox(
     batch: int = PURGE_BATCH,
 ) -> int:
     """:meth:`Engine.purge_outbox`: the number of messages deleted (``dry_run``: that would be)."""
-    from ._engine import _available
 
     # Every check before the first transaction: a refused purge writes nothing.
-    engine._role_for(actor, PURGERS, "purge the outbox")
+    kernel.role_for(actor, PURGERS, "purge the outbox")
     days = positive_int("older_than_days", older_than_days)
-    now = aware_now(now, engine._clock)
+    now = aware_now(now, kernel.clock)
     # The age counts from created_at, not from when the message was finished:
     # every row has it and it never changes, while a dead message keeps no
     # finishing time (delivered_at is for delivered ones; a dead one's last
@@ -386,14 +380,14 @@ def purge_outbox(
             detail_da=f"older_than_days={days} rækker før år 1",
         ) from None
     if dry_run:
-        with engine._read() as rtx:
+        with kernel.read() as rtx:
             return rtx.count_finished_outbox(cutoff)
     messages = attempts = 0
     while True:
         for retry in range(PURGE_RETRIES):
             try:
                 # One short transaction per batch: no long write lock on the outbox.
-                with _available(engine.store.url, engine.store.write()) as tx:
+                with kernel.write() as tx:
                     deleted = tx.purge_finished_outbox(cutoff, batch)
                 break
             except WriteConflict as exc:

@@ -23,23 +23,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 
 from ..persistence import Row, WriteConflict
-from ._checks import aware_now, positive_int
+from ._checks import MAX_REASON, aware_now, check_text, positive_int
 from ._definition import SUPERVISOR
-from ._errors import ConcurrencyError, InvalidData
+from ._errors import ConcurrencyError
+from ._kernel import Kernel
 from ._types import Actor
-
-if TYPE_CHECKING:
-    from ._engine import Engine
 
 # Erasing is irreversible and about a resident's rights: a supervisor decides.
 ERASERS: frozenset[str] = frozenset({SUPERVISOR})
 DELETE = "delete"
-MAX_REASON = 1000
 DEFAULT_RETENTION_YEARS = 5  # KL: 5 years after the case is closed
 RETENTION_REASON = "retention: {years} years after closing"
 # Engagements fetched per round trip of the purge.
@@ -78,39 +75,37 @@ class ErasureReceipt:
 
 
 def erase(
-    engine: Engine, engagement_id: int, *, actor: Actor, reason: str, purpose: str | None = None
+    kernel: Kernel, engagement_id: int, *, actor: Actor, reason: str, purpose: str | None = None
 ) -> ErasureReceipt:
     """:meth:`Engine.erase`."""
     # Every check before the transaction: a refused erasure writes nothing.
-    role = engine._role_for(actor, ERASERS, "erase")
-    reason = _check_text("reason", reason, "begrundelse")
+    role = kernel.role_for(actor, ERASERS, "erase")
+    reason = check_text("reason", reason, limit=MAX_REASON, name_da="begrundelse")
     if purpose is not None:
-        purpose = _check_text("purpose", purpose, "formål")
-    receipt = _erase_one(engine, engagement_id, actor, role, reason, {"purpose": purpose} if purpose else {})
+        purpose = check_text("purpose", purpose, limit=MAX_REASON, name_da="formål")
+    receipt = _erase_one(kernel, engagement_id, actor, role, reason, {"purpose": purpose} if purpose else {})
     assert receipt is not None  # no condition: erased or an exception
     return receipt
 
 
 def purge_closed(
-    engine: Engine,
+    kernel: Kernel,
     *,
     older_than_years: int = DEFAULT_RETENTION_YEARS,
     now: datetime | None,
     actor: Actor,
     dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[ErasureReceipt]:
-    """:meth:`Engine.purge_closed`."""
-    role = engine._role_for(actor, ERASERS, "purge closed engagements")
+    """:meth:`Engine.purge_closed`; ``progress(erased so far, 0)`` after each erasure
+    (the total is not known in advance: a dry run tells it)."""
+    role = kernel.role_for(actor, ERASERS, "purge closed engagements")
     years = positive_int("older_than_years", older_than_years)
-    now = aware_now(now, engine._clock)
+    now = aware_now(now, kernel.clock)
     cutoff = _years_before(now, years)
     # The final stages come from the definitions (closed, handed over …), per
     # workflow version: a stage key final in one workflow may not be in another.
-    finals = {
-        (name, version): frozenset(k for k, kind in compiled.kind_of.items() if kind == "final")
-        for name, versions in engine._workflows.items()
-        for version, compiled in versions.items()
-    }
+    finals = kernel.registry.final_stages()
     states = sorted(frozenset[str]().union(*finals.values()))
     if not states:
         return []
@@ -124,19 +119,21 @@ def purge_closed(
     receipts: list[ErasureReceipt] = []
     after: tuple[datetime, int] | None = None
     while True:
-        with engine._read() as rtx:
+        with kernel.read() as rtx:
             rows = rtx.final_before(states, cutoff, BATCH, after)
         for row in rows:
             if not due(row):
                 continue
             if dry_run:
-                receipts.append(_receipt(row, row["version"], engine._clock(), actor, reason, dry_run=True))
+                receipts.append(_receipt(row, row["version"], kernel.clock(), actor, reason, dry_run=True))
                 continue
             # Each in its own transaction, re-checked under the row lock: one
             # reopened (or noted on) since the query is no longer due and stays.
-            receipt = _erase_one(engine, row["id"], actor, role, reason, criteria, due)
+            receipt = _erase_one(kernel, row["id"], actor, role, reason, criteria, due)
             if receipt is not None:
                 receipts.append(receipt)
+                if progress is not None:
+                    progress(len(receipts), 0)
         if len(rows) < BATCH:
             return receipts
         # Keyset paging: erased rows are gone, skipped ones are not fetched again.
@@ -144,7 +141,7 @@ def purge_closed(
 
 
 def _erase_one(
-    engine: Engine,
+    kernel: Kernel,
     engagement_id: int,
     actor: Actor,
     role: str,
@@ -153,16 +150,14 @@ def _erase_one(
     still_due: Callable[[Row], bool] | None = None,
 ) -> ErasureReceipt | None:
     """Delete one engagement and log it, in one transaction; None when ``still_due`` says no."""
-    from ._engine import _available
-
     try:
-        with _available(engine.store.url, engine.store.write()) as tx:
+        with kernel.write() as tx:
             # Locked: a command in flight finishes first; one that comes after
             # finds no engagement (EngagementNotFound), never half of one.
-            row = engine._load(tx, engagement_id)
+            row = kernel.load(tx, engagement_id)
             if still_due is not None and not still_due(row):
                 return None
-            now = engine._clock()
+            now = kernel.clock()
             deleted = tx.delete_engagement(row["id"])
             tx.insert_access(
                 {
@@ -204,17 +199,6 @@ def _receipt(
         reason=reason,
         dry_run=dry_run,
     )
-
-
-def _check_text(name: str, value: object, name_da: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidData(f"a {name} is required", detail_da=f"en {name_da} er påkrævet")
-    if len(value) > MAX_REASON:
-        raise InvalidData(
-            f"the {name} is longer than {MAX_REASON} characters",
-            detail_da=f"{name_da} er længere end {MAX_REASON} tegn",
-        )
-    return value.strip()
 
 
 def _years_before(now: datetime, years: int) -> datetime:

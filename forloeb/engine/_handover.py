@@ -19,10 +19,11 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from ._access import acting_role, check_can_see
+from ._checks import check_note
 from ._consent import (
     DEFAULT_SECTIONS,
     HOW,
@@ -35,10 +36,8 @@ from ._consent import (
 from ._definition import AUDITOR, STAFF, Label, WorkflowDefinition
 from ._errors import ConcurrencyError, GuardFailed, InvalidData
 from ._i18n import Lang, field_label
+from ._kernel import Kernel
 from ._types import Actor, Event
-
-if TYPE_CHECKING:
-    from ._engine import Engine
 
 EXPORTED = "handover_exported"
 FORMAT = "forloeb-handover/1"
@@ -101,7 +100,7 @@ def _items(record: Mapping[str, Any], skip: Sequence[str] = ()) -> dict[str, Any
 
 
 def build_content(
-    engine: Engine,
+    kernel: Kernel,
     *,
     row: Mapping[str, Any],
     events: Sequence[Event],
@@ -113,7 +112,7 @@ def build_content(
     created_by: str,
 ) -> dict[str, Any]:
     """The package as data (the JSON format; the Markdown renders this)."""
-    definition = engine.workflow(row["workflow"], row["workflow_version"])
+    definition = kernel.registry.compiled(row["workflow"], row["workflow_version"]).definition
     fold = _fold(definition, events)
     records: dict[str, dict[str, Any]] = fold["records"]
     content: dict[str, Any] = {
@@ -177,7 +176,7 @@ def build_content(
     content["chain"] = {
         "through_seq": last.seq,
         "head": last.hash,
-        "algorithm": "HMAC-SHA256" if engine._key else "SHA-256",
+        "algorithm": "HMAC-SHA256" if kernel.audit_key else "SHA-256",
     }
     return content
 
@@ -256,10 +255,10 @@ def _md_text(value: Any) -> str:
     return " ".join(text.split())
 
 
-def render_markdown(engine: Engine, content: Mapping[str, Any], lang: Lang = "da") -> str:
+def render_markdown(kernel: Kernel, content: Mapping[str, Any], lang: Lang = "da") -> str:
     eng = content["engagement"]
-    definition = engine.workflow(eng["workflow"], eng["workflow_version"])
-    receivers = engine.receivers
+    definition = kernel.registry.compiled(eng["workflow"], eng["workflow_version"]).definition
+    receivers = kernel.receivers
 
     def label_of_receiver(key: str) -> str:
         return receivers[key].get(lang) if key in receivers else key
@@ -395,7 +394,7 @@ def _activity_line(definition: WorkflowDefinition, a: Mapping[str, Any], lang: L
 
 
 def export(
-    engine: Engine,
+    kernel: Kernel,
     engagement_id: int,
     *,
     actor: Actor,
@@ -405,24 +404,22 @@ def export(
     purpose: str | None = None,
 ) -> HandoverPackage:
     """Build the package and record the export (event + access-log entry) in one transaction."""
-    from ._engine import _check_note
-
     if format not in ("md", "json"):
         raise InvalidData(f"unknown format {format!r} (md, json)", detail_da=f"ukendt format {format!r}")
     if purpose is not None:
-        _check_note(purpose)
+        check_note(purpose)
     role = acting_role(actor, _EXPORTERS, "export a handover package")
-    with engine._read() as rtx:
-        row = dict(engine._load(rtx, engagement_id))
+    with kernel.read() as rtx:
+        row = dict(kernel.load(rtx, engagement_id))
         events = [Event.from_row(r) for r in rtx.events(engagement_id)]
     check_can_see(actor, row, "export a handover package")
     handed = row["data"].get("rounding_off", {}) if row["state"] == "handed_over" else {}
     receiver = receiver or handed.get("receiver")
     if not receiver:
         raise GuardFailed(engagement_id, row["state"], EXPORTED, missing=["receiver"])
-    if receiver not in engine.receivers:
+    if receiver not in kernel.receivers:
         raise GuardFailed(
-            engagement_id, row["state"], EXPORTED, invalid=[("receiver", receiver, sorted(engine.receivers))]
+            engagement_id, row["state"], EXPORTED, invalid=[("receiver", receiver, sorted(kernel.receivers))]
         )
     # Without a recorded handover to this receiver, only consent can justify sharing.
     legal_basis = str(handed.get("legal_basis")) if handed.get("receiver") == receiver else "samtykke"
@@ -438,9 +435,9 @@ def export(
     else:
         sections = named or list(DEFAULT_SECTIONS)
     sections = [k for k in SECTIONS if k in sections]  # the package's order
-    now = engine._clock()
+    now = kernel.clock()
     content = build_content(
-        engine,
+        kernel,
         row=row,
         events=events,
         receiver=receiver,
@@ -451,7 +448,7 @@ def export(
         created_by=actor.id,
     )
     text = (
-        render_markdown(engine, content, lang)
+        render_markdown(kernel, content, lang)
         if format == "md"
         else json.dumps(content, ensure_ascii=False, indent=2) + "\n"
     )
@@ -470,7 +467,7 @@ def export(
     recorded: list[Event] = []
 
     def work(tx: Any) -> Any:
-        locked = engine._load(tx, engagement_id)
+        locked = kernel.load(tx, engagement_id)
         if locked["version"] != row["version"]:
             # Someone wrote between the read and now: the package would not
             # match the head it names. The caller exports again.
@@ -487,13 +484,13 @@ def export(
                 "purpose": purpose,
             }
         )
-        result = engine._commit_change(
+        result = kernel.commit_change(
             tx, locked, {"updated_at": now}, actor, role, EXPORTED, None, locked["state"], payload, now
         )
         recorded[:] = [result[1]]
         return result
 
-    engine._run(work, None, "")
+    kernel.run(work, None, "")
     return HandoverPackage(
         engagement_id=engagement_id,
         format=format,

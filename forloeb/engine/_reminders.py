@@ -14,17 +14,18 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..persistence import ReminderFilter, Row, WriteConflict
-from ._checks import aware_now, positive_int
+from ._checks import MAX_TEXT, aware_now, check_note, positive_int
 from ._definition import STAFF, Deadline, WorkflowDefinition
 from ._errors import ConcurrencyError, DefinitionError, InvalidData, ReminderNotFound, UnknownWorkflow
+from ._kernel import Kernel, snapshot
 from ._machine import CompiledWorkflow
 from ._types import Actor, Event, Reminder
 
-if TYPE_CHECKING:
-    from ._engine import DeadlineOverrides, Engine
+# Per workflow, per stage: the deadline that replaces the definition's (None: no deadline).
+DeadlineOverrides = Mapping[str, Mapping[str, Deadline | None]]
 
 # Who the log names for what the sweep does: no person acted.
 SYSTEM_ACTOR = Actor("forloeb", ())
@@ -32,17 +33,17 @@ SYSTEM_ROLE = "system"
 _LEVEL_NAMES_DA = {1: "Påmindelse", 2: "Eskalering til leder", 3: "Eskalering til teamleder"}
 
 
-def sweep(engine: Engine, now: datetime | None, *, batch: int) -> list[Reminder]:
+def sweep(kernel: Kernel, now: datetime | None, *, batch: int) -> list[Reminder]:
     """:meth:`Engine.sweep`: every reminder due at ``now``, each engagement in its own transaction."""
-    now = aware_now(now, engine._clock)
+    now = aware_now(now, kernel.clock)
     positive_int("batch", batch)
     raised: list[Reminder] = []
     after: tuple[datetime, int] | None = None
     while True:
-        with engine._read() as rtx:
+        with kernel.read() as rtx:
             due = rtx.due_engagements(now, batch, after)
         for engagement_id, _ in due:
-            raised.extend(sweep_one(engine, engagement_id, now))
+            raised.extend(sweep_one(kernel, engagement_id, now))
         if len(due) < batch:
             return raised
         # Keyset paging: a row skipped (locked by another sweeper, or
@@ -50,23 +51,21 @@ def sweep(engine: Engine, now: datetime | None, *, batch: int) -> list[Reminder]
         after = (due[-1][1], due[-1][0])
 
 
-def sweep_one(engine: Engine, engagement_id: int, now: datetime) -> list[Reminder]:
+def sweep_one(kernel: Kernel, engagement_id: int, now: datetime) -> list[Reminder]:
     """The levels due at ``now`` on one engagement, raised in one transaction (none if it
     changed since the query, is locked, or another sweeper got there first)."""
-    from ._engine import _available, _snapshot
 
     raised: list[Reminder] = []
     emitted: list[Event] = []
     try:
-        with _available(engine.store.url, engine.store.write()) as tx:
+        with kernel.write() as tx:
             row = tx.lock_engagement_if_free(engagement_id)
             # Changed since the query (moved on, paused, reminded by
             # another sweeper) or held by another transaction: not ours.
             due = row["next_reminder_at"] if row is not None else None
             if row is None or due is None or due > now:
                 return []
-            versions = engine._workflows.get(row["workflow"], {})
-            compiled = versions.get(row["workflow_version"])
+            compiled = kernel.registry.find(row["workflow"], row["workflow_version"])
             if compiled is None:
                 # A workflow this process does not know: leave it for one that does.
                 return []
@@ -80,11 +79,11 @@ def sweep_one(engine: Engine, engagement_id: int, now: datetime) -> list[Reminde
                 return []
             epoch: datetime = row["reminder_epoch"] or row["stage_entered_at"]
             done = {r["level"]: r for r in tx.reminders_of_entry(row["id"], epoch)}
-            plan, next_due = _ladder(engine, row, deadline, done, now)
+            plan, next_due = _ladder(kernel, row, deadline, done, now)
             version, head = row["version"], row["head_hash"]
             values: dict[str, Any] = {}
             for level, role, due_at in plan:
-                recipient = _recipient(engine, row, role)
+                recipient = _recipient(kernel, row, role)
                 reminder: dict[str, Any] = {
                     "engagement_id": row["id"],
                     "stage": state,
@@ -105,7 +104,7 @@ def sweep_one(engine: Engine, engagement_id: int, now: datetime) -> list[Reminde
                     raise _LostRace
                 reminder["id"] = reminder_id
                 version += 1
-                event = engine._append(
+                event = kernel.append(
                     tx,
                     engagement_id=row["id"],
                     seq=version,
@@ -126,8 +125,8 @@ def sweep_one(engine: Engine, engagement_id: int, now: datetime) -> list[Reminde
                     at=now,
                 )
                 head = event.hash
-                for channel, to in _targets(engine, row, reminder):
-                    tx.insert_outbox(_message(engine, compiled, row, reminder, now, channel, to))
+                for channel, to in _targets(kernel, row, reminder):
+                    tx.insert_outbox(_message(kernel, compiled, row, reminder, now, channel, to))
                 raised.append(_reminder(reminder))
                 emitted.append(event)
             if deadline.rearm and plan:
@@ -135,9 +134,9 @@ def sweep_one(engine: Engine, engagement_id: int, now: datetime) -> list[Reminde
                 # review was due. After a long gap, one reminder, not a burst.
                 review_due = plan[0][2]
                 values["reminder_epoch"] = review_due
-                next_due = engine.calendar.due(review_due, deadline)
+                next_due = kernel.calendar.due(review_due, deadline)
                 if next_due <= now:
-                    next_due = engine.calendar.due(now, deadline)
+                    next_due = kernel.calendar.due(now, deadline)
                 # The review reminder re-arms the stage: a new due time.
                 values["stage_due_at"] = next_due
             # The next level's due time, or None: the ladder is done (the
@@ -150,14 +149,14 @@ def sweep_one(engine: Engine, engagement_id: int, now: datetime) -> list[Reminde
     except (_LostRace, WriteConflict):
         return []
     if emitted:
-        engagement = _snapshot({**row, **values})
+        engagement = snapshot({**row, **values})
         for event in emitted:
-            engine._after_commit(engagement, event)
+            kernel.after_commit(engagement, event)
     return raised
 
 
 def _ladder(
-    engine: Engine, row: Row, deadline: Deadline, done: Mapping[int, Row], now: datetime
+    kernel: Kernel, row: Row, deadline: Deadline, done: Mapping[int, Row], now: datetime
 ) -> tuple[list[tuple[int, str, datetime]], datetime | None]:
     """The levels due at ``now`` and not yet raised, and when the next one is due.
 
@@ -175,7 +174,7 @@ def _ladder(
         if escalation is None or prev_due is None:
             due: datetime = row["stage_due_at"]
         else:
-            due = engine.calendar.due(prev_due, escalation.delay)
+            due = kernel.calendar.due(prev_due, escalation.delay)
             if prev_snooze is not None and prev_snooze > due:
                 due = prev_snooze
         if due > now:
@@ -185,26 +184,26 @@ def _ladder(
     return plan, None
 
 
-def _recipient(engine: Engine, row: Row, role: str) -> str | None:
+def _recipient(kernel: Kernel, row: Row, role: str) -> str | None:
     if role == "assignee":
         return row["assignee"]  # type: ignore[no-any-return]
     if role == "supervisor":
         return row["supervisor"]  # type: ignore[no-any-return]
-    return engine._team_leads.get(row["team"]) if row["team"] else None
+    return kernel.team_leads.get(row["team"]) if row["team"] else None
 
 
-def default_channel(engine: Engine) -> str:
+def default_channel(kernel: Kernel) -> str:
     # Without a notifier for the reminder channel (no configuration yet)
     # reminders go to the log rather than into the dead letters.
-    return engine._channel if engine._channel in engine.router.notifiers else "log"
+    return kernel.channel if kernel.channel in kernel.router.notifiers else "log"
 
 
-def _targets(engine: Engine, row: Row, reminder: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+def _targets(kernel: Kernel, row: Row, reminder: Mapping[str, Any]) -> list[tuple[str, str | None]]:
     """(channel, recipient) of each outbox message for a reminder: one per
     matching route (each its own message id, so each is delivered and
     retried on its own), else the reminder channel to the reminder's recipient."""
     found: list[tuple[str, str | None]] = list(
-        engine.router.targets(
+        kernel.router.targets(
             team=row["team"],
             workflow=row["workflow"],
             level=reminder["level"],
@@ -212,11 +211,11 @@ def _targets(engine: Engine, row: Row, reminder: Mapping[str, Any]) -> list[tupl
             recipient=reminder["recipient"],
         )
     )
-    return found or [(default_channel(engine), reminder["recipient"])]
+    return found or [(default_channel(kernel), reminder["recipient"])]
 
 
 def _message(
-    engine: Engine,
+    kernel: Kernel,
     compiled: CompiledWorkflow,
     row: Row,
     reminder: Mapping[str, Any],
@@ -225,7 +224,6 @@ def _message(
     recipient: str | None = None,
 ) -> dict[str, Any]:
     """The outbox row for a reminder (Danish: the staff's language)."""
-    from ._engine import MAX_TEXT
 
     level = reminder["level"]
     stage = compiled.stages[row["state"]].labels.da
@@ -234,7 +232,7 @@ def _message(
     return {
         "message_id": message_id,
         "reminder_id": reminder["id"],
-        "channel": channel or engine._channel,
+        "channel": channel or kernel.channel,
         "recipient": recipient,
         "subject": title[:MAX_TEXT],
         "body": (
@@ -260,26 +258,25 @@ def _message(
     }
 
 
-def acknowledge(engine: Engine, reminder_id: int, *, actor: Actor) -> Reminder:
+def acknowledge(kernel: Kernel, reminder_id: int, *, actor: Actor) -> Reminder:
     """:meth:`Engine.acknowledge_reminder`: a receipt, which does not stop the ladder."""
-    role = engine._role_for(actor, STAFF, "acknowledge_reminder")
+    role = kernel.role_for(actor, STAFF, "acknowledge_reminder")
 
     def change(reminder: Row, now: datetime) -> tuple[dict[str, Any], dict[str, Any]] | None:
         if reminder["acknowledged_at"] is not None:
             return None
         return {"acknowledged_at": now, "acknowledged_by": actor.id}, {}
 
-    return _command(engine, reminder_id, actor, role, "reminder_acknowledged", change)
+    return _command(kernel, reminder_id, actor, role, "reminder_acknowledged", change)
 
 
-def snooze(engine: Engine, reminder_id: int, *, until: datetime, reason: str, actor: Actor) -> Reminder:
+def snooze(kernel: Kernel, reminder_id: int, *, until: datetime, reason: str, actor: Actor) -> Reminder:
     """:meth:`Engine.snooze_reminder`: hold back the next level until ``until``."""
-    from ._engine import _check_note
 
-    role = engine._role_for(actor, STAFF, "snooze_reminder")
+    role = kernel.role_for(actor, STAFF, "snooze_reminder")
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidData("a snooze needs a reason", detail_da="en udsættelse kræver en begrundelse")
-    _check_note(reason)
+    check_note(reason)
     if not isinstance(until, datetime) or until.tzinfo is None:
         raise InvalidData(
             "until must be an aware datetime", detail_da="until skal være et tidspunkt med tidszone"
@@ -295,11 +292,11 @@ def snooze(engine: Engine, reminder_id: int, *, until: datetime, reason: str, ac
             "reason": reason,
         }
 
-    return _command(engine, reminder_id, actor, role, "reminder_snoozed", change)
+    return _command(kernel, reminder_id, actor, role, "reminder_snoozed", change)
 
 
 def _command(
-    engine: Engine,
+    kernel: Kernel,
     reminder_id: int,
     actor: Actor,
     role: str,
@@ -307,17 +304,16 @@ def _command(
     change: Callable[[Row, datetime], tuple[dict[str, Any], dict[str, Any]] | None],
 ) -> Reminder:
     """Change a reminder row and log it on its engagement, in one transaction."""
-    from ._engine import _snapshot
 
     if isinstance(reminder_id, bool) or not isinstance(reminder_id, int):
         raise ReminderNotFound(reminder_id)
     try:
-        with engine.store.write() as tx:
+        with kernel.store.write() as tx:
             reminder = tx.get_reminder(reminder_id)
             if reminder is None:
                 raise ReminderNotFound(reminder_id)
-            row = engine._load(tx, reminder["engagement_id"])
-            now = engine._clock()
+            row = kernel.load(tx, reminder["engagement_id"])
+            now = kernel.clock()
             changed = change(reminder, now)
             if changed is None:
                 return _reminder(reminder)
@@ -336,17 +332,17 @@ def _command(
                 # stage's own due time does not move).
                 values["next_reminder_at"] = max(row["next_reminder_at"], until)
             payload = {"reminder_id": reminder_id, "level": reminder["level"], **extra}
-            new_row, event = engine._commit_change(
+            new_row, event = kernel.commit_change(
                 tx, row, values, actor, role, type, None, row["state"], payload, now
             )
     except WriteConflict as exc:
         raise ConcurrencyError(None, None, None) from exc
-    engine._after_commit(_snapshot(new_row), event)
+    kernel.after_commit(snapshot(new_row), event)
     return _reminder({**reminder, **reminder_values})
 
 
 def query(
-    engine: Engine,
+    kernel: Kernel,
     *,
     supervisor: str | None,
     assignee: str | None,
@@ -357,7 +353,7 @@ def query(
     where = ReminderFilter(
         supervisor=supervisor, assignee=assignee, engagement_id=engagement_id, open_only=open_only
     )
-    with engine._read() as tx:
+    with kernel.read() as tx:
         return [_reminder(r) for r in tx.list_reminders(where)]
 
 

@@ -14,11 +14,10 @@ and never overlaps itself.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import structlog
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -29,34 +28,21 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from ._errors import InvalidData
-from .notifiers.digest import COPENHAGEN
+from ._calendar import COPENHAGEN
+from ._checks import check_interval, parse_digest_time
 
-if TYPE_CHECKING:
-    from ._engine import Engine
+
+class Jobs(Protocol):
+    """What the scheduler runs (the Engine is one): nothing else of it is touched."""
+
+    def sweep(self) -> Any: ...
+
+    def dispatch(self) -> Any: ...
+
+    def send_digests(self) -> Any: ...
+
 
 _log = structlog.get_logger("forloeb")
-_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
-
-
-def parse_digest_time(value: str) -> tuple[int, int]:
-    """(hour, minute) of "HH:MM", or InvalidData."""
-    match = _HHMM.match(value.strip()) if isinstance(value, str) else None
-    if match is None:
-        raise InvalidData(
-            f"digest_at must be a time HH:MM (e.g. 07:30), not {value!r}",
-            detail_da=f"digest_at skal være et klokkeslæt TT:MM (fx 07:30), ikke {value!r}",
-        )
-    return int(match.group(1)), int(match.group(2))
-
-
-def _check_interval(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 86400:
-        raise InvalidData(
-            f"{name} must be a number of seconds between 0 and 86400, not {value!r}",
-            detail_da=f"{name} skal være et antal sekunder mellem 0 og 86400, ikke {value!r}",
-        )
-    return float(value)
 
 
 def _job(name: str, work: Callable[[], Any], describe: Callable[[Any], dict[str, Any]]) -> Callable[[], None]:
@@ -76,7 +62,7 @@ def _job(name: str, work: Callable[[], Any], describe: Callable[[Any], dict[str,
 
 
 def build_scheduler(
-    engine: Engine,
+    jobs: Jobs,
     *,
     background: bool,
     sweep_every: float = 60,
@@ -89,8 +75,8 @@ def build_scheduler(
     else a :class:`BlockingScheduler` whose ``start()`` runs until shutdown
     (``forloeb scheduler run``).
     """
-    sweep_s = _check_interval("sweep_every", sweep_every)
-    dispatch_s = _check_interval("dispatch_every", dispatch_every)
+    sweep_s = check_interval("sweep_every", sweep_every)
+    dispatch_s = check_interval("dispatch_every", dispatch_every)
     digest = parse_digest_time(digest_at) if digest_at is not None else None
     options: dict[str, Any] = {
         "jobstores": {"default": MemoryJobStore()},
@@ -109,7 +95,7 @@ def build_scheduler(
     # The first run at once: a restarted node catches up without waiting an interval.
     first = datetime.now(COPENHAGEN)
     scheduler.add_job(
-        _job("sweep", engine.sweep, lambda raised: {"raised": len(raised)}),
+        _job("sweep", jobs.sweep, lambda raised: {"raised": len(raised)}),
         IntervalTrigger(seconds=sweep_s),
         id="sweep",
         next_run_time=first,
@@ -118,7 +104,7 @@ def build_scheduler(
     scheduler.add_job(
         _job(
             "dispatch",
-            engine.dispatch,
+            jobs.dispatch,
             lambda r: {"delivered": r.delivered, "retried": r.retried, "dead": r.dead},
         ),
         IntervalTrigger(seconds=dispatch_s),
@@ -128,10 +114,43 @@ def build_scheduler(
     )
     if digest is not None:
         scheduler.add_job(
-            _job("digest", engine.send_digests, lambda ids: {"enqueued": len(ids)}),
+            _job("digest", jobs.send_digests, lambda ids: {"enqueued": len(ids)}),
             CronTrigger(hour=digest[0], minute=digest[1], timezone=COPENHAGEN),
             id="digest",
             # A digest is once a day: an hour late is still worth sending.
             misfire_grace_time=3600,
         )
     return scheduler
+
+
+def run_blocking(
+    jobs: Jobs,
+    *,
+    sweep_every: float = 60,
+    dispatch_every: float = 15,
+    digest_at: str | None = None,
+) -> None:
+    """Run the jobs in this (the main) thread until SIGINT or SIGTERM; a job in flight finishes."""
+    import signal
+
+    blocking = build_scheduler(
+        jobs,
+        background=False,
+        sweep_every=sweep_every,
+        dispatch_every=dispatch_every,
+        digest_at=digest_at,
+    )
+
+    def stop(signum: int, _frame: Any) -> None:
+        # From the handler, as APScheduler's BlockingScheduler expects:
+        # wait=True lets a sweep or delivery in flight finish and record its
+        # outcome; start() then returns in the main thread.
+        if blocking.running:
+            blocking.shutdown(wait=True)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        blocking.start()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -77,5 +77,11 @@ class WorkingDayCalendar:
 
     def due(self, start: datetime, deadline: Deadline) -> datetime:
         if deadline.unit == "days":
-            return (start + timedelta(days=deadline.amount)).astimezone(UTC)
+            # Calendar days keep the local wall-clock time too: a 30-day
+            # review set at 09:00 in October is due at 09:00 in November, not
+            # at 08:00 because the clocks went back in between.
+            local = start.astimezone(self.tz)
+            day = local.date() + timedelta(days=deadline.amount)
+            due = datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=self.tz)
+            return due.astimezone(UTC)
         return self.add_working_days(start, deadline.amount)

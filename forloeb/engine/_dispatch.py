@@ -180,20 +180,32 @@ def dispatch(
     batch: int,
     policy: RetryPolicy,
     rng: Callable[[], float] = random.random,
+    should_stop: Callable[[], bool] | None = None,
 ) -> DispatchResult:
-    """Deliver every message due at ``now`` (default: the clock, read per claim)."""
+    """Deliver every message due when the run starts (``now``, default: the clock).
+
+    Bounded: what fails in this run is due again only after its backoff,
+    which starts after the run's own due time, so a run never re-claims a
+    message it already tried (a receiver that keeps failing cannot keep one
+    run going). ``should_stop`` is asked between messages: a scheduler
+    shutting down waits for one delivery at most, and the messages claimed
+    but not tried are due again when their lease ends.
+    """
     delivered: list[int] = []
     retried: list[int] = []
     dead: list[int] = []
-    while True:
+    due_by = now if now is not None else clock()
+    while should_stop is None or not should_stop():
         claimed_at = now if now is not None else clock()
         lease_until = claimed_at + policy.lease
         with store.write() as tx:
             # Only channels this router can deliver: a node started without
             # the mail configuration leaves e-mail to a node that has it
             # instead of dead-lettering it.
-            rows = tx.claim_outbox(claimed_at, lease_until, batch, sorted(router.notifiers))
+            rows = tx.claim_outbox(due_by, lease_until, batch, sorted(router.notifiers))
         for row in rows:
+            if should_stop is not None and should_stop():
+                break
             if now is None and clock() >= lease_until - policy.lease / 10:
                 # Sending took most of the lease: another dispatcher may take
                 # the rest soon. Leave them; they are due again when it ends.

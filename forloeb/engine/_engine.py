@@ -69,6 +69,9 @@ class Engine:
         self.retry_policy = retry_policy or RetryPolicy()
         self._scheduler: Any = None
         self._scheduler_lock = threading.Lock()
+        # Set while a scheduler shuts down: sweep and dispatch stop between
+        # engagements and messages, so shutdown waits for one at most.
+        self._stopping = threading.Event()
         self._registry = Registry()
         self._kernel = Kernel(
             store,
@@ -341,7 +344,7 @@ class Engine:
         the stage's own due time, is never moved by the sweep), so the cost
         follows the number due.
         """
-        return _reminders.sweep(self._kernel, now, batch=batch)
+        return _reminders.sweep(self._kernel, now, batch=batch, should_stop=self._stopping.is_set)
 
     def acknowledge_reminder(self, reminder_id: int, *, actor: Actor) -> Reminder:
         """Record that ``actor`` has seen the reminder (who and when), with an event.
@@ -400,6 +403,7 @@ class Engine:
             now=now,
             batch=batch,
             policy=self.retry_policy,
+            should_stop=self._stopping.is_set,
         )
 
     def send_digests(self, now: datetime | None = None) -> builtins.list[str]:
@@ -464,6 +468,7 @@ class Engine:
         with self._scheduler_lock:
             if self._scheduler is not None:
                 raise InvalidData("the scheduler is already running")
+            self._stopping.clear()
             scheduler = build_scheduler(
                 self,
                 background=True,
@@ -479,6 +484,7 @@ class Engine:
         with self._scheduler_lock:
             scheduler, self._scheduler = self._scheduler, None
         if scheduler is not None:
+            self._stopping.set()
             scheduler.shutdown(wait=wait)
 
     def run_scheduler(
@@ -492,7 +498,14 @@ class Engine:
         (``forloeb scheduler run``); a job in flight finishes first."""
         from ._scheduler import run_blocking
 
-        run_blocking(self, sweep_every=sweep_every, dispatch_every=dispatch_every, digest_at=digest_at)
+        self._stopping.clear()
+        run_blocking(
+            self,
+            sweep_every=sweep_every,
+            dispatch_every=dispatch_every,
+            digest_at=digest_at,
+            stopping=self._stopping,
+        )
 
     # -- audit, consent and handover (logic in _audit, _consent, _handover) --------
 

@@ -33,8 +33,13 @@ SYSTEM_ROLE = "system"
 _LEVEL_NAMES_DA = {1: "Påmindelse", 2: "Eskalering til leder", 3: "Eskalering til teamleder"}
 
 
-def sweep(kernel: Kernel, now: datetime | None, *, batch: int) -> list[Reminder]:
-    """:meth:`Engine.sweep`: every reminder due at ``now``, each engagement in its own transaction."""
+def sweep(
+    kernel: Kernel, now: datetime | None, *, batch: int, should_stop: Callable[[], bool] | None = None
+) -> list[Reminder]:
+    """:meth:`Engine.sweep`: every reminder due at ``now``, each engagement in its own transaction.
+
+    ``should_stop`` is asked between engagements (a scheduler shutting down):
+    what is left is due at the next sweep, on this node or another."""
     now = aware_now(now, kernel.clock)
     positive_int("batch", batch)
     raised: list[Reminder] = []
@@ -43,6 +48,8 @@ def sweep(kernel: Kernel, now: datetime | None, *, batch: int) -> list[Reminder]
         with kernel.read() as rtx:
             due = rtx.due_engagements(now, batch, after)
         for engagement_id, _ in due:
+            if should_stop is not None and should_stop():
+                return raised
             raised.extend(sweep_one(kernel, engagement_id, now))
         if len(due) < batch:
             return raised

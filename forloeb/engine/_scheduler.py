@@ -14,6 +14,7 @@ and never overlaps itself.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -46,15 +47,27 @@ _log = structlog.get_logger("forloeb")
 
 
 def _job(name: str, work: Callable[[], Any], describe: Callable[[Any], dict[str, Any]]) -> Callable[[], None]:
-    """The job body: run, log the outcome; an error is logged and the next run tries again."""
+    """The job body: run, log the outcome; an error is logged and the next run tries again.
+
+    During an outage (the database gone for minutes) every run fails the same
+    way: the first failure is logged with its traceback, the next ones not,
+    and a line says when the job works again.
+    """
+    failing_since: list[float] = []
 
     def run() -> None:
         started = time.perf_counter()
         try:
             result = work()
-        except Exception:
-            _log.exception(f"{name}_failed")
+        except Exception as exc:
+            if not failing_since:
+                failing_since.append(time.monotonic())
+                _log.exception(f"{name}_failed")
+            else:
+                _log.debug(f"{name}_still_failing", error=type(exc).__name__)
             return
+        if failing_since:
+            _log.info(f"{name}_recovered", after_s=round(time.monotonic() - failing_since.pop(), 1))
         _log.info(f"{name}_run", ms=round((time.perf_counter() - started) * 1000, 1), **describe(result))
 
     run.__name__ = name
@@ -129,8 +142,13 @@ def run_blocking(
     sweep_every: float = 60,
     dispatch_every: float = 15,
     digest_at: str | None = None,
+    stopping: threading.Event | None = None,
 ) -> None:
-    """Run the jobs in this (the main) thread until SIGINT or SIGTERM; a job in flight finishes."""
+    """Run the jobs in this (the main) thread until SIGINT or SIGTERM; a job in flight finishes.
+
+    ``stopping`` is set first, so that a sweep or dispatch in flight stops
+    between engagements or messages (the jobs ask it): shutdown then takes at
+    most one delivery's own timeout."""
     import signal
 
     blocking = build_scheduler(
@@ -145,6 +163,8 @@ def run_blocking(
         # From the handler, as APScheduler's BlockingScheduler expects:
         # wait=True lets a sweep or delivery in flight finish and record its
         # outcome; start() then returns in the main thread.
+        if stopping is not None:
+            stopping.set()
         if blocking.running:
             blocking.shutdown(wait=True)
 

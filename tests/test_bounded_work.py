@@ -71,7 +71,9 @@ def test_a_dispatch_run_tries_each_message_once_while_a_receiver_keeps_failing(
     eng.router = Router([Route(channel="log")], {"log": hook})
     # A backoff (1 s) far shorter than the run itself: the old dispatcher
     # re-claimed each message as soon as its backoff ran out, until it was dead.
-    eng.retry_policy = RetryPolicy(base=timedelta(seconds=1), cap=timedelta(seconds=1), max_attempts=50, jitter=0)
+    eng.retry_policy = RetryPolicy(
+        base=timedelta(seconds=1), cap=timedelta(seconds=1), max_attempts=50, jitter=0
+    )
     result = eng.dispatch()
     assert (result.delivered, result.retried, result.dead) == (0, 5, 0)
     assert len(hook.sent) == 5 and len(set(hook.sent)) == 5

@@ -92,7 +92,7 @@ def test_a_dispatch_asked_to_stop_ends_after_the_delivery_in_flight(
 
     class StopAfterOne(AlwaysFails):
         def send(self, notification: Notification) -> None:
-            eng._stopping.set()  # what a scheduler's shutdown does
+            eng._scheduler.stopping.set()  # what a scheduler's shutdown does
             hook.send(notification)
 
     eng.router = Router([Route(channel="log")], {"log": StopAfterOne()})
@@ -110,10 +110,12 @@ def test_a_sweep_asked_to_stop_leaves_the_rest_for_the_next(
     for i in range(3):
         start(eng, worker, subject=f"sag-{i}")
     clock.now += timedelta(days=8)
-    unsubscribe = eng.subscribe(lambda engagement, event: eng._stopping.set(), event_types=["reminder"])
+    unsubscribe = eng.subscribe(
+        lambda engagement, event: eng._scheduler.stopping.set(), event_types=["reminder"]
+    )
     assert len(eng.sweep()) == 1
     unsubscribe()
-    eng._stopping.clear()
+    eng._scheduler.stopping.clear()
     assert len(eng.sweep()) == 2
 
 

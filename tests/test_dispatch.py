@@ -619,7 +619,7 @@ def test_purge_outbox_runs_in_batches(eng: Engine, clock: FakeClock, supervisor:
     for i in range(11):
         _message(eng, ("delivered", "dead")[i % 2], PURGE_NOW - timedelta(days=100 + i), attempts=1)
     _message(eng, "pending", PURGE_NOW - timedelta(days=300))
-    assert purge_outbox(eng, now=PURGE_NOW, actor=supervisor, batch=3) == 11
+    assert purge_outbox(eng._kernel, now=PURGE_NOW, actor=supervisor, batch=3) == 11
     assert by_status(eng) == {"pending": (1, 2)}
 
 

@@ -212,34 +212,42 @@ def test_a_changed_engagement_is_skipped_not_failed(eng: Engine, clock: FakeCloc
     engagement_id = begin(eng, worker)
     clock.set(REFERRAL_DUE)
     eng.fire(engagement_id, "make_contact", actor=worker)  # now due in 10 working days
-    assert _reminders.sweep_one(eng, engagement_id, REFERRAL_DUE) == []
-    assert _reminders.sweep_one(eng, engagement_id + 99, REFERRAL_DUE) == []
+    assert _reminders.sweep_one(eng._kernel, engagement_id, REFERRAL_DUE) == []
+    assert _reminders.sweep_one(eng._kernel, engagement_id + 99, REFERRAL_DUE) == []
     assert counts(eng)["reminders"] == 0
+
+
+def days_after(t: datetime, days: int) -> datetime:
+    """``days`` calendar days later at the same Copenhagen wall-clock time (a period
+    in days keeps its local time across the clock change)."""
+    cph = ZoneInfo("Europe/Copenhagen")
+    local = t.astimezone(cph).replace(tzinfo=None) + timedelta(days=days)
+    return local.replace(tzinfo=cph).astimezone(UTC)
 
 
 def test_a_rearmed_stage_reminds_once_per_period(eng: Engine, clock: FakeClock, worker: Actor) -> None:
     e = drive(eng, worker, "action")
     entered = clock.now
-    assert e.stage_due_at == e.next_reminder_at == entered + timedelta(days=30)
-    (first,) = eng.sweep(entered + timedelta(days=30))
+    assert e.stage_due_at == e.next_reminder_at == days_after(entered, 30)
+    (first,) = eng.sweep(days_after(entered, 30))
     assert first.level == 1
     # The review reminder re-arms the stage: its due time and the next
     # reminder move on by one deadline period; no escalation.
-    assert eng.get(e.id).stage_due_at == entered + timedelta(days=60)
-    assert eng.get(e.id).next_reminder_at == entered + timedelta(days=60)
-    assert eng.sweep(entered + timedelta(days=59)) == []
-    (second,) = eng.sweep(entered + timedelta(days=60))
+    assert eng.get(e.id).stage_due_at == days_after(entered, 60)
+    assert eng.get(e.id).next_reminder_at == days_after(entered, 60)
+    assert eng.sweep(days_after(entered, 59)) == []
+    (second,) = eng.sweep(days_after(entered, 60))
     assert second.level == 1 and second.stage_entered_at != first.stage_entered_at
     # A long gap: one review reminder, not one per missed period.
-    later = entered + timedelta(days=365)
+    later = days_after(entered, 365)
     assert len(eng.sweep(later)) == 1
-    assert eng.get(e.id).stage_due_at == later + timedelta(days=30)
-    assert eng.get(e.id).next_reminder_at == later + timedelta(days=30)
+    assert eng.get(e.id).stage_due_at == days_after(later, 30)
+    assert eng.get(e.id).next_reminder_at == days_after(later, 30)
     # An activity is a review too: it starts a new period.
     clock.set(later + timedelta(days=1))
     e = eng.record_activity(e.id, "investigate", actor=worker)
-    assert e.stage_due_at == e.next_reminder_at == clock.now + timedelta(days=30)
-    assert len(eng.sweep(clock.now + timedelta(days=30))) == 1
+    assert e.stage_due_at == e.next_reminder_at == days_after(clock.now, 30)
+    assert len(eng.sweep(days_after(clock.now, 30))) == 1
     assert all(r.level == 1 for r in eng.reminders(engagement_id=e.id))
     assert_log_sound(eng, e.id)
 
@@ -291,7 +299,7 @@ def test_the_sweep_follows_next_reminder_at_not_the_stage_due_time(
     assert eng.get(done_id) == done  # untouched: same version, same times
     # Even offered directly, it has nothing due.
     before = counts(eng)
-    assert _reminders.sweep_one(eng, done_id, later + timedelta(days=365)) == []
+    assert _reminders.sweep_one(eng._kernel, done_id, later + timedelta(days=365)) == []
     assert counts(eng) == before
     assert eng.get(done_id) == done
     assert event_types(eng, done_id) == ["started", "reminder", "reminder"]

@@ -131,7 +131,7 @@ def test_the_machine_is_built_once_per_workflow(
     engine: Engine, worker: Actor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name in WORKFLOWS:
-        assert engine._compiled(name).machine is engine._compiled(name).machine
+        assert engine._registry.compiled(name).machine is engine._registry.compiled(name).machine
     constructed: list[object] = []
     original = transitions.Machine.__init__
 
@@ -140,7 +140,7 @@ def test_the_machine_is_built_once_per_workflow(
         original(self, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(transitions.Machine, "__init__", counting_init)
-    machine = engine._compiled("individual_course").machine
+    machine = engine._registry.compiled("individual_course").machine
     fired = 0
     while fired < 20:
         e = start(engine, worker)
@@ -156,7 +156,7 @@ def test_the_machine_is_built_once_per_workflow(
             fired += 1
     assert fired >= 20
     assert constructed == []
-    assert engine._compiled("individual_course").machine is machine
+    assert engine._registry.compiled("individual_course").machine is machine
 
 
 # -- texts -------------------------------------------------------------------------

@@ -184,7 +184,6 @@ def shared_sections(shared: object) -> list[str] | None:
 def give(
     kernel: Kernel,
     engagement_id: int,
-    *,
     actor: Actor,
     information: Iterable[str] | str,
     to: Iterable[str] | str,
@@ -259,7 +258,6 @@ def withdraw(
     kernel: Kernel,
     engagement_id: int,
     consent_id: int,
-    *,
     actor: Actor,
     withdrawn_on: date | str | None = None,
     reason: str | None = None,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import builtins
 import importlib
 import os
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from types import TracebackType
@@ -30,6 +29,7 @@ from ._dispatch import DEFAULT_OUTBOX_RETENTION_DAYS, DispatchResult, OutboxMess
 from ._errors import InvalidData
 from ._kernel import REMINDER_CHANNEL, Clock, Kernel, Subscriber, open_store, utcnow
 from ._registry import Registry
+from ._scheduler import SchedulerControl
 from ._types import Actor, Engagement, Event, Reminder, TriggerOption
 from .notifiers import Router
 
@@ -67,11 +67,7 @@ class Engine:
     ) -> None:
         self.store = store
         self.retry_policy = retry_policy or RetryPolicy()
-        self._scheduler: Any = None
-        self._scheduler_lock = threading.Lock()
-        # Set while a scheduler shuts down: sweep and dispatch stop between
-        # engagements and messages, so shutdown waits for one at most.
-        self._stopping = threading.Event()
+        self._scheduler = SchedulerControl(self)
         self._registry = Registry()
         self._kernel = Kernel(
             store,
@@ -226,15 +222,15 @@ class Engine:
         return _commands.start(
             self._kernel,
             workflow,
-            subject=subject,
-            source=source,
-            actor=actor,
-            data=data,
-            assignee=assignee,
-            supervisor=supervisor,
-            team=team,
-            tags=tags,
-            idempotency_key=idempotency_key,
+            subject,
+            source,
+            actor,
+            data,
+            assignee,
+            supervisor,
+            team,
+            tags,
+            idempotency_key,
         )
 
     def fire(
@@ -250,14 +246,7 @@ class Engine:
     ) -> Engagement:
         """Fire ``trigger`` on the engagement; returns the engagement as committed."""
         return _commands.fire(
-            self._kernel,
-            engagement_id,
-            trigger,
-            actor=actor,
-            data=data,
-            note=note,
-            expected_version=expected_version,
-            idempotency_key=idempotency_key,
+            self._kernel, engagement_id, trigger, actor, data, note, expected_version, idempotency_key
         )
 
     def add_note(
@@ -270,14 +259,7 @@ class Engine:
         idempotency_key: str | None = None,
     ) -> Engagement:
         """Append a dated running note (notatpligt); allowed in every stage, also after closing."""
-        return _commands.add_note(
-            self._kernel,
-            engagement_id,
-            text,
-            actor=actor,
-            expected_version=expected_version,
-            idempotency_key=idempotency_key,
-        )
+        return _commands.add_note(self._kernel, engagement_id, text, actor, expected_version, idempotency_key)
 
     def record_details(
         self,
@@ -290,12 +272,7 @@ class Engine:
     ) -> Engagement:
         """Record items of the current stage (focus, goals, plan …) without moving on."""
         return _commands.record_details(
-            self._kernel,
-            engagement_id,
-            data,
-            actor=actor,
-            expected_version=expected_version,
-            idempotency_key=idempotency_key,
+            self._kernel, engagement_id, data, actor, expected_version, idempotency_key
         )
 
     def record_activity(
@@ -312,14 +289,7 @@ class Engine:
         """Record an activity of the action stage: investigate, wonder, gather_knowledge,
         collaborate or agreement (the method's five kinds)."""
         return _commands.record_activity(
-            self._kernel,
-            engagement_id,
-            kind,
-            actor=actor,
-            description=description,
-            data=data,
-            expected_version=expected_version,
-            idempotency_key=idempotency_key,
+            self._kernel, engagement_id, kind, actor, description, data, expected_version, idempotency_key
         )
 
     def available_triggers(self, engagement_id: int, actor: Actor) -> builtins.list[TriggerOption]:
@@ -344,7 +314,7 @@ class Engine:
         the stage's own due time, is never moved by the sweep), so the cost
         follows the number due.
         """
-        return _reminders.sweep(self._kernel, now, batch=batch, should_stop=self._stopping.is_set)
+        return _reminders.sweep(self._kernel, now, batch=batch, should_stop=self._scheduler.stopping.is_set)
 
     def acknowledge_reminder(self, reminder_id: int, *, actor: Actor) -> Reminder:
         """Record that ``actor`` has seen the reminder (who and when), with an event.
@@ -375,13 +345,7 @@ class Engine:
     ) -> builtins.list[Reminder]:
         """Reminders by id: of engagements with this supervisor / assignee; ``open_only``:
         not acknowledged."""
-        return _reminders.query(
-            self._kernel,
-            supervisor=supervisor,
-            assignee=assignee,
-            engagement_id=engagement_id,
-            open_only=open_only,
-        )
+        return _reminders.query(self._kernel, supervisor, assignee, engagement_id, open_only)
 
     # -- delivery and scheduling (logic in _dispatch, _scheduler) ------------------
 
@@ -403,7 +367,7 @@ class Engine:
             now=now,
             batch=batch,
             policy=self.retry_policy,
-            should_stop=self._stopping.is_set,
+            should_stop=self._scheduler.stopping.is_set,
         )
 
     def send_digests(self, now: datetime | None = None) -> builtins.list[str]:
@@ -462,30 +426,11 @@ class Engine:
         never be shared); running it on several nodes is safe because the work
         itself is (row locks, unique keys, leases).
         """
-        # Imported here: APScheduler is needed only by processes that schedule.
-        from ._scheduler import build_scheduler
-
-        with self._scheduler_lock:
-            if self._scheduler is not None:
-                raise InvalidData("the scheduler is already running")
-            self._stopping.clear()
-            scheduler = build_scheduler(
-                self,
-                background=True,
-                sweep_every=sweep_every,
-                dispatch_every=dispatch_every,
-                digest_at=digest_at,
-            )
-            scheduler.start()
-            self._scheduler = scheduler
+        self._scheduler.start(sweep_every=sweep_every, dispatch_every=dispatch_every, digest_at=digest_at)
 
     def stop_scheduler(self, wait: bool = True) -> None:
         """Stop the background scheduler; ``wait``: let a job in flight finish."""
-        with self._scheduler_lock:
-            scheduler, self._scheduler = self._scheduler, None
-        if scheduler is not None:
-            self._stopping.set()
-            scheduler.shutdown(wait=wait)
+        self._scheduler.stop(wait)
 
     def run_scheduler(
         self,
@@ -496,16 +441,7 @@ class Engine:
     ) -> None:
         """Run sweep, dispatch (and the digest) in this thread until SIGTERM or SIGINT
         (``forloeb scheduler run``); a job in flight finishes first."""
-        from ._scheduler import run_blocking
-
-        self._stopping.clear()
-        run_blocking(
-            self,
-            sweep_every=sweep_every,
-            dispatch_every=dispatch_every,
-            digest_at=digest_at,
-            stopping=self._stopping,
-        )
+        self._scheduler.run(sweep_every=sweep_every, dispatch_every=dispatch_every, digest_at=digest_at)
 
     # -- audit, consent and handover (logic in _audit, _consent, _handover) --------
 
@@ -530,15 +466,7 @@ class Engine:
         or "all") with receivers ``to`` for ``purpose``, given on ``given_on``
         (a date, default today) ``how`` ("written" or "oral"). An event on the chain."""
         return _consent.give(
-            self._kernel,
-            engagement_id,
-            actor=actor,
-            information=information,
-            to=to,
-            purpose=purpose,
-            given_on=given_on,
-            how=how,
-            idempotency_key=idempotency_key,
+            self._kernel, engagement_id, actor, information, to, purpose, given_on, how, idempotency_key
         )
 
     def withdraw_consent(
@@ -553,13 +481,7 @@ class Engine:
     ) -> Engagement:
         """Record that consent ``consent_id`` was withdrawn (from ``withdrawn_on``, default today)."""
         return _consent.withdraw(
-            self._kernel,
-            engagement_id,
-            consent_id,
-            actor=actor,
-            withdrawn_on=withdrawn_on,
-            reason=reason,
-            idempotency_key=idempotency_key,
+            self._kernel, engagement_id, consent_id, actor, withdrawn_on, reason, idempotency_key
         )
 
     def consents(
@@ -581,15 +503,7 @@ class Engine:
         """Build the handover package (Markdown or JSON) from the event log, limited
         to what the legal basis or consent allows; the export is recorded as an
         event and an access-log entry."""
-        return _handover.export(
-            self._kernel,
-            engagement_id,
-            actor=actor,
-            format=format,
-            lang=lang,
-            receiver=receiver,
-            purpose=purpose,
-        )
+        return _handover.export(self._kernel, engagement_id, actor, format, lang, receiver, purpose)
 
     # -- erasure and retention (logic in _erasure) ----------------------------------
 
@@ -625,14 +539,7 @@ class Engine:
         after closing, which keeps the case in use and restarts the period.
         ``progress(done, total)`` is called after each engagement erased.
         """
-        return _erasure.purge_closed(
-            self._kernel,
-            older_than_years=older_than_years,
-            now=now,
-            actor=actor,
-            dry_run=dry_run,
-            progress=progress,
-        )
+        return _erasure.purge_closed(self._kernel, older_than_years, now, actor, dry_run, progress)
 
     # -- queries (logic in _queries) ----------------------------------------------------
 
@@ -671,18 +578,18 @@ class Engine:
         engagement shown (a list shows personal data of everyone in it)."""
         return _queries.list_engagements(
             self._kernel,
-            workflow=workflow,
-            state=state,
-            assignee=assignee,
-            supervisor=supervisor,
-            team=team,
-            tag=tag,
-            subject=subject,
-            stale=stale,
-            limit=limit,
-            offset=offset,
-            actor=actor,
-            purpose=purpose,
+            workflow,
+            state,
+            assignee,
+            supervisor,
+            team,
+            tag,
+            subject,
+            stale,
+            limit,
+            offset,
+            actor,
+            purpose,
         )
 
     def replay(self, engagement_id: int) -> dict[str, Any]:

@@ -90,12 +90,11 @@ def erase(
 
 def purge_closed(
     kernel: Kernel,
-    *,
-    older_than_years: int = DEFAULT_RETENTION_YEARS,
+    older_than_years: int,
     now: datetime | None,
     actor: Actor,
-    dry_run: bool = False,
-    progress: Callable[[int, int], None] | None = None,
+    dry_run: bool,
+    progress: Callable[[int, int], None] | None,
 ) -> list[ErasureReceipt]:
     """:meth:`Engine.purge_closed`; ``progress(erased so far, 0)`` after each erasure
     (the total is not known in advance: a dry run tells it)."""

@@ -396,7 +396,6 @@ def _activity_line(definition: WorkflowDefinition, a: Mapping[str, Any], lang: L
 def export(
     kernel: Kernel,
     engagement_id: int,
-    *,
     actor: Actor,
     format: Format = "md",
     lang: Lang = "da",

@@ -36,7 +36,6 @@ def history(kernel: Kernel, engagement_id: int, *, actor: Actor | None, purpose:
 
 def list_engagements(
     kernel: Kernel,
-    *,
     workflow: str | None = None,
     state: str | None = None,
     assignee: str | None = None,

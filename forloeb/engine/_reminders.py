@@ -350,7 +350,6 @@ def _command(
 
 def query(
     kernel: Kernel,
-    *,
     supervisor: str | None,
     assignee: str | None,
     engagement_id: int | None,

@@ -18,19 +18,16 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.jobstores.memory import MemoryJobStore
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
 from ._calendar import COPENHAGEN
 from ._checks import check_interval, parse_digest_time
+from ._errors import InvalidData
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.base import BaseScheduler
 
 
 class Jobs(Protocol):
@@ -88,6 +85,14 @@ def build_scheduler(
     else a :class:`BlockingScheduler` whose ``start()`` runs until shutdown
     (``forloeb scheduler run``).
     """
+    # Imported here: only processes that schedule pay for APScheduler.
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.jobstores.memory import MemoryJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
     sweep_s = check_interval("sweep_every", sweep_every)
     dispatch_s = check_interval("dispatch_every", dispatch_every)
     digest = parse_digest_time(digest_at) if digest_at is not None else None
@@ -174,3 +179,48 @@ def run_blocking(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+class SchedulerControl:
+    """The engine's scheduler: at most one background scheduler per engine, and the
+    flag that tells its jobs to stop between items when it shuts down."""
+
+    def __init__(self, jobs: Jobs) -> None:
+        self._jobs = jobs
+        self._lock = threading.Lock()
+        self._scheduler: BaseScheduler | None = None
+        # Set while a scheduler shuts down: sweep and dispatch stop between
+        # engagements and messages, so shutdown waits for one at most.
+        self.stopping = threading.Event()
+
+    def start(self, *, sweep_every: float, dispatch_every: float, digest_at: str | None) -> None:
+        with self._lock:
+            if self._scheduler is not None:
+                raise InvalidData("the scheduler is already running")
+            self.stopping.clear()
+            scheduler = build_scheduler(
+                self._jobs,
+                background=True,
+                sweep_every=sweep_every,
+                dispatch_every=dispatch_every,
+                digest_at=digest_at,
+            )
+            scheduler.start()
+            self._scheduler = scheduler
+
+    def stop(self, wait: bool = True) -> None:
+        with self._lock:
+            scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None:
+            self.stopping.set()
+            scheduler.shutdown(wait=wait)
+
+    def run(self, *, sweep_every: float, dispatch_every: float, digest_at: str | None) -> None:
+        self.stopping.clear()
+        run_blocking(
+            self._jobs,
+            sweep_every=sweep_every,
+            dispatch_every=dispatch_every,
+            digest_at=digest_at,
+            stopping=self.stopping,
+        )

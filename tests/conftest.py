@@ -18,13 +18,13 @@ and are deselected on the PostgreSQL param. Deadline tests pass a
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import structlog
 from helpers import FakeClock, drive
 
 from forloeb import Actor, Engagement, Engine
@@ -46,22 +46,15 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _uncached_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The CLI configures structlog with cache_logger_on_first_use, which pins the
-    engine's module-level logger at the CLI's level (warning) for the rest of the
-    process: later tests' capture_logs would then see nothing. So the CLI's
-    configuration is made uncached here, and undone after every test."""
-    import forloeb.cli
-
-    real = forloeb.cli.configure_logging
-
-    def configure(*args: Any, **kwargs: Any) -> None:
-        real(*args, **kwargs)
-        structlog.configure(cache_logger_on_first_use=False)
-
-    monkeypatch.setattr(forloeb.cli, "configure_logging", configure)
+def _restore_logging() -> Iterator[None]:
+    """``configure_logging`` (the CLI calls it) sets the "forloeb" logger's level
+    and adds a handler writing to a stream of this test: undone after every test."""
+    logger = logging.getLogger("forloeb")
+    saved = (logger.level, list(logger.handlers), logger.propagate, logger.disabled)
     yield
-    structlog.reset_defaults()
+    logger.setLevel(saved[0])
+    logger.handlers[:] = saved[1]
+    logger.propagate, logger.disabled = saved[2], saved[3]
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -6,7 +6,9 @@ Imported by test modules as ``from helpers import …``; fixtures live in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -124,3 +126,33 @@ def drive(
         e = engine.fire(e.id, "pause", actor=actor, data={"reason": "Sygdom"})
     assert e.state == stage
     return e
+
+
+class _Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.entries: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        entry = dict(record.msg) if isinstance(record.msg, dict) else {"event": record.getMessage()}
+        entry["log_level"] = record.levelname.lower()
+        self.entries.append(entry)
+
+
+@contextmanager
+def capture_logs() -> Iterator[list[dict[str, Any]]]:
+    """forloeb's log events at every level, as dicts: the event's fields and ``log_level``.
+
+    The entries look like ``structlog.testing.capture_logs``'s; they are taken
+    from the standard logger "forloeb", which is where forloeb logs.
+    """
+    logger = logging.getLogger("forloeb")
+    handler = _Capture()
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield handler.entries
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

@@ -7,13 +7,10 @@ import json
 from datetime import timedelta
 
 import pytest
-import structlog
-from helpers import PLAN, FakeClock, counts, drive, start
-from structlog.testing import capture_logs
+from helpers import PLAN, FakeClock, capture_logs, counts, drive, start
 
 import forloeb
 from forloeb import Actor, Engagement, Engine, Event, GuardFailed, configure_logging
-from forloeb.engine import _engine as engine_module
 
 
 def test_public_api_is_reexported() -> None:
@@ -230,17 +227,11 @@ def test_a_raising_subscriber_is_logged(engine: Engine, worker: Actor) -> None:
     assert failures[0]["log_level"] == "error"
 
 
-def test_json_logging(engine: Engine, worker: Actor, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_json_logging(engine: Engine, worker: Actor) -> None:
     e = start(engine, worker)
-    # A fresh lazy logger for this test: configure_logging caches the logger on
-    # first use, and the cache must not outlive the test's configuration.
-    monkeypatch.setattr(engine_module, "_log", structlog.get_logger("forloeb"))
     stream = io.StringIO()
-    try:
-        configure_logging("json", level="info", stream=stream)
-        engine.fire(e.id, "make_contact", actor=worker)
-    finally:
-        structlog.reset_defaults()
+    configure_logging("json", level="info", stream=stream)
+    engine.fire(e.id, "make_contact", actor=worker)
     lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
     (line,) = [x for x in lines if x["event"] == "transition"]
     assert line["engagement_id"] == e.id
@@ -249,28 +240,19 @@ def test_json_logging(engine: Engine, worker: Actor, monkeypatch: pytest.MonkeyP
     assert "timestamp" in line
 
 
-def test_json_logging_respects_the_level(
-    engine: Engine, worker: Actor, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_json_logging_respects_the_level(engine: Engine, worker: Actor) -> None:
     e = start(engine, worker)
-    monkeypatch.setattr(engine_module, "_log", structlog.get_logger("forloeb"))
     stream = io.StringIO()
-    try:
-        configure_logging("json", level="warning", stream=stream)
-        engine.fire(e.id, "make_contact", actor=worker)
-    finally:
-        structlog.reset_defaults()
+    configure_logging("json", level="warning", stream=stream)
+    engine.fire(e.id, "make_contact", actor=worker)
     assert stream.getvalue() == ""
 
 
 def test_configure_logging_refuses_unknown_values() -> None:
-    try:
-        with pytest.raises(ValueError):
-            configure_logging("xml")  # type: ignore[arg-type]
-        with pytest.raises(ValueError):
-            configure_logging("json", level="loud")
-    finally:
-        structlog.reset_defaults()
+    with pytest.raises(ValueError):
+        configure_logging("xml")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        configure_logging("json", level="loud")
 
 
 # -- idempotency ---------------------------------------------------------------------

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
-from structlog.testing import capture_logs
+from helpers import capture_logs
 
 import forloeb.engine as engine_api
 from forloeb.engine import InvalidData

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-import structlog
-
 from .._errors import InvalidData
+from .._logging import get_logger
 from .base import Notification
 
 _LEVELS: Final = frozenset({"debug", "info", "warning", "error"})
@@ -23,9 +22,9 @@ class LogNotifier:
     def __init__(self, logger: Any = None, *, level: str = "info") -> None:
         if level not in _LEVELS:  # checked here so that send() cannot fail later
             raise InvalidData(f"log level must be one of {sorted(_LEVELS)}, not {level!r}")
-        # structlog's lazy proxy: it follows a later configuration (the app's,
-        # or capture_logs in tests) instead of freezing the one seen at import.
-        self._logger = logger if logger is not None else structlog.get_logger("forloeb")
+        # On the standard logger "forloeb": silent until the app (or configure_logging)
+        # gives it a handler, and it follows a later configuration of that logger.
+        self._logger = logger if logger is not None else get_logger()
         self._level = level
 
     def send(self, notification: Notification) -> None:

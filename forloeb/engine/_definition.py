@@ -113,6 +113,68 @@ class Choice:
     labels: Label
 
 
+# What kind of answer a question takes. "partner" is a key of the method's
+# partner register (jobcenter, skole …), shared by referral sources,
+# activities, referrals onward and handover receivers.
+QuestionKind = Literal["text", "choice", "date", "yes_no", "partner", "number"]
+QUESTION_KINDS: tuple[str, ...] = ("text", "choice", "date", "yes_no", "partner", "number")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Question:
+    """One thing a stage (or a move, or an activity) asks, in the method's own words.
+
+    ``labels`` is the question as the method puts it, in its grammatical
+    person ("Hvem er du?" in an individual course, "Hvem er I?" in civil
+    society). ``required``: it must be answered before the stage is left by
+    a move that completes the stage (see ``Transition.answers_required``).
+    ``choices`` are the allowed answers of a "choice" question; ``multiple``
+    lets a "choice" or "partner" answer be a list. ``kind`` is typed as
+    ``str`` so that a definition holding an unknown kind can still be built
+    and reported by lint (``compile_workflow`` refuses it).
+    """
+
+    key: str
+    labels: Label
+    kind: str = "text"
+    required: bool = False
+    choices: tuple[Choice, ...] = ()
+    multiple: bool = False
+    help: Label | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outcome:
+    """A structured ending: a category that can be counted, plus free text.
+
+    ``requires`` names data keys that must be given with it (e.g. the
+    reason of "afbrudt").
+    """
+
+    key: str
+    labels: Label
+    requires: tuple[str, ...] = ()
+    description: Label | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActivityKind:
+    """A kind of activity in the method's own words ("Undersøger sammen" …) and the fields it asks."""
+
+    key: str
+    labels: Label
+    fields: tuple[Question, ...] = ()
+    description: Label | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SelfHelp:
+    """Self-help as progress: the levels (vil selv → kan selv → gør det selv) and where they are recorded."""
+
+    levels: tuple[Choice, ...]
+    stages: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True, kw_only=True)
 class Stage:
     key: str
@@ -122,6 +184,21 @@ class Stage:
     # The items recorded in this stage (documentation and handover outline).
     records: tuple[str, ...] = ()
     description: Label | None = None
+    # What the stage asks, in order. Empty for definitions of version 1.
+    questions: tuple[Question, ...] = ()
+    # Whether keys the stage does not declare may be recorded here. True keeps
+    # definitions without questions (version 1) as open as they always were.
+    extra_keys: bool = True
+
+    def question(self, key: str) -> Question | None:
+        for q in self.questions:
+            if q.key == key:
+                return q
+        return None
+
+    @property
+    def required_keys(self) -> tuple[str, ...]:
+        return tuple(q.key for q in self.questions if q.required)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -158,6 +235,26 @@ class Transition:
     guards: tuple[Guard, ...] = ()
     record: bool = True
     new_cycle: bool = False
+    # A move back (or sideways) that the flexible method allows: revise the
+    # plan, back to action. It completes nothing, so it asks nothing.
+    flexible: bool = False
+    # Whether leaving by this move needs the source stage's required
+    # questions answered. Moves that record nothing (pause, withdraw) and
+    # flexible moves never do, whatever this says (see ``gates_answers``).
+    answers_required: bool = True
+    # What the move itself asks (the reason of a pause, whom a referral goes to …).
+    questions: tuple[Question, ...] = ()
+    # The outcomes this move may end with (keys of WorkflowDefinition.outcomes).
+    # With one, it is implied; with several, the data names one as "outcome",
+    # unless ``default_outcome`` says which is meant when it names none.
+    outcomes: tuple[str, ...] = ()
+    default_outcome: str | None = None
+    description: Label | None = None
+
+    @property
+    def gates_answers(self) -> bool:
+        """Whether the source stage's required questions must be answered to take this move."""
+        return self.answers_required and self.record and not self.flexible
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -173,12 +270,54 @@ class WorkflowDefinition:
     choices: Mapping[str, tuple[Choice, ...]] = field(default_factory=dict)
     # Labels of triggers that are not transitions (notes, activities …) are
     # not needed here; transition labels live on the transitions.
+    description: Label | None = None
+    # What the engagement's subject reference is called ("Sagsnr.", "Gruppe / aktør").
+    subject_label: Label | None = None
+    # Structured endings; transitions name the ones they may end with.
+    outcomes: tuple[Outcome, ...] = ()
+    # The partner register: actors that refer, take part, receive referrals and handovers.
+    partners: tuple[Choice, ...] = ()
+    # The kinds of activity of the action stage, with the fields each asks.
+    activity_kinds: tuple[ActivityKind, ...] = ()
+    self_help: SelfHelp | None = None
+    # Fields of the engagement as a whole (a group's contact person, number
+    # of participants …), recorded at start and updated along the way.
+    fields: tuple[Question, ...] = ()
 
     def stage(self, key: str) -> Stage:
         for s in self.stages:
             if s.key == key:
                 return s
         raise KeyError(key)
+
+    def outcome(self, key: str) -> Outcome | None:
+        for o in self.outcomes:
+            if o.key == key:
+                return o
+        return None
+
+    def required_to_leave(self, trigger: str, source: str) -> tuple[str, ...]:
+        """The data keys that must be given (or recorded) to fire ``trigger`` from ``source``.
+
+        The move's ``requires``, its own required questions, ``outcome`` when
+        the move ends with one of several outcomes and names no default, and —
+        for a move that completes the stage — the stage's required questions.
+        What a chosen outcome itself requires (the reason of "afbrudt") is not
+        included: it depends on the outcome.
+        """
+        keys: dict[str, None] = {}
+        for t in self.transitions:
+            if t.trigger != trigger or source not in t.source:
+                continue
+            keys.update(dict.fromkeys(t.requires))
+            keys.update(dict.fromkeys(q.key for q in t.questions if q.required))
+            if len(t.outcomes) > 1 and t.default_outcome is None:
+                keys["outcome"] = None
+            if t.gates_answers:
+                stage_keys = {s.key: s for s in self.stages}
+                if source in stage_keys:
+                    keys.update(dict.fromkeys(stage_keys[source].required_keys))
+        return tuple(keys)
 
     @property
     def active_stages(self) -> tuple[str, ...]:
@@ -225,6 +364,8 @@ class Labels:
             triggers.setdefault(t.trigger, t.labels)
         choices = {k: {c.key: c.labels for c in v} for k, v in definition.choices.items()}
         choices["source"] = {c.key: c.labels for c in definition.referral_sources}
+        if definition.outcomes:
+            choices.setdefault("outcome", {o.key: o.labels for o in definition.outcomes})
         return cls(
             workflow=definition.labels,
             stages={s.key: s.labels for s in definition.stages},

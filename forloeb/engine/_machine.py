@@ -17,11 +17,13 @@ from transitions import Machine, MachineError
 from transitions.core import EventData
 
 from ._definition import (
+    QUESTION_KINDS,
     RETURN_TO_CLOSED,
     RETURN_TO_PAUSED,
     ROLES,
     GuardContext,
     Labels,
+    Question,
     Stage,
     Transition,
     WorkflowDefinition,
@@ -71,12 +73,40 @@ def _empty(value: object) -> bool:
     return value is None or (isinstance(value, list | dict | tuple) and len(value) == 0)
 
 
-def _guard_condition(spec: Transition, choices: Mapping[str, tuple[str, ...]]) -> Callable[[EventData], bool]:
-    """The condition the machine checks; it notes what is missing on the carrier."""
+def _guard_condition(
+    spec: Transition,
+    choices: Mapping[str, tuple[str, ...]],
+    required: Mapping[str, tuple[str, ...]],
+    outcome_requires: Mapping[str, tuple[str, ...]],
+) -> Callable[[EventData], bool]:
+    """The condition the machine checks; it notes what is missing on the carrier.
+
+    ``required`` holds, per source stage, the keys that must be present
+    (``WorkflowDefinition.required_to_leave``: the move's ``requires`` and,
+    for definitions with questions, the required questions). A move that
+    declares outcomes checks the chosen one (data key ``outcome``) and the
+    keys that outcome requires.
+    """
 
     def condition(ev: EventData) -> bool:
         c = cast(Carrier, ev.model)
-        missing = [k for k in spec.requires if _empty(c.record.get(k))]
+        missing = [k for k in required.get(c.state, spec.requires) if _empty(c.record.get(k))]
+        invalid_outcome: list[tuple[str, object, tuple[str, ...]]] = []
+        if spec.outcomes:
+            chosen = c.record.get("outcome")
+            if _empty(chosen):
+                chosen = spec.default_outcome or (spec.outcomes[0] if len(spec.outcomes) == 1 else None)
+            if chosen is None:
+                if "outcome" not in missing:
+                    missing.append("outcome")
+            elif chosen not in spec.outcomes:
+                invalid_outcome.append(("outcome", chosen, spec.outcomes))
+            else:
+                missing.extend(
+                    k
+                    for k in outcome_requires.get(str(chosen), ())
+                    if _empty(c.record.get(k)) and k not in missing
+                )
         if spec.guards:
             ctx = GuardContext(
                 state=c.state,
@@ -92,6 +122,7 @@ def _guard_condition(spec: Transition, choices: Mapping[str, tuple[str, ...]]) -
             for k, allowed in choices.items()
             if (v := c.data.get(k)) is not None and v not in allowed
         ]
+        invalid.extend(invalid_outcome)
         c.missing.extend(missing)
         c.invalid.extend(invalid)
         return not missing and not invalid
@@ -131,6 +162,43 @@ class CompiledWorkflow:
         return state in self.machine.events[trigger].transitions
 
 
+def _check_questions_and_outcomes(
+    definition: WorkflowDefinition, fail: Callable[[str], DefinitionError]
+) -> None:
+    """The parts of the model a machine relies on: question kinds, outcomes named by moves.
+
+    ``forloeb.workflows.lint`` reports these and more, all at once, with key
+    paths; this is the last line for Python-built definitions.
+    """
+    groups: list[tuple[str, tuple[Question, ...]]] = [("fields", definition.fields)]
+    groups += [(f"stage {s.key}", s.questions) for s in definition.stages]
+    groups += [(f"{t.trigger}", t.questions) for t in definition.transitions]
+    groups += [(f"activity {a.key}", a.fields) for a in definition.activity_kinds]
+    for where, questions in groups:
+        keys = [q.key for q in questions]
+        if len(set(keys)) != len(keys):
+            raise fail(f"{where}: question keys must be unique")
+        for q in questions:
+            if q.kind not in QUESTION_KINDS:
+                raise fail(f"{where}: question {q.key!r} has unknown kind {q.kind!r}")
+            if q.kind == "choice" and not q.choices:
+                raise fail(f"{where}: choice question {q.key!r} has no choices")
+    declared = {o.key for o in definition.outcomes}
+    if len(declared) != len(definition.outcomes):
+        raise fail("outcome keys must be unique")
+    for t in definition.transitions:
+        for key in t.outcomes:
+            if key not in declared:
+                raise fail(f"{t.trigger}: outcome {key!r} is not declared")
+        if t.default_outcome is not None and t.default_outcome not in t.outcomes:
+            raise fail(f"{t.trigger}: default outcome {t.default_outcome!r} is not one of its outcomes")
+    if definition.self_help is not None:
+        stage_keys = {s.key for s in definition.stages}
+        for key in definition.self_help.stages:
+            if key not in stage_keys:
+                raise fail(f"self-help is recorded in unknown stage {key!r}")
+
+
 def compile_workflow(definition: WorkflowDefinition) -> CompiledWorkflow:
     """Check ``definition`` and build its machine; DefinitionError on any mistake."""
     name = definition.name
@@ -146,6 +214,8 @@ def compile_workflow(definition: WorkflowDefinition) -> CompiledWorkflow:
     kinds = {s.key: s.kind for s in definition.stages}
     active = definition.active_stages
     choices = {k: tuple(c.key for c in v) for k, v in definition.choices.items()}
+    _check_questions_and_outcomes(definition, fail)
+    outcome_requires = {o.key: o.requires for o in definition.outcomes}
 
     machine_transitions: list[dict[str, Any]] = []
     for spec in definition.transitions:
@@ -156,7 +226,8 @@ def compile_workflow(definition: WorkflowDefinition) -> CompiledWorkflow:
             raise fail(f"{spec.trigger}: roles must be among worker, supervisor (auditors fire nothing)")
         if not spec.source:
             raise fail(f"{spec.trigger}: no source stage")
-        guard = _guard_condition(spec, choices)
+        required = {src: definition.required_to_leave(spec.trigger, src) for src in spec.source}
+        guard = _guard_condition(spec, choices, required, outcome_requires)
         if spec.dest in _RETURN_ATTR:
             # One machine transition per possible return stage, each guarded by
             # "is this where we came from": the machine picks the one that holds.

@@ -8,6 +8,7 @@ shipped definitions, never the material itself.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,7 @@ from forloeb.workflows import (
     DefinitionFileError,
     diff,
     faithful,
+    json_schema,
     lint,
     lint_migration,
     load_definition,
@@ -590,3 +592,13 @@ def test_the_example_in_the_docs_is_a_clean_definition(tmp_path: Path) -> None:
     definition = load_definition(path)
     assert definition.stage("start").required_keys == ("who_are_you",)
     compile_workflow(definition)
+
+
+def test_the_schema_is_also_a_json_schema_for_editors() -> None:
+    schema = json_schema()
+    assert json.loads(json.dumps(schema)) == schema
+    assert {"name", "version", "initial", "stages", "transitions"} <= set(schema["required"])
+    stage = schema["properties"]["stages"]["items"]
+    question = stage["properties"]["questions"]["items"]
+    assert question["properties"]["kind"]["enum"] == ["text", "choice", "date", "yes_no", "partner", "number"]
+    assert stage["properties"]["deadline"]["required"] == ["amount", "unit"]

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from forloeb import Actor, Engagement, Engine
 
@@ -156,3 +157,11 @@ def capture_logs() -> Iterator[list[dict[str, Any]]]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
+
+
+def days_after(t: datetime, days: int) -> datetime:
+    """``days`` calendar days later at the same Copenhagen wall-clock time (a
+    deadline in days keeps its local time across the clock change)."""
+    cph = ZoneInfo("Europe/Copenhagen")
+    local = t.astimezone(cph).replace(tzinfo=None) + timedelta(days=days)
+    return local.replace(tzinfo=cph).astimezone(UTC)

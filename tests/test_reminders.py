@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from helpers import PLAN, FakeClock, counts, drive, start
+from helpers import PLAN, FakeClock, counts, days_after, drive, start
 from sqlalchemy import func, select
 from test_chain_and_replay import raw_events, verify_chain
 
@@ -215,14 +215,6 @@ def test_a_changed_engagement_is_skipped_not_failed(eng: Engine, clock: FakeCloc
     assert _reminders.sweep_one(eng._kernel, engagement_id, REFERRAL_DUE) == []
     assert _reminders.sweep_one(eng._kernel, engagement_id + 99, REFERRAL_DUE) == []
     assert counts(eng)["reminders"] == 0
-
-
-def days_after(t: datetime, days: int) -> datetime:
-    """``days`` calendar days later at the same Copenhagen wall-clock time (a period
-    in days keeps its local time across the clock change)."""
-    cph = ZoneInfo("Europe/Copenhagen")
-    local = t.astimezone(cph).replace(tzinfo=None) + timedelta(days=days)
-    return local.replace(tzinfo=cph).astimezone(UTC)
 
 
 def test_a_rearmed_stage_reminds_once_per_period(eng: Engine, clock: FakeClock, worker: Actor) -> None:

@@ -28,18 +28,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import structlog
-
 from ..persistence import Row, Store, WriteConflict
 from ._checks import MAX_TEXT, aware_now, positive_int
 from ._definition import SUPERVISOR
 from ._errors import ConcurrencyError, ForloebError, InvalidData
 from ._kernel import Kernel
+from ._logging import get_logger
 from ._reminders import default_channel
 from ._types import Actor
 from .notifiers import DeliveryError, Notification, Router, build_digest
 
-_log = structlog.get_logger("forloeb")
+_log = get_logger()
 
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8

@@ -25,13 +25,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import structlog
-
 from ..persistence import Row, WriteConflict
 from ._checks import MAX_REASON, aware_now, check_text, positive_int
 from ._definition import SUPERVISOR
 from ._errors import ConcurrencyError
 from ._kernel import Kernel
+from ._logging import get_logger
 from ._types import Actor
 
 # Erasing is irreversible and about a resident's rights: a supervisor decides.
@@ -42,7 +41,7 @@ RETENTION_REASON = "retention: {years} years after closing"
 # Engagements fetched per round trip of the purge.
 BATCH = 500
 
-_log = structlog.get_logger("forloeb")
+_log = get_logger()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-
-import structlog
 
 from ..persistence import (
     SCHEMA_HEAD,
@@ -50,6 +47,7 @@ from ._errors import (
     SchemaOutOfDate,
     is_newer_revision,
 )
+from ._logging import get_logger
 from ._registry import Registry
 from ._types import Actor, Engagement, Event
 from .notifiers import Router
@@ -62,11 +60,9 @@ Work = Callable[[WriteTransaction], tuple[Row, Event]]
 _ROLE_PREFERENCE = ("supervisor", "worker")
 REMINDER_CHANNEL = "email"
 
-# Through the standard library's "forloeb" logger: silent until the app (or
-# the CLI's configure_logging) gives it a handler; the level check keeps a
-# filtered-out line off the fire path.
-_std_log = logging.getLogger("forloeb")
-_log = structlog.wrap_logger(_std_log)
+# Silent until the app (or the CLI's configure_logging) gives the "forloeb"
+# logger a handler; a filtered-out line costs a level check (see _logging).
+_log = get_logger()
 _T = TypeVar("_T")
 
 
@@ -297,7 +293,7 @@ class Kernel:
 
     def after_commit(self, engagement: Engagement, event: Event) -> None:
         """Log a transition and call the subscribers; never undoes what committed."""
-        if event.type in ("transition", "started") and _std_log.isEnabledFor(logging.INFO):
+        if event.type in ("transition", "started"):
             _log.info(
                 event.type,
                 engagement_id=engagement.id,

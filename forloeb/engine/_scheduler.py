@@ -20,11 +20,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-import structlog
-
 from ._calendar import COPENHAGEN
 from ._checks import check_interval, parse_digest_time
 from ._errors import InvalidData
+from ._logging import get_logger
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
@@ -40,7 +39,7 @@ class Jobs(Protocol):
     def send_digests(self) -> Any: ...
 
 
-_log = structlog.get_logger("forloeb")
+_log = get_logger()
 
 
 def _job(name: str, work: Callable[[], Any], describe: Callable[[Any], dict[str, Any]]) -> Callable[[], None]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -293,7 +294,7 @@ class Kernel:
 
     def after_commit(self, engagement: Engagement, event: Event) -> None:
         """Log a transition and call the subscribers; never undoes what committed."""
-        if event.type in ("transition", "started"):
+        if event.type in ("transition", "started") and _log.isEnabledFor(logging.INFO):
             _log.info(
                 event.type,
                 engagement_id=engagement.id,

@@ -19,7 +19,7 @@ from ._diagram import mermaid
 from ._diff import Change, diff
 from ._lint import lint_definition, lint_migration, migration_map
 from ._loader import GUARDS, check_file, lint, load_definition, load_folder, parse_definition
-from ._problems import DefinitionFileError, Problem
+from ._problems import Problem, problems_of
 from ._schema import json_schema
 from .civil_society import CIVIL_SOCIETY
 from .individual_course import INDIVIDUAL_COURSE
@@ -58,7 +58,6 @@ __all__ = [
     "GUARDS",
     "INDIVIDUAL_COURSE",
     "Change",
-    "DefinitionFileError",
     "Problem",
     "check_file",
     "diff",
@@ -72,5 +71,6 @@ __all__ = [
     "mermaid",
     "migration_map",
     "parse_definition",
+    "problems_of",
     "shipped",
 ]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from forloeb.engine import RETURN_TO_CLOSED, RETURN_TO_PAUSED, ROLES, Choice, Label, WorkflowDefinition
 from forloeb.engine._definition import QUESTION_KINDS, Question
 
-from ._problems import DefinitionFileError, Problem, Severity, errors
+from ._problems import Problem, Severity, definition_error, errors
 
 _RETURN_FROM = {RETURN_TO_PAUSED: "paused", RETURN_TO_CLOSED: "final"}
 _ACTING_ROLES = frozenset(ROLES) - {"auditor"}
@@ -349,11 +349,11 @@ def migration_map(
 ) -> dict[str, str]:
     """The full stage map old -> new (unchanged keys map to themselves).
 
-    Raises DefinitionFileError listing the problems if any stage would strand.
+    Raises a DefinitionError listing the problems if any stage would strand.
     """
     problems = errors(lint_migration(old, new, mapping))
     if problems:
-        raise DefinitionFileError(f"{old.name} {old.version}->{new.version}", problems)
+        raise definition_error(f"{old.name} {old.version}->{new.version}", problems)
     full = {s.key: s.key for s in old.stages if s.key in {n.key for n in new.stages}}
     full.update(mapping or {})
     return full

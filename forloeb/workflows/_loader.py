@@ -3,7 +3,7 @@
 Files are TOML, read with the standard library's ``tomllib`` (docs/methods.md
 says why). A file is checked against the schema (``_schema.py``) and then,
 built leniently so that one pass finds everything, linted (``_lint.py``); a
-file with any error raises one :class:`DefinitionFileError` that lists every
+file with any error raises one ``DefinitionError`` that lists every
 problem with the file, the key path and what was expected.
 
 Guards are Python: a file names them (``guards = ["consent"]``) and the
@@ -33,7 +33,7 @@ from forloeb.engine import (
 from forloeb.engine._definition import ActivityKind, Outcome, Question, SelfHelp, StageKind
 
 from ._lint import lint_definition
-from ._problems import DefinitionFileError, Problem, errors
+from ._problems import Problem, definition_error, errors
 from ._schema import ALL_ACTIVE, DEFINITION, validate
 
 # Guards a file may name. Embedding apps pass their own mapping to the loader.
@@ -337,31 +337,31 @@ def lint(
 def parse_definition(
     text: str, *, file: str | None = None, guards: Mapping[str, Guard] = GUARDS
 ) -> WorkflowDefinition:
-    """The definition in ``text``; one DefinitionFileError listing every error otherwise."""
+    """The definition in ``text``; one DefinitionError listing every error otherwise."""
     definition, problems = check_text(text, file=file, guards=guards)
     if definition is None or errors(problems):
-        raise DefinitionFileError(file or "<text>", errors(problems))
+        raise definition_error(file or "<text>", errors(problems))
     return definition
 
 
 def load_definition(path: str | Path, *, guards: Mapping[str, Guard] = GUARDS) -> WorkflowDefinition:
-    """The definition in the file at ``path``; one DefinitionFileError listing every error otherwise."""
+    """The definition in the file at ``path``; one DefinitionError listing every error otherwise."""
     definition, problems = check_file(path, guards=guards)
     if definition is None or errors(problems):
-        raise DefinitionFileError(str(path), errors(problems))
+        raise definition_error(str(path), errors(problems))
     return definition
 
 
 def load_folder(path: str | Path, *, guards: Mapping[str, Guard] = GUARDS) -> tuple[WorkflowDefinition, ...]:
     """Every ``*.toml`` definition in the folder at ``path`` (sorted by name, then version).
 
-    All files are checked before anything is returned: one DefinitionFileError
+    All files are checked before anything is returned: one DefinitionError
     lists the problems of every broken file, and two files holding the same
     method and version are a problem too.
     """
     folder = Path(path)
     if not folder.is_dir():
-        raise DefinitionFileError(
+        raise definition_error(
             str(folder),
             [Problem(code="not_a_folder", where="(folder)", message="expected a folder of definition files")],
         )
@@ -387,7 +387,7 @@ def load_folder(path: str | Path, *, guards: Mapping[str, Guard] = GUARDS) -> tu
         seen[key] = str(file)
         found.append(definition)
     if problems:
-        raise DefinitionFileError(str(folder), problems)
+        raise definition_error(str(folder), problems)
     return tuple(sorted(found, key=lambda d: (d.name, d.version)))
 
 

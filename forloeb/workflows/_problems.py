@@ -47,19 +47,31 @@ def errors(problems: Iterable[Problem]) -> list[Problem]:
     return [p for p in problems if p.severity == "error"]
 
 
-class DefinitionFileError(DefinitionError):
-    """A definition file (or folder of files) is broken: every problem found, in one error.
+# The attribute of a DefinitionError that holds a loader's problems.
+_PROBLEMS = "problems"
 
-    ``problems`` holds them all (errors only; warnings do not raise), each
-    naming the file, the key path and what was expected.
+
+def definition_error(workflow: str, problems: Iterable[Problem]) -> DefinitionError:
+    """One DefinitionError listing every problem, each with file, key path and what was expected.
+
+    The problems ride on the error (``problems_of(error)``). They are attached
+    rather than declared by a subclass because forloeb keeps one exception
+    tree, exported from ``forloeb`` (tests/test_public_api.py), in a module
+    this package does not own; ``DefinitionError`` taking ``problems`` itself
+    is the better home (docs/methods.md, "What phase 1 needs from others").
     """
+    found = tuple(problems)
+    count = len(found)
+    lines = "\n".join(f"  - {p}" for p in found)
+    error = DefinitionError(workflow, f"{count} problem{'s' if count != 1 else ''}:\n{lines}")
+    setattr(error, _PROBLEMS, found)  # see the docstring
+    return error
 
-    def __init__(self, workflow: str, problems: Iterable[Problem]) -> None:
-        self.problems = tuple(problems)
-        count = len(self.problems)
-        lines = "\n".join(f"  - {p}" for p in self.problems)
-        detail = f"{count} problem{'s' if count != 1 else ''}:\n{lines}"
-        super().__init__(workflow, detail)
+
+def problems_of(error: DefinitionError) -> tuple[Problem, ...]:
+    """The problems a loader's DefinitionError lists (empty for one raised elsewhere)."""
+    found = getattr(error, _PROBLEMS, ())
+    return tuple(p for p in found if isinstance(p, Problem))
 
 
-__all__ = ["DefinitionFileError", "Problem", "Severity", "errors"]
+__all__ = ["Problem", "Severity", "definition_error", "errors", "problems_of"]

@@ -48,14 +48,26 @@ _JSON = frozenset(c.name for t in _TABLES for c in t.c if isinstance(c.type, JSO
 _TIME = frozenset(c.name for t in _TABLES for c in t.c if isinstance(c.type, UTCDateTime))
 
 
-@lru_cache(maxsize=256)  # a fire writes the same "now" into four or five columns
 def _sqlite_time(value: datetime) -> str:
     # The format SQLAlchemy's SQLite DateTime writes: naive UTC, microseconds
     # ("2026-11-28 06:44:09.457371"): the first 26 characters of the UTC isoformat.
-    if value.utcoffset():
+    #
+    # The cache must be keyed on the instant, and aware datetimes in one time
+    # zone compare (and hash) by their wall-clock time, ignoring ``fold``: in
+    # Copenhagen, 2027-10-31 02:30 (+02:00, fold=0) and 02:30 (+01:00, fold=1)
+    # are equal keys an hour apart. So convert to UTC first (where the wall
+    # clock is the instant) and cache only that: a fire writes the same UTC
+    # "now" into four or five columns, and an engine's clock is UTC.
+    if value.tzinfo is not UTC:
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: forloeb stores aware times only")
         value = value.astimezone(UTC)
-    elif value.tzinfo is None:
-        raise ValueError(f"naive datetime {value!r}: forloeb stores aware times only")
+    return _utc_text(value)
+
+
+@lru_cache(maxsize=256)
+def _utc_text(value: datetime) -> str:
+    """``value`` (aware, in UTC) as stored: keyed on UTC datetimes only."""
     return value.isoformat(sep=" ", timespec="microseconds")[:26]
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from ._i18n import DEFAULT_LANG, Lang, action_label, field_label, render
 
 if TYPE_CHECKING:
+    from ..persistence.base import StoreError
     from ._definition import Label, Labels
 
 
@@ -330,10 +331,104 @@ def is_newer_revision(current: str | None, known: str) -> bool:
     return current != known
 
 
-class DatabaseUnavailable(ForloebError):
+class DatabaseError(ForloebError):
+    """The database could not do what was asked, for a reason outside the data
+    (gone, busy, full, read-only). Nothing was written: the command's
+    transaction was rolled back whole. ``url`` (password hidden) and the
+    driver's ``detail`` are attributes; the CLI prints the message on one line.
+    ``http_status`` is what an HTTP API answers with."""
+
     code = "database_unavailable"
+    http_status = 503
 
     def __init__(self, url: str, detail: str) -> None:
         self.url = url
         self.detail = detail
         super().__init__(url=url, detail=detail)
+
+    def message(self, lang: Lang = DEFAULT_LANG) -> str:
+        own = _DATABASE_TEXTS.get(self.code)
+        if own is None:
+            return super().message(lang)
+        return own[lang].format(**self._params(lang))
+
+
+class DatabaseUnavailable(DatabaseError):
+    """The database cannot be reached (or opened)."""
+
+    code = "database_unavailable"
+
+
+class DatabaseBusy(DatabaseError):
+    """Another writer held the database longer than the busy timeout (SQLite),
+    or a statement or lock wait ran past its timeout (PostgreSQL): try again."""
+
+    code = "database_busy"
+
+
+class StorageFull(DatabaseError):
+    """No room to write: the disk (or the database's size limit) is full."""
+
+    code = "storage_full"
+    http_status = 507
+
+
+class DatabaseReadOnly(DatabaseError):
+    """The database can only be read: a read-only file, folder or disk, or a
+    read-only server."""
+
+    code = "database_read_only"
+
+
+# The texts of the database errors added with the store's faults (issue 9).
+# Kept here, beside the classes, until the engine's text catalog takes them.
+_DATABASE_TEXTS: dict[str, dict[Lang, str]] = {
+    "database_busy": {
+        "da": (
+            "Databasen {url} er optaget og nåede ikke at svare; intet er gemt. Prøv igen om lidt. ({detail})"
+        ),
+        "en": (
+            "The database {url} is busy and did not answer in time; nothing was saved. "
+            "Try again shortly. ({detail})"
+        ),
+    },
+    "storage_full": {
+        "da": (
+            "Der er ikke mere plads til databasen {url}; intet er gemt. "
+            "Frigør plads på disken, og prøv igen. ({detail})"
+        ),
+        "en": (
+            "The database {url} is out of space; nothing was saved. Free disk space and try again. ({detail})"
+        ),
+    },
+    "database_read_only": {
+        "da": (
+            "Databasen {url} kan kun læses; intet er gemt. Tjek rettighederne til filen og mappen, "
+            "og om disken er monteret skrivebeskyttet. ({detail})"
+        ),
+        "en": (
+            "The database {url} is read-only; nothing was saved. Check the permissions of the file "
+            "and its folder, and whether the disk is mounted read-only. ({detail})"
+        ),
+    },
+}
+
+# StoreFault.reason -> the error it is reported as (see database_error).
+_BY_REASON: dict[str, type[DatabaseError]] = {
+    "unavailable": DatabaseUnavailable,
+    "busy": DatabaseBusy,
+    "full": StorageFull,
+    "read_only": DatabaseReadOnly,
+}
+
+
+def database_error(url: str, exc: StoreError) -> DatabaseError:
+    """The :class:`DatabaseError` a store exception stands for: raise it ``from exc``.
+
+    ``url`` is the store's URL as it may be shown (``store.url`` already hides
+    the password). Dispatches on the fault's ``reason``, so this leaf needs no
+    import of ``persistence`` at run time; a store error without one (not a
+    fault) is reported as unavailable.
+    """
+    kind = _BY_REASON.get(getattr(exc, "reason", "unavailable"), DatabaseUnavailable)
+    return kind(url, str(exc))

@@ -3,17 +3,24 @@
 Knows rows, not the engine: nothing here imports from ``forloeb.engine``.
 """
 
-from ._audit import AccessQuery, AuditStore, EventQuery, Visibility
 from ._sql import DEFAULT_URL, SqlStore, normalize_url, safe_url, sqlite_file_missing
 from ._tables import SCHEMA_HEAD, metadata
 from .base import (
+    AccessQuery,
+    AuditStore,
     EngagementFilter,
+    EventQuery,
     ReadTransaction,
     ReminderFilter,
     Row,
     Store,
+    StoreBusy,
     StoreError,
+    StoreFault,
+    StoreFull,
+    StoreReadOnly,
     StoreUnavailable,
+    Visibility,
     WriteConflict,
     WriteTransaction,
 )
@@ -30,7 +37,11 @@ __all__ = [
     "Row",
     "SqlStore",
     "Store",
+    "StoreBusy",
     "StoreError",
+    "StoreFault",
+    "StoreFull",
+    "StoreReadOnly",
     "StoreUnavailable",
     "Visibility",
     "WriteConflict",

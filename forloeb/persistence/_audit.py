@@ -7,98 +7,59 @@ as a value. Reads stream (``yield_per``) because a verify walks every event.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Engine, and_, delete, insert, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 
+from ._faults import Faults
 from ._query import where_between, where_equal
 from ._tables import access_log, engagement_tags, engagements, events
-from .base import Row
+from .base import AccessQuery, AuditStore, EventQuery, Row, Visibility
 
 # Rows fetched per round trip when streaming the event table.
 _BATCH = 5000
 
 
-@dataclass(frozen=True, kw_only=True)
-class Visibility:
-    """Which engagements a reader may see: all, or those of ``teams``, those
-    assigned to ``assignee`` and (``unrouted``) those without a team. Built by the engine's one access rule
-    (``forloeb.engine._access``); the store only turns it into SQL."""
-
-    all: bool
-    teams: frozenset[str] = frozenset()
-    assignee: str | None = None
-    unrouted: bool = False
-
-
-@dataclass(frozen=True, kw_only=True)
-class EventQuery:
-    engagement_id: int | None = None
-    workflow: str | None = None
-    actor: str | None = None
-    type: str | None = None
-    trigger: str | None = None
-    state: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    tag: str | None = None
-    team: str | None = None
-    visibility: Visibility = field(default_factory=lambda: Visibility(all=True))
-    descending: bool = False
-    # Keyset paging: (occurred_at, events.id) of the last row of the previous page.
-    after: tuple[datetime, int] | None = None
-    limit: int | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class AccessQuery:
-    subject: str | None = None
-    actor: str | None = None
-    engagement_id: int | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    limit: int | None = None
-    # e.g. "delete": verify looks up the erasures since a checkpoint.
-    action: str | None = None
-
-
-class AuditStore(ABC):
-    """What the audit part of the engine needs from storage."""
-
-    @abstractmethod
-    def query_events(self, where: EventQuery) -> list[Row]:
-        """Events with their engagement's workflow, team and subject, in time order."""
-
-    @abstractmethod
-    def chain(self, engagement_id: int | None = None) -> Iterator[Row]:
-        """Every event (of one engagement, or all) by engagement then seq, streamed."""
-
-    @abstractmethod
-    def heads(self, engagement_id: int | None = None) -> dict[int, tuple[int, str]]:
-        """Engagement id -> (version, head_hash) as the engagements table holds them."""
-
-    @abstractmethod
-    def engagement_rows(self, ids: Sequence[int]) -> dict[int, Row]: ...
-
-    @abstractmethod
-    def insert_access(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Append access-log entries in a transaction of their own."""
-
-    @abstractmethod
-    def list_access(self, where: AccessQuery) -> list[Row]: ...
-
-    @abstractmethod
-    def purge_access(self, before: datetime) -> int:
-        """Delete access-log entries older than ``before``; the number deleted."""
-
-
 class SqlAuditStore(AuditStore):
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        faults: Faults,
+        watching: Callable[[Connection], AbstractContextManager[None]] | None = None,
+    ) -> None:
         self._engine = engine
+        self._faults = faults
+        self._watching = watching
+
+    @contextmanager
+    def _connect(self, *, write: bool = False, watch: bool = True) -> Iterator[Connection]:
+        """A connection (in a transaction to commit when ``write``), with driver
+        faults raised as the store's and, on a server, the watchdog on it."""
+        with self._faults.translated(), self._engine.connect() as conn:
+            guard = self._watching(conn) if watch and self._watching else nullcontext()
+            with guard:
+                if write:
+                    with conn.begin():
+                        yield conn
+                else:
+                    yield conn
 
     def query_events(self, where: EventQuery) -> list[Row]:
         ev, en = events.c, engagements.c
@@ -136,15 +97,17 @@ class SqlAuditStore(AuditStore):
             stmt = stmt.where(or_(*allowed) if allowed else ev.id.is_(None))
         if where.after is not None:
             at, last = where.after
-            if where.descending:
-                stmt = stmt.where(or_(ev.occurred_at < at, and_(ev.occurred_at == at, ev.id < last)))
-            else:
-                stmt = stmt.where(or_(ev.occurred_at > at, and_(ev.occurred_at == at, ev.id > last)))
+            # A row-value comparison, not "a > x OR (a = x AND b > y)": both
+            # backends turn it into a seek on the (actor, occurred_at, id) and
+            # (occurred_at) indexes, so a later page costs what the first does.
+            key = tuple_(ev.occurred_at, ev.id)
+            after = tuple_(at, last)
+            stmt = stmt.where(key < after if where.descending else key > after)
         order = (ev.occurred_at.desc(), ev.id.desc()) if where.descending else (ev.occurred_at, ev.id)
         stmt = stmt.order_by(*order)
         if where.limit is not None:
             stmt = stmt.limit(where.limit)
-        with self._engine.connect() as conn:
+        with self._connect() as conn:
             return [cast(Row, dict(r._mapping)) for r in conn.execute(stmt)]
 
     def chain(self, engagement_id: int | None = None) -> Iterator[Row]:
@@ -167,7 +130,9 @@ class SqlAuditStore(AuditStore):
             stmt = stmt.where(ev.engagement_id == engagement_id)
         # The unique (engagement_id, seq) index gives this order without a sort.
         stmt = stmt.order_by(ev.engagement_id, ev.seq)
-        with self._engine.connect() as conn:
+        # Streamed for as long as a verify takes: no deadline (keepalives and
+        # tcp_user_timeout still find a dead network).
+        with self._connect(watch=False) as conn:
             result = conn.execution_options(yield_per=_BATCH).execute(stmt)
             for r in result:
                 yield cast(Row, r._mapping)
@@ -177,43 +142,69 @@ class SqlAuditStore(AuditStore):
         stmt = select(en.id, en.version, en.head_hash).order_by(en.id)
         if engagement_id is not None:
             stmt = stmt.where(en.id == engagement_id)
-        with self._engine.connect() as conn:
+        with self._connect() as conn:
             return {int(r[0]): (int(r[1]), str(r[2])) for r in conn.execute(stmt)}
 
     def engagement_rows(self, ids: Sequence[int]) -> dict[int, Row]:
         if not ids:
             return {}
         stmt = select(engagements).where(engagements.c.id.in_(sorted(set(ids))))
-        with self._engine.connect() as conn:
+        with self._connect() as conn:
             return {int(r.id): cast(Row, dict(r._mapping)) for r in conn.execute(stmt)}
 
     def insert_access(self, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
             return
-        with self._engine.begin() as conn:
+        with self._connect(write=True) as conn:
             conn.execute(insert(access_log), [dict(r) for r in rows])
+
+    def insert_access_page(self, entry: Mapping[str, Any], shown: Sequence[Mapping[str, Any]]) -> None:
+        row = dict(entry)
+        row.update(
+            engagement_id=None,
+            subject=None,
+            shown=[{"id": int(e["id"]), "subject": e["subject"]} for e in shown],
+        )
+        with self._connect(write=True) as conn:
+            conn.execute(insert(access_log), [row])
 
     def list_access(self, where: AccessQuery) -> list[Row]:
         c = access_log.c
         stmt = select(access_log)
-        stmt = where_equal(
-            stmt,
-            (
-                (c.subject, where.subject),
-                (c.actor, where.actor),
-                (c.engagement_id, where.engagement_id),
-                (c.action, where.action),
-            ),
-        )
+        stmt = where_equal(stmt, ((c.actor, where.actor), (c.action, where.action)))
+        # An entry is about a subject (or an engagement) when its own column
+        # says so, or when it is a page that showed it.
+        if where.subject is not None:
+            stmt = stmt.where(or_(c.subject == where.subject, self._showed("subject", where.subject)))
+        if where.engagement_id is not None:
+            stmt = stmt.where(
+                or_(c.engagement_id == where.engagement_id, self._showed("id", where.engagement_id))
+            )
         stmt = where_between(stmt, c.occurred_at, where.since, where.until)
         stmt = stmt.order_by(c.occurred_at, c.id)
         if where.limit is not None:
             stmt = stmt.limit(where.limit)
-        with self._engine.connect() as conn:
+        with self._connect() as conn:
             return [cast(Row, dict(r._mapping)) for r in conn.execute(stmt)]
 
+    def _showed(self, key: str, value: object) -> ColumnElement[bool]:
+        """The page entry's ``shown`` list holds an engagement whose ``key`` is ``value``.
+
+        Scans the page entries (an access request is rare; a page is one
+        entry, so there are few): on PostgreSQL a containment test on the
+        JSONB, on SQLite a ``json_each`` over the array.
+        """
+        shown = access_log.c.shown
+        if self._engine.dialect.name == "postgresql":
+            # The column is JSONB there (a variant type): coerce so that
+            # contains() is JSONB's @>, not a string LIKE.
+            return type_coerce(shown, JSONB()).contains([{key: value}])
+        item = func.json_each(shown).table_valued("value").alias("item")
+        match = func.json_extract(item.c.value, f"$.{key}") == value
+        return and_(shown.is_not(None), exists(select(1).select_from(item).where(match)))
+
     def purge_access(self, before: datetime) -> int:
-        with self._engine.begin() as conn:
+        with self._connect(write=True) as conn:
             result = conn.execute(delete(access_log).where(access_log.c.occurred_at < before))
             return int(result.rowcount or 0)
 

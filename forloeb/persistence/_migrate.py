@@ -29,5 +29,9 @@ def head_revision() -> str | None:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     cfg = alembic_config()
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Building an index on a large table may take longer than the
+            # statement timeout commands run under (see _pg.py).
+            conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)

@@ -7,53 +7,44 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from datetime import datetime
-from typing import Any, cast
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    Engine,
-    and_,
-    bindparam,
-    create_engine,
-    event,
-    func,
-    inspect,
-    or_,
-    select,
-    text,
-)
+from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError
 from sqlalchemy.pool import StaticPool
 
-from ._audit import AuditStore, SqlAuditStore
+from . import _pg
+from ._audit import SqlAuditStore
+from ._faults import Faults, first_line
 from ._hotpath import SqlText
-from ._outbox import OutboxReads, OutboxWrites
-from ._query import where_equal
-from ._tables import ALL_TABLES, engagement_tags, engagements, events, reminders
+from ._sqlite import (
+    SQLITE_OPTIONS,
+    ThreadConnection,
+    configure_sqlite,
+    sqlite_path,
+    sqlite_pragmas,
+    sqlite_setup,
+)
+from ._tables import ALL_TABLES
+from ._transactions import SqlReadTransaction, SqlWriteTransaction
 from .base import (
-    EngagementFilter,
+    AuditStore,
     ReadTransaction,
-    ReminderFilter,
-    Row,
     Store,
+    StoreFault,
     StoreUnavailable,
     WriteConflict,
     WriteTransaction,
 )
 
 DEFAULT_URL = "sqlite:///forloeb.db"
-MMAP_BYTES = 1 << 30  # address space, not memory: the OS pages it in on demand
-
-# Built once: SQLAlchemy compiles each statement shape once and caches it.
-_GET_ENGAGEMENT = select(engagements).where(engagements.c.id == bindparam("_id"))
-_EVENTS_OF = select(events).where(events.c.engagement_id == bindparam("_id")).order_by(events.c.seq)
-_GET_REMINDER = select(reminders).where(reminders.c.id == bindparam("_id"))
-_SYNC_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
 DEFAULT_CONNECT_TIMEOUT = 10  # seconds, for servers (libpq's own default is to wait indefinitely)
+# SQLite: how long a writer (and a reader) waits for another writer's lock
+# before the command fails with StoreBusy (``connect_timeout`` overrides it).
+DEFAULT_BUSY_TIMEOUT = 30.0  # seconds
 # URL query options for a server's connection pool: name -> (type, smallest value).
 _POOL_OPTIONS: dict[str, tuple[type[int] | type[float], float]] = {
     "pool_size": (int, 1),
@@ -95,9 +86,8 @@ def sqlite_file_missing(url: str | None) -> bool:
         parsed = make_url(normalize_url(url or DEFAULT_URL))
     except ArgumentError:
         return False
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return False
-    return not os.path.exists(parsed.database)
+    path = sqlite_path(parsed)
+    return path is not None and not os.path.exists(path)
 
 
 def normalize_url(url: str) -> str:
@@ -111,14 +101,27 @@ class SqlStore(Store):
     """SQLAlchemy Core store. Open with :meth:`open`."""
 
     def __init__(
-        self, engine: Engine, url: str, *, pragmas: tuple[str, ...] | None = None, memory: bool = False
+        self,
+        engine: Engine,
+        url: str,
+        *,
+        pragmas: tuple[str, ...] | None = None,
+        memory: bool = False,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        path: str | None = None,
+        watchdog: _pg.Watchdog | None = None,
     ) -> None:
         self._engine = engine
         # SQLite files: each thread writes on its own connection (see _own_connection).
         self._pragmas = pragmas
         self._memory = memory
+        # The reads' pool gets it from create_engine; the own write connections
+        # are made here and must be given it too.
+        self._busy_timeout = busy_timeout
+        # PostgreSQL: cuts a connection whose unit of work gets no answer in time.
+        self._watchdog = watchdog
         self._local = threading.local()
-        self._own: weakref.WeakSet[_ThreadConnection] = weakref.WeakSet()
+        self._own: weakref.WeakSet[ThreadConnection] = weakref.WeakSet()
         self._own_lock = threading.Lock()
         self.url = url
         self.dialect = engine.dialect.name
@@ -126,6 +129,7 @@ class SqlStore(Store):
         # The write path raises the driver's own errors, not SQLAlchemy's.
         self._dbapi: Any = engine.dialect.loaded_dbapi
         self._conflict_errors: tuple[type[BaseException], ...] = (self._dbapi.IntegrityError,)
+        self._faults = Faults(self.dialect, self._dbapi, path)
 
     @classmethod
     def open(
@@ -144,57 +148,80 @@ class SqlStore(Store):
         kwargs: dict[str, Any] = {}
         pragmas: tuple[str, ...] | None = None
         memory = False
+        busy_timeout = connect_timeout or DEFAULT_BUSY_TIMEOUT
+        path: str | None = None
+        watchdog: _pg.Watchdog | None = None
         if parsed.get_backend_name() == "sqlite":
             # Our own options, not driver arguments: taken off the URL.
-            pragmas = _sqlite_pragmas(parsed.query)
-            parsed = parsed.difference_update_query(["synchronous", "wal_autocheckpoint"])
-            memory = parsed.database in (None, "", ":memory:")
-            kwargs["connect_args"] = {"timeout": connect_timeout or 30.0}
+            pragmas = sqlite_pragmas(parsed.query)
+            parsed = parsed.difference_update_query(list(SQLITE_OPTIONS))
+            path = sqlite_path(parsed)
+            memory = path is None
+            kwargs["connect_args"] = {"timeout": busy_timeout}
             if memory:
                 # One shared connection, or every checkout would see a new empty db.
                 kwargs["poolclass"] = StaticPool
                 kwargs["connect_args"]["check_same_thread"] = False
             engine = create_engine(parsed, **kwargs)
-            _configure_sqlite(engine, pragmas, wal=not memory)
+            configure_sqlite(engine, pragmas, wal=not memory)
         else:
             # Pool options are SQLAlchemy's, not the driver's: taken off the URL,
             # so that FORLOEB_DB alone can carry every connection setting.
             # Arguments given to open() win over the URL.
             pool = _pool_options(parsed.query)
-            parsed = parsed.difference_update_query(list(_POOL_OPTIONS))
+            statement_timeout = _pg.statement_timeout(parsed.query)
+            parsed = parsed.difference_update_query([*_POOL_OPTIONS, *_pg.OWN_OPTIONS])
             if pool_size is not None:
                 pool["pool_size"] = pool_size
             kwargs.update(pool)
+            # Statement timeout, keepalives, tcp_user_timeout (see _pg.py).
+            connect_args = _pg.connect_args(parsed.query, statement_timeout)
             if connect_timeout is not None:
-                kwargs["connect_args"] = {"connect_timeout": max(1, round(connect_timeout))}
+                connect_args["connect_timeout"] = max(1, round(connect_timeout))
             elif "connect_timeout" not in parsed.query:
                 # libpq waits for the OS (minutes) on an unreachable host.
-                kwargs["connect_args"] = {"connect_timeout": DEFAULT_CONNECT_TIMEOUT}
+                connect_args["connect_timeout"] = DEFAULT_CONNECT_TIMEOUT
+            kwargs["connect_args"] = connect_args
             engine = create_engine(parsed, **kwargs)
-            _ping_idle_connections(engine)
-        store = cls(engine, parsed.render_as_string(hide_password=True), pragmas=pragmas, memory=memory)
+            deadline = _pg.client_deadline(statement_timeout)
+            watchdog = _pg.Watchdog(deadline) if deadline is not None else None
+            _ping_idle_connections(engine, watchdog)
+        store = cls(
+            engine,
+            parsed.render_as_string(hide_password=True),
+            pragmas=pragmas,
+            memory=memory,
+            busy_timeout=busy_timeout,
+            path=path,
+            watchdog=watchdog,
+        )
         try:
-            with engine.connect():
+            # A read-only place fails here already (a WAL reader must create
+            # the -shm file): StoreReadOnly, not "cannot connect".
+            with store._faults.translated(), engine.connect():
                 pass
-        except OperationalError as exc:
-            engine.dispose()
-            raise StoreUnavailable(_first_line(exc.orig)) from exc
+        except StoreFault:
+            store.close()
+            raise
+        except DBAPIError as exc:
+            store.close()
+            raise StoreUnavailable(first_line(exc.orig)) from exc
         return store
 
     @contextmanager
     def read(self) -> Iterator[ReadTransaction]:
-        try:
+        # A locked, full or read-only database, or a server gone, is a
+        # StoreFault here as on the write path (see _faults.py).
+        with self._faults.translated():
             conn = self._engine.connect()
-        except OperationalError as exc:
-            raise StoreUnavailable(_first_line(exc.orig)) from exc
-        try:
-            with conn, conn.begin():
-                yield _ReadTransaction(conn)
-        except DBAPIError as exc:
-            # SQLAlchemy recognised a lost connection (and dropped it from the pool).
-            if exc.connection_invalidated:
-                raise StoreUnavailable(_first_line(exc.orig)) from exc
-            raise
+            with conn, self._watching(conn), conn.begin():
+                yield SqlReadTransaction(conn)
+
+    def _watching(self, conn: Connection) -> AbstractContextManager[None]:
+        """The watchdog on ``conn``'s socket for the block (PostgreSQL; nothing on SQLite)."""
+        if self._watchdog is None:
+            return contextlib.nullcontext()
+        return self._watchdog.watching(_fileno(conn.connection.driver_connection))
 
     def _own_connection(self) -> Any:
         """This thread's own SQLite write connection (opened on first use).
@@ -206,14 +233,18 @@ class SqlStore(Store):
         that come and go (a server's request threads) do not pile up open
         files. Not after a fork: the child opens its own.
         """
-        holder: _ThreadConnection | None = getattr(self._local, "holder", None)
+        holder: ThreadConnection | None = getattr(self._local, "holder", None)
         if holder is None or holder.pid != os.getpid():
             cargs, cparams = self._engine.dialect.create_connect_args(self._engine.url)
             cparams["check_same_thread"] = False  # closed by whichever thread drops it
+            # create_connect_args reads the URL only: the busy timeout given to
+            # create_engine (connect_args) is not in it, and sqlite3's default
+            # is 5 s. Writers must wait as long as readers do.
+            cparams["timeout"] = self._busy_timeout
             conn = self._dbapi.connect(*cargs, **cparams)
             assert self._pragmas is not None
-            _sqlite_setup(conn, self._pragmas, wal=True)
-            holder = _ThreadConnection(conn)
+            sqlite_setup(conn, self._pragmas, wal=True)
+            holder = ThreadConnection(conn)
             self._local.holder = holder
             with self._own_lock:
                 self._own.add(holder)
@@ -223,15 +254,18 @@ class SqlStore(Store):
     def write(self) -> Iterator[WriteTransaction]:
         try:
             pooled = None if self._pragmas is not None and not self._memory else self._engine.raw_connection()
-        except OperationalError as exc:
-            raise StoreUnavailable(_first_line(exc.orig)) from exc
-        except self._dbapi.OperationalError as exc:
+        except (DBAPIError, self._dbapi.Error) as exc:
             # raw_connection() lets the driver's own error through when a
             # reconnect (after a failed pre-ping) fails.
-            raise StoreUnavailable(_first_line(exc)) from exc
+            fault = self._faults.of(exc)
+            raise fault or StoreUnavailable(first_line(exc)) from exc
+        token: int | None = None
         try:
             driver = self._own_connection() if pooled is None else pooled.driver_connection
             assert driver is not None
+            fileno = _fileno(driver) if self._watchdog is not None else None
+            if self._watchdog is not None and fileno is not None:
+                token = self._watchdog.arm(fileno)
             cursor = driver.cursor()
             if self.dialect == "sqlite":
                 # Take the write lock up front: a deferred transaction that
@@ -239,30 +273,42 @@ class SqlStore(Store):
                 # waiting for the busy timeout.
                 cursor.execute("BEGIN IMMEDIATE")
             try:
-                yield _WriteTransaction(cursor, self._sql)
+                yield SqlWriteTransaction(cursor, self._sql)
                 driver.commit()
             except BaseException:
-                driver.rollback()
+                # All or nothing: a full disk, a read-only file or a lost
+                # server leave no part of the command behind. (SQLite may
+                # have rolled back already; then this is a no-op.)
+                with contextlib.suppress(self._dbapi.Error):
+                    driver.rollback()
                 raise
         except self._conflict_errors as exc:
             raise WriteConflict(str(exc)) from exc
-        except self._dbapi.OperationalError as exc:
-            if self.dialect == "postgresql":
-                sqlstate = getattr(exc, "sqlstate", None)
-                if sqlstate in ("40001", "40P01"):  # serialization failure, deadlock: retryable
-                    raise WriteConflict(str(exc)) from exc
-                if _server_gone(sqlstate) and pooled is not None:
-                    # Not back into the pool: the next checkout opens a new connection.
-                    pooled.invalidate(exc)
-                    pooled = None
-                    raise StoreUnavailable(_first_line(exc)) from exc
-            raise
+        except self._dbapi.Error as exc:
+            sqlstate = getattr(exc, "sqlstate", None)
+            if self.dialect == "postgresql" and sqlstate in ("40001", "40P01"):
+                # Serialization failure, deadlock: retryable.
+                raise WriteConflict(str(exc)) from exc
+            fault = self._faults.of(exc)
+            if token is not None and self._watchdog is not None and self._watchdog.disarm(token):
+                # The watchdog cut it: say so, not "server closed the connection".
+                fault = StoreUnavailable(self._watchdog.message)
+            token = None
+            if fault is None:
+                raise
+            if isinstance(fault, StoreUnavailable) and pooled is not None:
+                # Not back into the pool: the next checkout opens a new connection.
+                pooled.invalidate(exc)
+                pooled = None
+            raise fault from exc
         finally:
+            if token is not None and self._watchdog is not None:
+                self._watchdog.disarm(token)
             if pooled is not None:
                 pooled.close()
 
     def schema_revision(self) -> str | None:
-        with self._engine.connect() as conn:
+        with self._faults.translated(), self._engine.connect() as conn:
             if not inspect(conn).has_table("alembic_version"):
                 return None
             return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
@@ -270,17 +316,18 @@ class SqlStore(Store):
     def upgrade(self) -> None:
         from ._migrate import upgrade
 
-        upgrade(self._engine)
+        with self._faults.translated():
+            upgrade(self._engine)
 
     def row_counts(self) -> dict[str, int]:
-        with self._engine.connect() as conn:
+        with self._faults.translated(), self._engine.connect() as conn:
             return {
                 t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
                 for t in ALL_TABLES
             }
 
     def audit(self) -> AuditStore:
-        return SqlAuditStore(self._engine)
+        return SqlAuditStore(self._engine, self._faults, self._watching)
 
     @property
     def sa_engine(self) -> Engine:
@@ -292,37 +339,26 @@ class SqlStore(Store):
             for holder in list(self._own):
                 holder.close()
             self._own.clear()
+        if self._watchdog is not None:
+            self._watchdog.close()
         self._engine.dispose()
 
 
-class _ThreadConnection:
-    """Holds one thread's SQLite write connection and closes it when dropped.
-
-    sqlite3 connections cannot be weakly referenced; this holder can, so the
-    store tracks live holders in a WeakSet while the thread-local owns them.
-    A holder inherited across fork() belongs to the parent: never closed here.
-    """
-
-    __slots__ = ("__weakref__", "conn", "pid")
-
-    def __init__(self, conn: Any) -> None:
-        self.conn = conn
-        self.pid = os.getpid()
-
-    def close(self) -> None:
-        if self.pid == os.getpid():
-            self.conn.close()
-
-    def __del__(self) -> None:
-        # At interpreter exit the driver may be gone already.
-        with contextlib.suppress(Exception):
-            self.close()
+def _fileno(driver_connection: Any) -> int | None:
+    """The socket of a server connection (psycopg's ``fileno()``); None if it has none."""
+    fileno = getattr(driver_connection, "fileno", None)
+    if fileno is None:
+        return None
+    try:
+        return int(fileno())
+    except Exception:  # a closed connection: nothing to watch, its use will fail anyway
+        return None
 
 
 IDLE_PING_SECONDS = 5.0
 
 
-def _ping_idle_connections(engine: Engine) -> None:
+def _ping_idle_connections(engine: Engine, watchdog: _pg.Watchdog | None = None) -> None:
     """Check a pooled server connection before use, but only one that sat idle.
 
     ``pool_pre_ping`` pings on every checkout: ~300 µs, a third of a fire on
@@ -344,226 +380,13 @@ def _ping_idle_connections(engine: Engine) -> None:
         if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
             return  # new, or used a moment ago
         try:
-            cur = dbapi_con.cursor()
-            cur.execute("SELECT 1")
-            cur.close()
-            dbapi_con.rollback()
+            # Under the watchdog: a ping into a network that stopped answering
+            # would otherwise wait as long as the operating system does.
+            with watchdog.watching(_fileno(dbapi_con)) if watchdog else contextlib.nullcontext():
+                cur = dbapi_con.cursor()
+                cur.execute("SELECT 1")
+                cur.close()
+                dbapi_con.rollback()
         except Exception as exc:
             # The pool discards this connection and checks out a new one.
             raise DisconnectionError(str(exc)) from exc
-
-
-def _first_line(exc: BaseException | None) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
-def _server_gone(sqlstate: str | None) -> bool:
-    """A PostgreSQL error that means the server or the connection is gone.
-
-    No SQLSTATE: the client lost the connection; class 08: connection
-    exceptions; 57P01-57P03: the server is shutting down or starting up.
-    """
-    return sqlstate is None or sqlstate.startswith("08") or sqlstate in ("57P01", "57P02", "57P03")
-
-
-def _sqlite_pragmas(query: Mapping[str, Any]) -> tuple[str, ...]:
-    """The PRAGMAs the URL asks for: ``synchronous`` (default FULL) and
-    ``wal_autocheckpoint`` (pages; SQLite's default 1000; 0 leaves
-    checkpointing to the operator, e.g. a periodic ``PRAGMA wal_checkpoint``)."""
-    sync = str(query.get("synchronous", "FULL")).upper()
-    if sync not in _SYNC_LEVELS:
-        raise StoreUnavailable(f"synchronous must be one of {', '.join(_SYNC_LEVELS)}")
-    pragmas = [f"synchronous={sync}"]
-    if "wal_autocheckpoint" in query:
-        value = str(query["wal_autocheckpoint"])
-        if not value.isdigit():
-            raise StoreUnavailable("wal_autocheckpoint must be a number of pages (0 or more)")
-        pragmas.append(f"wal_autocheckpoint={int(value)}")
-    return tuple(pragmas)
-
-
-def _sqlite_setup(dbapi_con: Any, pragmas: tuple[str, ...], *, wal: bool) -> None:
-    # We issue BEGIN ourselves (SqlStore.write, and the "begin" hook), not pysqlite.
-    dbapi_con.isolation_level = None
-    cur = dbapi_con.cursor()
-    if wal:
-        cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    for pragma in pragmas:
-        cur.execute(f"PRAGMA {pragma}")
-    # Read pages through a memory map: a page the OS already caches costs a
-    # memory access instead of a read() call on large databases.
-    cur.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
-    cur.close()
-
-
-def _configure_sqlite(engine: Engine, pragmas: tuple[str, ...], *, wal: bool) -> None:
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_con: Any, _record: Any) -> None:
-        _sqlite_setup(dbapi_con, pragmas, wal=wal)
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        # SQLAlchemy connections read (and migrate): a deferred BEGIN gives
-        # reads one snapshot. Writes begin IMMEDIATE on the driver (SqlStore.write).
-        conn.exec_driver_sql("BEGIN")
-
-
-class _ReadTransaction(OutboxReads, ReadTransaction):
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-
-    def get_engagement(self, engagement_id: int) -> Row | None:
-        row = self._conn.execute(_GET_ENGAGEMENT, {"_id": engagement_id}).first()
-        return cast(Row, row._mapping) if row is not None else None
-
-    def events(self, engagement_id: int) -> list[Row]:
-        rows = self._conn.execute(_EVENTS_OF, {"_id": engagement_id})
-        return [cast(Row, r._mapping) for r in rows]
-
-    def list_engagements(self, where: EngagementFilter) -> list[Row]:
-        c = engagements.c
-        stmt = select(engagements)
-        stmt = where_equal(
-            stmt,
-            (
-                (c.workflow, where.workflow),
-                (c.state, where.state),
-                (c.assignee, where.assignee),
-                (c.supervisor, where.supervisor),
-                (c.team, where.team),
-                (c.subject, where.subject),
-            ),
-        )
-        if where.tag is not None:
-            tagged = select(engagement_tags.c.engagement_id).where(engagement_tags.c.tag == where.tag)
-            stmt = stmt.where(c.id.in_(tagged))
-        if where.due_before is not None:
-            stmt = stmt.where(c.stage_due_at <= where.due_before)
-        stmt = stmt.order_by(c.id).offset(where.offset)
-        if where.limit is not None:
-            stmt = stmt.limit(where.limit)
-        return [cast(Row, r._mapping) for r in self._conn.execute(stmt)]
-
-    def due_engagements(
-        self, now: datetime, limit: int, after: tuple[datetime, int] | None = None
-    ) -> list[tuple[int, datetime]]:
-        c = engagements.c
-        # Only the indexed column and the key: the index answers the range.
-        stmt = select(c.id, c.next_reminder_at).where(c.next_reminder_at <= now)
-        if after is not None:
-            due, last = after
-            stmt = stmt.where(or_(c.next_reminder_at > due, and_(c.next_reminder_at == due, c.id > last)))
-        stmt = stmt.order_by(c.next_reminder_at, c.id).limit(limit)
-        return [(int(r[0]), r[1]) for r in self._conn.execute(stmt)]
-
-    def get_reminder(self, reminder_id: int) -> Row | None:
-        row = self._conn.execute(_GET_REMINDER, {"_id": reminder_id}).first()
-        return cast(Row, row._mapping) if row is not None else None
-
-    def list_reminders(self, where: ReminderFilter) -> list[Row]:
-        r, e = reminders.c, engagements.c
-        stmt = select(reminders)
-        if where.supervisor is not None or where.assignee is not None:
-            stmt = stmt.join(engagements, e.id == r.engagement_id)
-            if where.supervisor is not None:
-                stmt = stmt.where(e.supervisor == where.supervisor)
-            if where.assignee is not None:
-                stmt = stmt.where(e.assignee == where.assignee)
-        if where.engagement_id is not None:
-            stmt = stmt.where(r.engagement_id == where.engagement_id)
-        if where.open_only:
-            stmt = stmt.where(r.acknowledged_at.is_(None))
-        return [cast(Row, x._mapping) for x in self._conn.execute(stmt.order_by(r.id))]
-
-    def final_before(
-        self, states: Sequence[str], before: datetime, limit: int, after: tuple[datetime, int] | None = None
-    ) -> list[Row]:
-        c = engagements.c
-        # closed_from is set exactly in a final stage: the condition that lets
-        # the partial index ix_engagements_closed_updated_at serve this range.
-        stmt = select(
-            c.id, c.workflow, c.workflow_version, c.state, c.subject, c.version, c.updated_at
-        ).where(c.closed_from.is_not(None), c.state.in_(sorted(states)), c.updated_at < before)
-        if after is not None:
-            at, last = after
-            stmt = stmt.where(or_(c.updated_at > at, and_(c.updated_at == at, c.id > last)))
-        stmt = stmt.order_by(c.updated_at, c.id).limit(limit)
-        return [cast(Row, r._mapping) for r in self._conn.execute(stmt)]
-
-
-class _WriteTransaction(OutboxWrites, WriteTransaction):
-    def __init__(self, cursor: Any, sql: SqlText) -> None:
-        self._cur = cursor
-        self._sql = sql
-
-    def lock_engagement(self, engagement_id: int) -> Row | None:
-        self._cur.execute(self._sql.select_engagement, {"_id": engagement_id})
-        row = self._cur.fetchone()
-        return self._sql.decode(self._sql.engagement_columns, row) if row is not None else None
-
-    def get_idempotency(self, key: str) -> Row | None:
-        self._cur.execute(self._sql.select_idempotency, {"key": key})
-        row = self._cur.fetchone()
-        return self._sql.decode(self._sql.idempotency_columns, row) if row is not None else None
-
-    def insert_engagement(self, values: Mapping[str, Any]) -> int:
-        self._cur.execute(self._sql.insert_engagement, self._sql.encode(values))
-        return int(self._cur.fetchone()[0])
-
-    def update_engagement(self, engagement_id: int, expected_version: int, values: Mapping[str, Any]) -> bool:
-        params = self._sql.encode(values)
-        params["_id"] = engagement_id
-        params["_expected"] = expected_version
-        self._cur.execute(self._sql.update_engagement(tuple(values)), params)
-        return bool(self._cur.rowcount == 1)
-
-    def insert_tags(self, engagement_id: int, tags: Sequence[str]) -> None:
-        for tag in tags:
-            self._cur.execute(self._sql.insert_tag, {"engagement_id": engagement_id, "tag": tag})
-
-    def insert_event(self, values: Mapping[str, Any]) -> None:
-        self._cur.execute(self._sql.insert_event, self._sql.encode(values))
-
-    def insert_idempotency(self, values: Mapping[str, Any]) -> None:
-        self._cur.execute(self._sql.insert_idempotency, self._sql.encode(values))
-
-    def insert_access(self, values: Mapping[str, Any]) -> None:
-        self._cur.execute(self._sql.insert_access, self._sql.encode(values))
-
-    def lock_engagement_if_free(self, engagement_id: int) -> Row | None:
-        self._cur.execute(self._sql.select_engagement_skip_locked, {"_id": engagement_id})
-        row = self._cur.fetchone()
-        return self._sql.decode(self._sql.engagement_columns, row) if row is not None else None
-
-    def get_reminder(self, reminder_id: int) -> Row | None:
-        self._cur.execute(self._sql.select_reminder, {"_id": reminder_id})
-        row = self._cur.fetchone()
-        return self._sql.decode(self._sql.reminder_columns, row) if row is not None else None
-
-    def reminders_of_entry(self, engagement_id: int, stage_entered_at: datetime) -> list[Row]:
-        params = self._sql.encode({"stage_entered_at": stage_entered_at})
-        params["_id"] = engagement_id
-        self._cur.execute(self._sql.select_reminders_of_entry, params)
-        cols = self._sql.reminder_columns
-        return [self._sql.decode(cols, r) for r in self._cur.fetchall()]
-
-    def insert_reminder(self, values: Mapping[str, Any]) -> int | None:
-        self._cur.execute(self._sql.insert_reminder, self._sql.encode(values))
-        row = self._cur.fetchone()
-        return int(row[0]) if row is not None else None
-
-    def update_reminder(self, reminder_id: int, values: Mapping[str, Any]) -> None:
-        params = self._sql.encode(values)
-        params["_id"] = reminder_id
-        self._cur.execute(self._sql.update_reminder(tuple(values)), params)
-
-    def insert_outbox(self, values: Mapping[str, Any]) -> None:
-        self._cur.execute(self._sql.insert_outbox, self._sql.encode(values))
-
-    def delete_engagement(self, engagement_id: int) -> dict[str, int]:
-        deleted: dict[str, int] = {}
-        for table, sql in self._sql.delete_engagement:
-            self._cur.execute(sql, {"_id": engagement_id})
-            deleted[table] = max(int(self._cur.rowcount), 0)
-        return deleted

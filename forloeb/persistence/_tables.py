@@ -27,7 +27,7 @@ from ._types import JSONData, UTCDateTime
 # The newest migration revision these tables describe; the engine refuses an
 # older database. A test checks it equals Alembic's head, so adding a
 # migration without bumping it fails.
-SCHEMA_HEAD = "0006"
+SCHEMA_HEAD = "0007"
 
 # A finished outbox message: delivered, or given up on (dead). The predicate
 # of the partial index the outbox purge reads, and the purge's condition
@@ -149,7 +149,9 @@ events = Table(
     # this constraint makes a lost race fail loudly instead of forking.
     UniqueConstraint("engagement_id", "seq"),
     Index(None, "occurred_at"),
-    Index(None, "actor"),
+    # One actor's events in the audit query's order (time, then id): a page
+    # is a seek and a short scan, however many events the actor has.
+    Index(None, "actor", "occurred_at", "id"),
 )
 
 idempotency_keys = Table(
@@ -261,6 +263,9 @@ access_log = Table(
     # The search criteria (filters) of a search or export, as given.
     Column("criteria", JSONData),
     Column("purpose", Text),
+    # A page of a listing or search is one entry naming what it showed:
+    # [{"id": …, "subject": …}, …] (engagement_id and subject are then NULL).
+    Column("shown", JSONData),
     # The retention purge is a range delete on this column.
     Index(None, "occurred_at"),
     Index(None, "actor"),

@@ -8,14 +8,11 @@ it for SQLite and PostgreSQL with SQLAlchemy Core.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from ._audit import AuditStore
+from typing import Any, ClassVar, Literal
 
 Row = Mapping[str, Any]
 
@@ -28,8 +25,44 @@ class WriteConflict(StoreError):
     """A concurrent writer got there first (unique key or version check)."""
 
 
-class StoreUnavailable(StoreError):
-    """The database cannot be reached."""
+class StoreFault(StoreError):
+    """The database could not do what was asked, for a reason outside the data:
+    gone, busy, out of space or read-only. Raised by reads and writes alike; a
+    write that raises it has written nothing (its transaction was rolled back).
+
+    ``reason`` names the kind, so that a caller can translate without
+    importing the subclasses (the engine's ``database_error`` does).
+    """
+
+    reason: ClassVar[str] = "unavailable"
+
+
+class StoreUnavailable(StoreFault):
+    """The database cannot be reached (a server gone, a connection cut, no
+    answer within the statement timeout), or a file that cannot be opened."""
+
+    reason = "unavailable"
+
+
+class StoreBusy(StoreFault):
+    """Another writer held the database past the busy timeout (SQLite's
+    ``database is locked``), or a statement or lock wait hit its timeout on
+    the server; worth retrying later."""
+
+    reason = "busy"
+
+
+class StoreFull(StoreFault):
+    """No room to write: the disk (or the database's size limit) is full."""
+
+    reason = "full"
+
+
+class StoreReadOnly(StoreFault):
+    """The database can only be read: a read-only file, folder or mount, or a
+    read-only server (a hot standby)."""
+
+    reason = "read_only"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,7 +76,17 @@ class EngagementFilter:
     subject: str | None = None
     due_before: datetime | None = None
     limit: int | None = None
+    # Superseded by the keyset cursors below (an offset reads and drops every
+    # row before the page); kept for callers that still page by offset.
     offset: int = 0
+    # "id": by id, the primary key's order. "due": by (stage_due_at, id), the
+    # order the due-time index serves (engagements without a due time are
+    # left out); what a stale listing wants.
+    order: Literal["id", "due"] = "id"
+    # Keyset paging: the page starts after this key of the previous page's
+    # last row: its id (order "id"), or (stage_due_at, id) (order "due").
+    after_id: int | None = None
+    after_due: tuple[datetime, int] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -200,6 +243,95 @@ class WriteTransaction(ABC):
         """Delete up to ``limit`` finished (delivered or dead) messages created
         before ``before``, oldest first, and their attempts; rows deleted per
         table (``outbox``, ``outbox_attempts``). Pending messages are never touched."""
+
+
+# -- the audit store (implemented in _audit.py) ---------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Visibility:
+    """Which engagements a reader may see: all, or those of ``teams``, those
+    assigned to ``assignee`` and (``unrouted``) those without a team. Built by the engine's one access rule
+    (``forloeb.engine._access``); the store only turns it into SQL."""
+
+    all: bool
+    teams: frozenset[str] = frozenset()
+    assignee: str | None = None
+    unrouted: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventQuery:
+    engagement_id: int | None = None
+    workflow: str | None = None
+    actor: str | None = None
+    type: str | None = None
+    trigger: str | None = None
+    state: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    tag: str | None = None
+    team: str | None = None
+    visibility: Visibility = field(default_factory=lambda: Visibility(all=True))
+    descending: bool = False
+    # Keyset paging: (occurred_at, events.id) of the last row of the previous page.
+    after: tuple[datetime, int] | None = None
+    limit: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccessQuery:
+    """Access-log entries matching every filter given. ``subject`` and
+    ``engagement_id`` also match a page entry that showed them (see
+    :meth:`AuditStore.insert_access_page`)."""
+
+    subject: str | None = None
+    actor: str | None = None
+    engagement_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int | None = None
+    # e.g. "delete": verify looks up the erasures since a checkpoint.
+    action: str | None = None
+
+
+class AuditStore(ABC):
+    """What the audit part of the engine needs from storage."""
+
+    @abstractmethod
+    def query_events(self, where: EventQuery) -> list[Row]:
+        """Events with their engagement's workflow, team and subject, in time order."""
+
+    @abstractmethod
+    def chain(self, engagement_id: int | None = None) -> Iterator[Row]:
+        """Every event (of one engagement, or all) by engagement then seq, streamed."""
+
+    @abstractmethod
+    def heads(self, engagement_id: int | None = None) -> dict[int, tuple[int, str]]:
+        """Engagement id -> (version, head_hash) as the engagements table holds them."""
+
+    @abstractmethod
+    def engagement_rows(self, ids: Sequence[int]) -> dict[int, Row]: ...
+
+    @abstractmethod
+    def insert_access(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Append access-log entries in a transaction of their own."""
+
+    @abstractmethod
+    def insert_access_page(self, entry: Mapping[str, Any], shown: Sequence[Mapping[str, Any]]) -> None:
+        """Append ONE access-log entry for a page of a listing or search:
+        ``entry`` holds occurred_at, actor, role, action, criteria and purpose;
+        ``shown`` names what the page showed, as ``{"id": …, "subject": …}``
+        per engagement (kept in the entry's ``shown`` column). A page costs one
+        row however many engagements it shows, and a subject's access request
+        still finds it (:class:`AccessQuery`)."""
+
+    @abstractmethod
+    def list_access(self, where: AccessQuery) -> list[Row]: ...
+
+    @abstractmethod
+    def purge_access(self, before: datetime) -> int:
+        """Delete access-log entries older than ``before``; the number deleted."""
 
 
 class Store(ABC):

@@ -348,7 +348,7 @@ def test_listing_20000_engagements_writes_one_access_log_row(db_url: str) -> Non
         shown = [e.id for e in engine.list(actor=viewer)]
         assert 0 < len(shown) <= 50  # a page, not the table
         assert engine.row_counts()["access_log"] == before + 1
-        page_entry = engine.audit.access(viewer, actor="leder")[-1]
+        page_entry = engine.store.audit().list_access(AccessQuery(actor="leder"))[-1]
         assert [e["id"] for e in page_entry["shown"]] == shown
 
 

@@ -5,11 +5,6 @@ and a PostgreSQL network that stops delivering (issue 9).
 Each fault is a ``StoreFault`` at the store and a ``DatabaseError`` at the
 engine (one line in the CLI), nothing is half-written, and the database
 verifies afterwards.
-
-The engine-level tests marked ``needs_wiring`` are the contract for the
-engine's transaction wrapper: they pass once it translates every
-``StoreFault`` with ``database_error`` (strict xfail until then, so that the
-day they pass the marker must go).
 """
 
 from __future__ import annotations
@@ -57,12 +52,6 @@ COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 # so 02:30 happens twice (fold=0 at +02:00, fold=1 at +01:00).
 FIRST_HALF_PAST_TWO = datetime(2027, 10, 31, 2, 30, tzinfo=COPENHAGEN)
 SECOND_HALF_PAST_TWO = FIRST_HALF_PAST_TWO.replace(fold=1)
-
-needs_wiring = pytest.mark.xfail(
-    strict=True,
-    reason="the engine's transaction wrapper (_kernel._available, open_store) translates "
-    "only StoreUnavailable until it calls database_error for every StoreFault",
-)
 
 
 class LocalClock:
@@ -203,7 +192,6 @@ def test_a_write_held_up_past_the_busy_timeout_is_store_busy_and_writes_nothing(
         assert counts(engine) == before
 
 
-@needs_wiring
 @pytest.mark.sqlite_only
 def test_a_fire_held_up_past_the_busy_timeout_is_database_busy(db_url: str, worker: Actor) -> None:
     with Engine.open(db_url, migrate=True) as engine:
@@ -271,7 +259,6 @@ def test_a_full_database_refuses_writes_as_store_full_and_keeps_what_it_had(
     _verified(db_url, auditor)
 
 
-@needs_wiring
 @pytest.mark.sqlite_only
 def test_a_full_database_is_storage_full_at_the_engine(db_url: str, worker: Actor, auditor: Actor) -> None:
     with Engine.open(db_url, migrate=True) as engine:
@@ -327,7 +314,6 @@ def test_a_read_only_file_reads_and_refuses_writes_as_store_read_only(
     _verified(db_url, auditor)
 
 
-@needs_wiring
 @pytest.mark.sqlite_only
 def test_a_fire_on_a_read_only_file_is_database_read_only(db_url: str, worker: Actor, auditor: Actor) -> None:
     with Engine.open(db_url, migrate=True) as engine:
@@ -376,7 +362,6 @@ def test_a_database_on_a_read_only_mount_is_store_read_only_even_to_read(
         assert counts(engine) == before
 
 
-@needs_wiring
 @pytest.mark.sqlite_only
 def test_opening_a_database_on_a_read_only_mount_is_database_read_only(
     db_url: str, read_only_mount: tuple[Path, Path], worker: Actor
@@ -581,7 +566,6 @@ def test_a_lock_wait_past_the_statement_timeout_is_store_busy(pg_url: str, worke
         other.dispose()
 
 
-@needs_wiring
 @pytest.mark.postgresql
 def test_a_fire_waiting_past_the_statement_timeout_is_database_busy(pg_url: str, worker: Actor) -> None:
     from sqlalchemy import create_engine

@@ -123,7 +123,7 @@ class Audit:
 
     def __init__(self, kernel: Kernel) -> None:
         self._kernel = kernel
-        self._store = kernel.store.audit()
+        self._store = kernel.audit_store()
         days = os.environ.get("FORLOEB_ACCESS_LOG_DAYS")
         # Datatilsynet: the access log has its own retention; six months by default.
         self.retention: timedelta = timedelta(days=int(days)) if days else DEFAULT_RETENTION
@@ -378,14 +378,15 @@ class Audit:
         """
         acting_role(viewer, AUDIT_OFFICERS, "verify the audit log")
         total = self._kernel.store.row_counts().get("events", 0) if progress is not None else 0
-        return _verify.verify(
-            self._store,
-            self._kernel.audit_key,
-            engagement_id=engagement_id,
-            checkpoint=checkpoint,
-            progress=progress,
-            total=total,
-        )
+        with self._kernel.faults():
+            return _verify.verify(
+                self._store,
+                self._kernel.audit_key,
+                engagement_id=engagement_id,
+                checkpoint=checkpoint,
+                progress=progress,
+                total=total,
+            )
 
     def checkpoint(self, viewer: Actor) -> dict[str, Any]:
         """A signed summary of every chain: each engagement's event count and head hash.

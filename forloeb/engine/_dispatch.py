@@ -336,7 +336,7 @@ def send_digests(kernel: Kernel, now: datetime | None) -> list[str]:
         )
     channel = default_channel(kernel)
     inserted: list[str] = []
-    with kernel.store.write() as tx:
+    with kernel.write() as tx:
         for supervisor, items in sorted(per_supervisor.items()):
             note = build_digest(supervisor, items, "da", channel=channel, now=now)
             values = {

@@ -360,15 +360,16 @@ class Engine:
         """
         check_aware(now)
         positive_int("batch", batch)
-        return _dispatch.dispatch(
-            self.store,
-            self._kernel.router,
-            self._kernel.clock,
-            now=now,
-            batch=batch,
-            policy=self.retry_policy,
-            should_stop=self._scheduler.stopping.is_set,
-        )
+        with self._kernel.faults():
+            return _dispatch.dispatch(
+                self.store,
+                self._kernel.router,
+                self._kernel.clock,
+                now=now,
+                batch=batch,
+                policy=self.retry_policy,
+                should_stop=self._scheduler.stopping.is_set,
+            )
 
     def send_digests(self, now: datetime | None = None) -> builtins.list[str]:
         """Put one digest per supervisor into the outbox: their open reminders.
@@ -599,7 +600,8 @@ class Engine:
         return _queries.replay(self.workflow(engagement.workflow, engagement.workflow_version), events)
 
     def row_counts(self) -> dict[str, int]:
-        return self.store.row_counts()
+        with self._kernel.faults():
+            return self.store.row_counts()
 
 
 __all__ = ["DEFAULT_WORKFLOWS", "DeadlineOverrides", "Engine"]

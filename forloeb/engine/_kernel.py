@@ -20,15 +20,16 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from ..persistence import (
     SCHEMA_HEAD,
+    AuditStore,
     ReadTransaction,
     Row,
     SqlStore,
     Store,
-    StoreUnavailable,
+    StoreFault,
     WriteConflict,
     WriteTransaction,
     safe_url,
@@ -40,12 +41,12 @@ from ._checks import check_text
 from ._definition import Label
 from ._errors import (
     ConcurrencyError,
-    DatabaseUnavailable,
     EngagementNotFound,
     IdempotencyConflict,
     InvalidData,
     PermissionDenied,
     SchemaOutOfDate,
+    database_error,
     is_newer_revision,
 )
 from ._logging import get_logger
@@ -101,13 +102,18 @@ class Kernel:
         self.channel = channel
         self._subscribers: list[tuple[Subscriber, frozenset[str] | None]] = []
         self._sub_lock = threading.Lock()
-        self._audit_store: Any = None
+        self._audit_store: AuditStore | None = None
 
     # -- units of work ---------------------------------------------------------------
 
     def read(self) -> AbstractContextManager[ReadTransaction]:
         """A read transaction; database faults become forloeb errors."""
         return _available(self.store.url, self.store.read())
+
+    def faults(self) -> AbstractContextManager[None]:
+        """Work on the store outside :meth:`read`/:meth:`write` (the audit store, the
+        outbox dispatcher) with its faults raised as forloeb errors."""
+        return translate_faults(self.store.url)
 
     def write(self) -> AbstractContextManager[WriteTransaction]:
         """A write transaction (no idempotency, no subscribers); faults become forloeb errors."""
@@ -250,6 +256,13 @@ class Kernel:
 
     # -- the access log ----------------------------------------------------------------
 
+    def audit_store(self) -> AuditStore:
+        """The store's audit queries, with database faults raised as forloeb errors
+        (also while iterating a result)."""
+        if self._audit_store is None:  # two racing threads build two equal ones
+            self._audit_store = cast(AuditStore, _FaultTranslating(self.store.audit(), self.store.url))
+        return self._audit_store
+
     def log_access(
         self,
         actor: Actor,
@@ -261,8 +274,6 @@ class Kernel:
         role: str | None = None,
     ) -> None:
         """Append access-log entries: one per engagement concerned, or one with the criteria alone."""
-        if self._audit_store is None:  # two racing threads build two equal ones
-            self._audit_store = self.store.audit()
         now = self.clock()
         role = role or next(iter(sorted(actor.roles)), "-")
         base = {
@@ -274,7 +285,7 @@ class Kernel:
             "purpose": purpose,
         }
         rows = [{**base, "engagement_id": e["id"], "subject": e["subject"]} for e in engagements]
-        self._audit_store.insert_access(rows or [{**base, "engagement_id": None, "subject": None}])
+        self.audit_store().insert_access(rows or [{**base, "engagement_id": None, "subject": None}])
 
     # -- after the commit ------------------------------------------------------------
 
@@ -330,15 +341,16 @@ def open_store(
         raise SchemaOutOfDate(None, SCHEMA_HEAD)
     try:
         store = SqlStore.open(url, pool_size=pool_size, connect_timeout=connect_timeout)
-    except StoreUnavailable as exc:
-        raise DatabaseUnavailable(safe_url(url), str(exc)) from exc
+    except StoreFault as exc:
+        raise database_error(safe_url(url), exc) from exc
     try:
-        if migrate:
-            before = store.schema_revision()
-            if is_newer_revision(before, SCHEMA_HEAD):
-                raise SchemaOutOfDate(before, SCHEMA_HEAD)
-            store.upgrade()
-        current = store.schema_revision()
+        with translate_faults(store.url):
+            if migrate:
+                before = store.schema_revision()
+                if is_newer_revision(before, SCHEMA_HEAD):
+                    raise SchemaOutOfDate(before, SCHEMA_HEAD)
+                store.upgrade()
+            current = store.schema_revision()
         if current != SCHEMA_HEAD:
             raise SchemaOutOfDate(current, SCHEMA_HEAD)
     except BaseException:
@@ -348,14 +360,48 @@ def open_store(
 
 
 @contextmanager
-def _available(url: str, transaction: AbstractContextManager[_T]) -> Iterator[_T]:
-    """``transaction``, with a server gone mid-command reported as :class:`DatabaseUnavailable`
-    (what ``Engine.open`` raises for a server it cannot reach), not as a driver error."""
+def translate_faults(url: str) -> Iterator[None]:
+    """Database faults (a server gone, a locked, full or read-only SQLite file) raised
+    inside as the forloeb errors they stand for (:class:`DatabaseError`), not driver errors."""
     try:
-        with transaction as tx:
-            yield tx
-    except StoreUnavailable as exc:
-        raise DatabaseUnavailable(url, str(exc)) from exc
+        yield
+    except StoreFault as exc:
+        raise database_error(url, exc) from exc
+
+
+@contextmanager
+def _available(url: str, transaction: AbstractContextManager[_T]) -> Iterator[_T]:
+    """``transaction``, with database faults raised as forloeb errors."""
+    with translate_faults(url), transaction as tx:
+        yield tx
+
+
+class _FaultTranslating:
+    """A proxy whose method calls (and the iterators they return) raise database
+    faults as forloeb errors: the audit queries run outside a unit of work."""
+
+    def __init__(self, inner: object, url: str) -> None:
+        self._inner = inner
+        self._url = url
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with translate_faults(self._url):
+                result = attr(*args, **kwargs)
+            if isinstance(result, Iterator):
+                return _translating_iter(result, self._url)
+            return result
+
+        return call
+
+
+def _translating_iter(items: Iterator[_T], url: str) -> Iterator[_T]:
+    with translate_faults(url):
+        yield from items
 
 
 def fingerprint(command: str, actor: Actor, *parts: object) -> str:

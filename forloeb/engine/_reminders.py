@@ -315,7 +315,7 @@ def _command(
     if isinstance(reminder_id, bool) or not isinstance(reminder_id, int):
         raise ReminderNotFound(reminder_id)
     try:
-        with kernel.store.write() as tx:
+        with kernel.write() as tx:
             reminder = tx.get_reminder(reminder_id)
             if reminder is None:
                 raise ReminderNotFound(reminder_id)

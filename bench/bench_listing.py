@@ -26,6 +26,10 @@ Timed (median of ``--repeat`` runs after one warm-up):
 * ``audit query --actor X``: the first and the tenth page (50), following the
   cursor, through ``engine.audit.query`` (paged already) and the store.
 * ``history ID`` through ``Engine.history(id, actor=…)``.
+* The access-log write for a page of 50: 50 rows (what ``Engine.list``
+  writes today) and one row naming them (``insert_access_page``).
+
+The CLI is not measured here (its start-up is ``forloeb --help``'s figure).
 
 Prints one JSON line per (backend, size, measurement) and a table.
 Usage: python bench/bench_listing.py [--sizes 100000,10000] [--cache DIR]
@@ -205,7 +209,18 @@ def _cases(engine: Engine) -> dict[str, Callable[[], object]]:
             cursor = page.next_cursor
         return page
 
+    shown = [{"id": i, "subject": f"sag-{i:06d}"} for i in range(1, PAGE + 1)]
+    entry = {"occurred_at": NOW, "actor": WORKER.id, "role": "worker", "action": "search", "criteria": None}
+
+    def access_rows_per_engagement() -> None:
+        rows = [{**entry, "engagement_id": e["id"], "subject": e["subject"], "purpose": None} for e in shown]
+        audit_store.insert_access(rows)
+
     return {
+        "store access log: a page as 50 rows (today)": access_rows_per_engagement,
+        "store access log: a page as 1 row (insert_access_page)": lambda: audit_store.insert_access_page(
+            {**entry, "purpose": None}, shown
+        ),
         "store list (page 1)": store_list,
         "store list --stale (page 1, due order)": store_stale,
         "store audit --actor (page 1)": lambda: store_actor_pages(1),

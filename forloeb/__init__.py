@@ -12,45 +12,58 @@ hash-chained, append-only event log.
         e = engine.fire(e.id, "make_contact", actor=Actor.worker("anna"))
 """
 
-from .engine import (
-    Actor,
-    ConcurrencyError,
-    DatabaseUnavailable,
-    Deadline,
-    DefinitionError,
-    DeliveryError,
-    DispatchResult,
-    Engagement,
-    EngagementNotFound,
-    Engine,
-    ErasureReceipt,
-    Escalation,
-    Event,
-    ForloebError,
-    GuardFailed,
-    IdempotencyConflict,
-    InvalidData,
-    OutboxMessageNotFound,
-    PermissionDenied,
-    Reminder,
-    ReminderNotFound,
-    Router,
-    SchemaOutOfDate,
-    TransitionNotAllowed,
-    TriggerOption,
-    UnknownTrigger,
-    UnknownWorkflow,
-    WorkflowDefinition,
-    WorkingDayCalendar,
-    configure_logging,
-    load_settings,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .engine import (
+        Actor,
+        ConcurrencyError,
+        DatabaseBusy,
+        DatabaseError,
+        DatabaseReadOnly,
+        DatabaseUnavailable,
+        Deadline,
+        DefinitionError,
+        DeliveryError,
+        DispatchResult,
+        Engagement,
+        EngagementNotFound,
+        Engine,
+        ErasureReceipt,
+        Escalation,
+        Event,
+        ForloebError,
+        GuardFailed,
+        IdempotencyConflict,
+        InvalidData,
+        OutboxMessageNotFound,
+        PermissionDenied,
+        Reminder,
+        ReminderNotFound,
+        Router,
+        SchemaOutOfDate,
+        StorageFull,
+        TransitionNotAllowed,
+        TriggerOption,
+        UnknownTrigger,
+        UnknownWorkflow,
+        WorkflowDefinition,
+        WorkingDayCalendar,
+        configure_logging,
+        load_settings,
+    )
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Actor",
     "ConcurrencyError",
+    "DatabaseBusy",
+    "DatabaseError",
+    "DatabaseReadOnly",
     "DatabaseUnavailable",
     "Deadline",
     "DefinitionError",
@@ -72,6 +85,7 @@ __all__ = [
     "ReminderNotFound",
     "Router",
     "SchemaOutOfDate",
+    "StorageFull",
     "TransitionNotAllowed",
     "TriggerOption",
     "UnknownTrigger",
@@ -82,3 +96,18 @@ __all__ = [
     "configure_logging",
     "load_settings",
 ]
+
+if not TYPE_CHECKING:  # for type checkers the imports above define every name
+
+    def __getattr__(name: str) -> Any:
+        # Each name comes from forloeb.engine when first used: importing forloeb
+        # (or forloeb.cli, to show its help) then imports nothing heavy.
+        if name not in __all__:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(".engine", __name__), name)
+        globals()[name] = value  # later lookups are plain attribute reads
+        return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -2,76 +2,143 @@
 
 Implementation lives in ``_``-prefixed modules; this package re-exports what
 other parts of forloeb (and embedding apps, through ``forloeb``) may use.
+
+Each name is imported from its module when first used (PEP 562's module
+``__getattr__``): ``import forloeb.engine`` itself imports nothing, so that the
+CLI's help and an app that needs only the definitions or the errors do not pay
+for SQLAlchemy, Alembic, APScheduler and the notifiers. Type checkers and IDEs
+read the same names from the ``TYPE_CHECKING`` imports below; a new public name
+goes into both those imports and ``_EXPORTS`` (tests/test_public_api.py checks
+that they agree).
 """
 
-from ._access import can_see, visibility
-from ._audit import AccessEntry, Audit, AuditPage, AuditRecord, ChainBreak, VerifyReport, parse_time
-from ._calendar import BusinessCalendar, WorkingDayCalendar
-from ._chain import GENESIS, canonical_bytes, event_hash
-from ._checks import MAX_PAYLOAD_BYTES
-from ._config import CONFIG_ENV, Settings, load_settings, settings_from_mapping
-from ._consent import DEFAULT_RECEIVERS, SECTIONS, Consent, consent_guard, is_consent_basis
-from ._definition import (
-    AUDITOR,
-    ESCALATE_TO_SUPERVISOR,
-    RETURN_TO_CLOSED,
-    RETURN_TO_PAUSED,
-    ROLES,
-    STAFF,
-    SUPERVISOR,
-    WORKER,
-    Choice,
-    Deadline,
-    Escalation,
-    Guard,
-    GuardContext,
-    Label,
-    Stage,
-    Transition,
-    WorkflowDefinition,
-)
-from ._dispatch import DispatchResult, OutboxMessage, RetryPolicy
-from ._engine import DeadlineOverrides, Engine
-from ._erasure import ErasureReceipt
-from ._errors import (
-    ConcurrencyError,
-    DatabaseUnavailable,
-    DefinitionError,
-    EngagementNotFound,
-    ForloebError,
-    GuardFailed,
-    IdempotencyConflict,
-    InvalidData,
-    OutboxMessageNotFound,
-    PermissionDenied,
-    ReminderNotFound,
-    SchemaOutOfDate,
-    TransitionNotAllowed,
-    UnknownTrigger,
-    UnknownWorkflow,
-)
-from ._handover import HandoverPackage
-from ._i18n import LANGS, Lang, field_label
-from ._logging import configure_logging
-from ._queries import replay
-from ._reminders import SYSTEM_ACTOR
-from ._types import Actor, Engagement, Event, Reminder, TriggerOption
-from .notifiers import (
-    DeliveryError,
-    LogNotifier,
-    Notification,
-    Notifier,
-    Route,
-    Router,
-    SmtpNotifier,
-    WebhookNotifier,
-    verify_signature,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._access import can_see, visibility
+    from ._audit import (
+        DEFAULT_RETENTION,
+        AccessEntry,
+        Audit,
+        AuditPage,
+        AuditRecord,
+        ChainBreak,
+        VerifyReport,
+        parse_time,
+    )
+    from ._calendar import COPENHAGEN, BusinessCalendar, WorkingDayCalendar
+    from ._chain import GENESIS, canonical_bytes, event_hash
+    from ._checks import MAX_PAYLOAD_BYTES
+    from ._config import CONFIG_ENV, Settings, load_settings, settings_from_mapping
+    from ._consent import DEFAULT_RECEIVERS, SECTIONS, Consent, consent_guard, is_consent_basis
+    from ._definition import (
+        AUDITOR,
+        ESCALATE_TO_SUPERVISOR,
+        RETURN_TO_CLOSED,
+        RETURN_TO_PAUSED,
+        ROLES,
+        STAFF,
+        SUPERVISOR,
+        WORKER,
+        Choice,
+        Deadline,
+        Escalation,
+        Guard,
+        GuardContext,
+        Label,
+        Stage,
+        Transition,
+        WorkflowDefinition,
+    )
+    from ._dispatch import DEFAULT_OUTBOX_RETENTION_DAYS, DispatchResult, OutboxMessage, RetryPolicy
+    from ._engine import DeadlineOverrides, Engine
+    from ._erasure import DEFAULT_RETENTION_YEARS, ErasureReceipt
+    from ._errors import (
+        ConcurrencyError,
+        DatabaseBusy,
+        DatabaseError,
+        DatabaseReadOnly,
+        DatabaseUnavailable,
+        DefinitionError,
+        EngagementNotFound,
+        ForloebError,
+        GuardFailed,
+        IdempotencyConflict,
+        InvalidData,
+        OutboxMessageNotFound,
+        PermissionDenied,
+        ReminderNotFound,
+        SchemaOutOfDate,
+        StorageFull,
+        TransitionNotAllowed,
+        UnknownTrigger,
+        UnknownWorkflow,
+    )
+    from ._handover import HandoverPackage
+    from ._i18n import LANGS, Lang, field_label
+    from ._logging import configure_logging
+    from ._queries import replay
+    from ._reminders import SYSTEM_ACTOR
+    from ._types import Actor, Engagement, Event, Reminder, TriggerOption
+    from .notifiers import (
+        DeliveryError,
+        LogNotifier,
+        Notification,
+        Notifier,
+        Route,
+        Router,
+        SmtpNotifier,
+        WebhookNotifier,
+        verify_signature,
+    )
+
+# Where each public name lives: module (relative to this package) -> names.
+_MODULES: dict[str, str] = {
+    "._access": "can_see visibility",
+    "._audit": "DEFAULT_RETENTION AccessEntry Audit AuditPage AuditRecord ChainBreak VerifyReport parse_time",
+    "._calendar": "COPENHAGEN BusinessCalendar WorkingDayCalendar",
+    "._chain": "GENESIS canonical_bytes event_hash",
+    "._checks": "MAX_PAYLOAD_BYTES",
+    "._config": "CONFIG_ENV Settings load_settings settings_from_mapping",
+    "._consent": "DEFAULT_RECEIVERS SECTIONS Consent consent_guard is_consent_basis",
+    "._definition": (
+        "AUDITOR ESCALATE_TO_SUPERVISOR RETURN_TO_CLOSED RETURN_TO_PAUSED ROLES STAFF SUPERVISOR WORKER "
+        "Choice Deadline Escalation Guard GuardContext Label Stage Transition WorkflowDefinition"
+    ),
+    "._dispatch": "DEFAULT_OUTBOX_RETENTION_DAYS DispatchResult OutboxMessage RetryPolicy",
+    "._engine": "DeadlineOverrides Engine",
+    "._erasure": "DEFAULT_RETENTION_YEARS ErasureReceipt",
+    "._errors": (
+        "ConcurrencyError DatabaseBusy DatabaseError DatabaseReadOnly DatabaseUnavailable DefinitionError "
+        "EngagementNotFound ForloebError GuardFailed IdempotencyConflict InvalidData "
+        "OutboxMessageNotFound PermissionDenied ReminderNotFound SchemaOutOfDate StorageFull "
+        "TransitionNotAllowed UnknownTrigger UnknownWorkflow"
+    ),
+    "._handover": "HandoverPackage",
+    "._i18n": "LANGS Lang field_label",
+    "._logging": "configure_logging",
+    "._queries": "replay",
+    "._reminders": "SYSTEM_ACTOR",
+    "._types": "Actor Engagement Event Reminder TriggerOption",
+    ".notifiers": (
+        "DeliveryError LogNotifier Notification Notifier Route Router SmtpNotifier WebhookNotifier "
+        "verify_signature"
+    ),
+}
+_EXPORTS: dict[str, str] = {name: module for module, names in _MODULES.items() for name in names.split()}
+
 
 __all__ = [
     "AUDITOR",
     "CONFIG_ENV",
+    "COPENHAGEN",
+    "DEFAULT_OUTBOX_RETENTION_DAYS",
     "DEFAULT_RECEIVERS",
+    "DEFAULT_RETENTION",
+    "DEFAULT_RETENTION_YEARS",
     "ESCALATE_TO_SUPERVISOR",
     "GENESIS",
     "LANGS",
@@ -94,6 +161,9 @@ __all__ = [
     "Choice",
     "ConcurrencyError",
     "Consent",
+    "DatabaseBusy",
+    "DatabaseError",
+    "DatabaseReadOnly",
     "DatabaseUnavailable",
     "Deadline",
     "DeadlineOverrides",
@@ -130,6 +200,7 @@ __all__ = [
     "Settings",
     "SmtpNotifier",
     "Stage",
+    "StorageFull",
     "Transition",
     "TransitionNotAllowed",
     "TriggerOption",
@@ -153,3 +224,18 @@ __all__ = [
     "verify_signature",
     "visibility",
 ]
+
+if not TYPE_CHECKING:  # for type checkers the imports above define every name
+
+    def __getattr__(name: str) -> Any:
+        try:
+            module = _EXPORTS[name]
+        except KeyError:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+        value = getattr(importlib.import_module(module, __name__), name)
+        globals()[name] = value  # later lookups are plain attribute reads
+        return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -7,15 +7,12 @@ handed over, one paused, one begun anew).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from .engine import Actor, Engine
-
-_TZ = ZoneInfo("Europe/Copenhagen")
+from .engine import COPENHAGEN, Actor, Engine
 
 # One step of a demo scenario: (operation, argument, data). Operations: "fire"
 # (argument: trigger), "boss" (a supervisor fires), "note" (argument: text),
@@ -461,12 +458,18 @@ def _run_scenario(engine: Engine, clock: list[datetime], scenario: _Scenario, nu
     return e.id
 
 
-def add_demo_engagements(url: str | None, count: int | None = None) -> list[int]:
+def add_demo_engagements(
+    url: str | None,
+    count: int | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[int]:
     """Create or upgrade the database at ``url`` and add ``count`` engagements
-    (default: one per scenario); returns their ids."""
+    (default: one per scenario); returns their ids. ``progress(done, total)``
+    is called after each engagement."""
     total = count or len(SCENARIOS)
     # Back-dated, deterministic times: each scenario ends idle_days before today.
-    today = datetime.now(_TZ).replace(hour=9, minute=0, second=0, microsecond=0)
+    today = datetime.now(COPENHAGEN).replace(hour=9, minute=0, second=0, microsecond=0)
     clock = [today]
     created: list[int] = []
     with Engine.open(url, migrate=True, clock=lambda: clock[0].astimezone(UTC)) as engine:
@@ -474,4 +477,6 @@ def add_demo_engagements(url: str | None, count: int | None = None) -> list[int]
             scenario = SCENARIOS[i % len(SCENARIOS)]
             clock[0] = today - timedelta(days=scenario.idle_days + _STEP_DAYS * len(scenario.steps) + 1)
             created.append(_run_scenario(engine, clock, scenario, i + 1))
+            if progress is not None:
+                progress(i + 1, total)
     return created

@@ -168,3 +168,80 @@ def test_the_documented_example_config_loads() -> None:
     with Engine.open("sqlite://", migrate=True, **settings.engine_options()) as engine:
         stage = engine.workflow("individual_course").stage("first_contact")
         assert stage.deadline is not None and stage.deadline.amount == 3
+
+
+class _Hang:
+    """A receiver that accepts connections and never answers (a hung webhook)."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.accepted: list[object] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted.append(conn)  # held open, never answered
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.accepted:
+            conn.close()  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_scheduler_run_stops_within_one_delivery_timeout_while_a_receiver_hangs(tmp_path: Path) -> None:
+    hang = _Hang()
+    db = f"sqlite:///{tmp_path / 'hang.db'}"
+    for _ in range(6):
+        overdue_engagement(db)  # 12 reminders due: 12 deliveries of up to 2 s each
+    config = tmp_path / "forloeb.toml"
+    config.write_text(
+        f"""
+[notifiers.hook]
+type = "webhook"
+url = "http://127.0.0.1:{hang.port}/forloeb"
+secret_env = "HANG_SECRET"
+timeout = 2
+
+[[routes]]
+channel = "hook"
+""",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FORLOEB_DB": db, "HANG_SECRET": "s3cret"}
+    env.pop("FORLOEB_CONFIG", None)
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "forloeb", "--lang", "en", "scheduler", "run"),
+            *("--sweep-every", "1", "--dispatch-every", "1", "--config", str(config)),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert wait_for(lambda: len(hang.accepted) >= 1, 30), "no delivery attempt within 30 s"
+        stopping = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+        took = time.monotonic() - stopping
+        print(f"scheduler stopped {took:.2f} s after SIGTERM with a hung receiver (timeout 2 s)")
+        assert proc.returncode == 0
+        # The delivery in flight runs into its 2 s timeout; nothing after it.
+        assert took < 6, f"stop took {took:.1f} s"
+        assert len(hang.accepted) <= 2
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        hang.close()

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._access import can_see, visibility
+    from ._answers import UndeclaredKey
     from ._audit import (
         DEFAULT_RETENTION,
         AccessEntry,
@@ -37,19 +38,25 @@ if TYPE_CHECKING:
     from ._definition import (
         AUDITOR,
         ESCALATE_TO_SUPERVISOR,
+        QUESTION_KINDS,
         RETURN_TO_CLOSED,
         RETURN_TO_PAUSED,
         ROLES,
         STAFF,
         SUPERVISOR,
         WORKER,
+        ActivityKind,
         Choice,
         Deadline,
         Escalation,
         Guard,
         GuardContext,
         Label,
+        Outcome,
+        Question,
+        SelfHelp,
         Stage,
+        StageKind,
         Transition,
         WorkflowDefinition,
     )
@@ -98,6 +105,7 @@ if TYPE_CHECKING:
 # Where each public name lives: module (relative to this package) -> names.
 _MODULES: dict[str, str] = {
     "._access": "can_see visibility",
+    "._answers": "UndeclaredKey",
     "._audit": "DEFAULT_RETENTION AccessEntry Audit AuditPage AuditRecord ChainBreak VerifyReport parse_time",
     "._calendar": "COPENHAGEN BusinessCalendar WorkingDayCalendar",
     "._chain": "GENESIS canonical_bytes event_hash",
@@ -105,8 +113,9 @@ _MODULES: dict[str, str] = {
     "._config": "CONFIG_ENV Settings load_settings settings_from_mapping",
     "._consent": "DEFAULT_RECEIVERS SECTIONS Consent consent_guard is_consent_basis",
     "._definition": (
-        "AUDITOR ESCALATE_TO_SUPERVISOR RETURN_TO_CLOSED RETURN_TO_PAUSED ROLES STAFF SUPERVISOR WORKER "
-        "Choice Deadline Escalation Guard GuardContext Label Stage Transition WorkflowDefinition"
+        "AUDITOR ESCALATE_TO_SUPERVISOR QUESTION_KINDS RETURN_TO_CLOSED RETURN_TO_PAUSED ROLES "
+        "STAFF SUPERVISOR WORKER ActivityKind Choice Deadline Escalation Guard GuardContext Label "
+        "Outcome Question SelfHelp Stage StageKind Transition WorkflowDefinition"
     ),
     "._dispatch": "DEFAULT_OUTBOX_RETENTION_DAYS DispatchResult OutboxMessage RetryPolicy",
     "._engine": "DeadlineOverrides Engine",
@@ -143,6 +152,7 @@ __all__ = [
     "GENESIS",
     "LANGS",
     "MAX_PAYLOAD_BYTES",
+    "QUESTION_KINDS",
     "RETURN_TO_CLOSED",
     "RETURN_TO_PAUSED",
     "ROLES",
@@ -152,6 +162,7 @@ __all__ = [
     "SYSTEM_ACTOR",
     "WORKER",
     "AccessEntry",
+    "ActivityKind",
     "Actor",
     "Audit",
     "AuditPage",
@@ -190,20 +201,25 @@ __all__ = [
     "Notifier",
     "OutboxMessage",
     "OutboxMessageNotFound",
+    "Outcome",
     "PermissionDenied",
+    "Question",
     "Reminder",
     "ReminderNotFound",
     "RetryPolicy",
     "Route",
     "Router",
     "SchemaOutOfDate",
+    "SelfHelp",
     "Settings",
     "SmtpNotifier",
     "Stage",
+    "StageKind",
     "StorageFull",
     "Transition",
     "TransitionNotAllowed",
     "TriggerOption",
+    "UndeclaredKey",
     "UnknownTrigger",
     "UnknownWorkflow",
     "VerifyReport",

@@ -10,11 +10,12 @@ arithmetic of entering, pausing and resuming a stage is the pure function
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from ..persistence import Row, WriteTransaction
+from ._answers import FIELDS_RECORD, activity_asks, check, chosen_outcome, required_missing
 from ._calendar import BusinessCalendar
 from ._chain import GENESIS
 from ._checks import check_data, check_note, check_subject, check_tags, check_text
@@ -60,6 +61,15 @@ def start(
         if value is not None:
             check_text(name, value)
     tag_list = check_tags(tags)
+    payload_data = check(
+        compiled.start_asks,
+        payload_data,
+        partners=partners_of(kernel, compiled),
+        engagement_id=None,
+        state=definition.initial,
+        trigger="start",
+        labels=compiled.labels,
+    )
     check_choices(kernel, compiled, payload_data, None, "start")
     digest = fingerprint(
         "start", actor, workflow, subject, source, payload_data, assignee, supervisor, team, tag_list
@@ -68,7 +78,13 @@ def start(
     now = kernel.clock()
     stage = definition.stage(definition.initial)
     due = kernel.calendar.due(now, stage.deadline) if stage.deadline else None
-    record = {definition.initial: {**payload_data, "source": source}}
+    # The engagement's own fields (a group's contact person …) are kept apart
+    # from the first stage's answers.
+    field_keys = {q.key for q in definition.fields}
+    answers = {k: v for k, v in payload_data.items() if k not in field_keys}
+    record: dict[str, Any] = {definition.initial: {**answers, "source": source}}
+    if field_keys & payload_data.keys():
+        record[FIELDS_RECORD] = {k: v for k, v in payload_data.items() if k in field_keys}
     started_payload = {
         "subject": subject,
         "source": source,
@@ -141,10 +157,10 @@ def fire(
     idempotency_key: str | None,
 ) -> Engagement:
     """:meth:`Engine.fire`."""
-    payload_data = check_data(data)
+    given = check_data(data)
     if note is not None:
         check_note(note)
-    digest = fingerprint("fire", actor, engagement_id, trigger, payload_data, note) if idempotency_key else ""
+    digest = fingerprint("fire", actor, engagement_id, trigger, given, note) if idempotency_key else ""
 
     def work(tx: WriteTransaction) -> tuple[Row, Event]:
         row = kernel.load(tx, engagement_id)
@@ -156,6 +172,21 @@ def fire(
         state = row["state"]
         role = kernel.role_for(
             actor, compiled.roles[trigger], trigger, compiled.labels.trigger(trigger, state)
+        )
+        asks = compiled.asks.get((trigger, state))
+        # A trigger that does not lead from here is refused by the machine below.
+        payload_data = (
+            given
+            if asks is None
+            else check(
+                asks,
+                given,
+                partners=partners_of(kernel, compiled),
+                engagement_id=engagement_id,
+                state=state,
+                trigger=trigger,
+                labels=compiled.labels,
+            )
         )
         if "receiver" in payload_data:
             _check_receiver(kernel, compiled, payload_data["receiver"], engagement_id, trigger, state)
@@ -191,6 +222,10 @@ def fire(
             payload["note"] = note
         if spec.new_cycle:
             payload["cycle"] = cycle
+        outcome = chosen_outcome(spec, carrier.record)
+        if outcome is not None:
+            # The ending as a category that can be counted (its text is in the data).
+            payload["outcome"] = outcome
         return kernel.commit_change(tx, row, values, actor, role, "transition", trigger, dest, payload, now)
 
     return kernel.run(work, idempotency_key, digest)
@@ -327,9 +362,18 @@ def record_details(
         state = row["state"]
         if compiled.kind_of[state] != "active":
             raise TransitionNotAllowed(engagement_id, state, "record_details", labels=compiled.labels)
-        check_choices(kernel, compiled, payload_data, engagement_id, "record_details", state)
+        answers = check(
+            compiled.stage_asks[state],
+            payload_data,
+            partners=partners_of(kernel, compiled),
+            engagement_id=engagement_id,
+            state=state,
+            trigger="record_details",
+            labels=compiled.labels,
+        )
+        check_choices(kernel, compiled, answers, engagement_id, "record_details", state)
         records = dict(row["data"])
-        records[state] = {**records.get(state, {}), **payload_data}
+        records[state] = {**records.get(state, {}), **answers}
         now = kernel.clock()
         return kernel.commit_change(
             tx,
@@ -340,7 +384,7 @@ def record_details(
             "details",
             None,
             state,
-            {"data": payload_data},
+            {"data": answers},
             now,
         )
 
@@ -379,9 +423,25 @@ def record_activity(
         if kind is None:
             raise GuardFailed(engagement_id, state, ACTIVITY, missing=["kind"], labels=compiled.labels)
         check_choices(kernel, compiled, {"kind": kind}, engagement_id, ACTIVITY, state)
+        answers = payload_data
+        activity_kind = compiled.definition.activity_kind(kind)
+        if activity_kind is not None:
+            # The method's fields of this kind: with whom, who does what, by when.
+            answers = check(
+                activity_asks(activity_kind, stage),
+                payload_data,
+                partners=partners_of(kernel, compiled),
+                engagement_id=engagement_id,
+                state=state,
+                trigger=ACTIVITY,
+                labels=compiled.labels,
+            )
+            missing = required_missing(activity_kind.fields, answers)
+            if missing:
+                raise GuardFailed(engagement_id, state, ACTIVITY, missing=missing, labels=compiled.labels)
         now = kernel.clock()
         # The checked kind and description win over same-named data keys.
-        activity = {**payload_data, "kind": kind, "description": description}
+        activity = {**answers, "kind": kind, "description": description}
         records = dict(row["data"])
         stage_record = dict(records.get(state, {}))
         stage_record["activities"] = [
@@ -430,7 +490,7 @@ def available_triggers(kernel: Kernel, engagement: Engagement, actor: Actor) -> 
                 trigger=trigger,
                 dest=dest,
                 allowed=problem is None,
-                requires=spec.requires,
+                requires=compiled.required[(trigger, state)],
                 problem=problem,  # type: ignore[arg-type]
             )
         )
@@ -480,6 +540,16 @@ def check_choices(
         )
 
 
+def partners_of(kernel: Kernel, compiled: CompiledWorkflow) -> Callable[[], frozenset[str]]:
+    """The register partner answers are checked against: the method's partners
+    and the engine's receivers (which an installation may extend)."""
+
+    def register() -> frozenset[str]:
+        return frozenset(c.key for c in compiled.definition.partners) | frozenset(kernel.receivers)
+
+    return register
+
+
 def _check_receiver(
     kernel: Kernel, compiled: CompiledWorkflow, value: object, engagement_id: int, trigger: str, state: str
 ) -> None:
@@ -496,6 +566,7 @@ __all__ = [
     "check_choices",
     "fire",
     "guard_record",
+    "partners_of",
     "record_activity",
     "record_details",
     "stage_entry",

@@ -119,6 +119,14 @@ class Choice:
 QuestionKind = Literal["text", "choice", "date", "yes_no", "partner", "number"]
 QUESTION_KINDS: tuple[str, ...] = ("text", "choice", "date", "yes_no", "partner", "number")
 
+# How an answer of each free kind is written: what a refusal of one says is allowed.
+KIND_HINTS: Mapping[str, Label] = {
+    "text": Label(da="tekst", en="text"),
+    "date": Label(da="en dato som 2026-12-24", en="a date such as 2026-12-24"),
+    "number": Label(da="et tal som 12 eller 1,5", en="a number such as 12 or 1.5"),
+    "yes_no": Label(da="ja eller nej", en="yes or no"),
+}
+
 
 @dataclass(frozen=True, kw_only=True)
 class Question:
@@ -319,6 +327,25 @@ class WorkflowDefinition:
                     keys.update(dict.fromkeys(stage_keys[source].required_keys))
         return tuple(keys)
 
+    def all_questions(self) -> tuple[Question, ...]:
+        """Every question the definition asks: the stages' (in order), the moves',
+        the engagement's fields and the activities' fields."""
+        found: list[Question] = []
+        for s in self.stages:
+            found += s.questions
+        for t in self.transitions:
+            found += t.questions
+        found += self.fields
+        for a in self.activity_kinds:
+            found += a.fields
+        return tuple(found)
+
+    def activity_kind(self, key: str) -> ActivityKind | None:
+        for a in self.activity_kinds:
+            if a.key == key:
+                return a
+        return None
+
     @property
     def active_stages(self) -> tuple[str, ...]:
         return tuple(s.key for s in self.stages if s.kind == "active")
@@ -354,8 +381,11 @@ class Labels:
     # Per (trigger, source stage); ``triggers`` holds each trigger's first label.
     transitions: Mapping[tuple[str, str], Label] = field(default_factory=dict)
     triggers: Mapping[str, Label] = field(default_factory=dict)
-    # Per data key (``source`` and the definition's choices): value -> label.
+    # Per data key (``source``, the definition's choices, the answers of
+    # choice and partner questions): value -> label.
     choices: Mapping[str, Mapping[str, Label]] = field(default_factory=dict)
+    # Per data key: the question that asks it, as the method words it ("Hvem er du?").
+    fields: Mapping[str, Label] = field(default_factory=dict)
 
     @classmethod
     def of(cls, definition: WorkflowDefinition) -> Labels:
@@ -366,13 +396,29 @@ class Labels:
         choices["source"] = {c.key: c.labels for c in definition.referral_sources}
         if definition.outcomes:
             choices.setdefault("outcome", {o.key: o.labels for o in definition.outcomes})
+        fields: dict[str, Label] = {}
+        partners = {c.key: c.labels for c in definition.partners}
+        for q in definition.all_questions():
+            # The first question of a key names it (stages come first, in path order).
+            fields.setdefault(q.key, q.labels)
+            if q.kind == "choice" and q.choices:
+                choices.setdefault(q.key, {c.key: c.labels for c in q.choices})
+            elif q.kind == "partner" and partners:
+                choices.setdefault(q.key, partners)
+            elif q.kind in KIND_HINTS:
+                choices.setdefault(q.key, {q.kind: KIND_HINTS[q.kind]})
         return cls(
             workflow=definition.labels,
             stages={s.key: s.labels for s in definition.stages},
             transitions={(t.trigger, src): t.labels for t in definition.transitions for src in t.source},
             triggers=triggers,
             choices=choices,
+            fields=fields,
         )
+
+    def field(self, key: str) -> Label | None:
+        """The question that asks data key ``key``, if the workflow declares one."""
+        return self.fields.get(key)
 
     def stage(self, key: str) -> Label | None:
         return self.stages.get(key)

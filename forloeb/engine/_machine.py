@@ -16,6 +16,7 @@ from typing import Any, cast
 from transitions import Machine, MachineError
 from transitions.core import EventData
 
+from ._answers import Asks, empty, move_asks, stage_asks, start_asks
 from ._definition import (
     QUESTION_KINDS,
     RETURN_TO_CLOSED,
@@ -66,11 +67,8 @@ class Carrier:
         self.invalid: list[tuple[str, object, tuple[str, ...]]] = []
 
 
-def _empty(value: object) -> bool:
-    """Missing for a guard: None, blank text, or an empty list or object."""
-    if isinstance(value, str):
-        return not value.strip()
-    return value is None or (isinstance(value, list | dict | tuple) and len(value) == 0)
+# Missing for a guard: None, blank text, or an empty list or object.
+_empty = empty
 
 
 def _guard_condition(
@@ -150,6 +148,13 @@ class CompiledWorkflow:
     specs: Mapping[tuple[str, str], Transition]
     # The labels error messages name stages, triggers and choices by.
     labels: Labels
+    # What each move from each stage takes (trigger, source) -> Asks; what
+    # start takes; what record_details takes in each stage.
+    asks: Mapping[tuple[str, str], Asks]
+    start_asks: Asks
+    stage_asks: Mapping[str, Asks]
+    # The keys that must be given (or recorded) to fire a trigger from a stage.
+    required: Mapping[tuple[str, str], tuple[str, ...]]
 
     def spec(self, trigger: str, source: str) -> Transition:
         return self.specs[(trigger, source)]
@@ -281,6 +286,18 @@ def compile_workflow(definition: WorkflowDefinition) -> CompiledWorkflow:
         roles={t: definition.roles_for(t) for t in definition.triggers},
         specs={(t.trigger, src): t for t in definition.transitions for src in t.source},
         labels=Labels.of(definition),
+        asks={
+            (t.trigger, src): move_asks(definition, t, definition.stage(src))
+            for t in definition.transitions
+            for src in t.source
+        },
+        start_asks=start_asks(definition),
+        stage_asks={s.key: stage_asks(s) for s in definition.stages},
+        required={
+            (t.trigger, src): definition.required_to_leave(t.trigger, src)
+            for t in definition.transitions
+            for src in t.source
+        },
     )
 
 

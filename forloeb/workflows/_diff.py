@@ -13,8 +13,17 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Literal, TypeVar
 
-from forloeb.engine import Choice, Deadline, Label, Stage, Transition, WorkflowDefinition
-from forloeb.engine._definition import ActivityKind, Outcome, Question
+from forloeb.engine import (
+    ActivityKind,
+    Choice,
+    Deadline,
+    Label,
+    Outcome,
+    Question,
+    Stage,
+    Transition,
+    WorkflowDefinition,
+)
 
 ChangeKind = Literal["added", "removed", "changed"]
 _SIGN = {"added": "+", "removed": "-", "changed": "~"}

@@ -12,8 +12,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from forloeb.engine import RETURN_TO_CLOSED, RETURN_TO_PAUSED, ROLES, Choice, Label, WorkflowDefinition
-from forloeb.engine._definition import QUESTION_KINDS, Question
+from forloeb.engine import (
+    QUESTION_KINDS,
+    RETURN_TO_CLOSED,
+    RETURN_TO_PAUSED,
+    ROLES,
+    Choice,
+    Label,
+    Question,
+    WorkflowDefinition,
+)
 
 from ._problems import Problem, Severity, definition_error, errors
 

@@ -20,17 +20,21 @@ from typing import Any, Literal
 
 from forloeb.engine import (
     STAFF,
+    ActivityKind,
     Choice,
     Deadline,
     Escalation,
     Guard,
     Label,
+    Outcome,
+    Question,
+    SelfHelp,
     Stage,
+    StageKind,
     Transition,
     WorkflowDefinition,
     consent_guard,
 )
-from forloeb.engine._definition import ActivityKind, Outcome, Question, SelfHelp, StageKind
 
 from ._lint import lint_definition
 from ._problems import Problem, definition_error, errors

@@ -16,8 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from forloeb.engine import RETURN_TO_CLOSED, RETURN_TO_PAUSED, ROLES
-from forloeb.engine._definition import QUESTION_KINDS
+from forloeb.engine import QUESTION_KINDS, RETURN_TO_CLOSED, RETURN_TO_PAUSED, ROLES
 
 from ._problems import Problem
 

@@ -37,6 +37,9 @@ from forloeb.engine import LANGS, ROLES
 
 from ._context import ForloebGroup, Settings
 
+# Every role of the staff register (the engine's ROLES are the workflows').
+STAFF_ROLES = (*ROLES, "admin")
+
 if TYPE_CHECKING:
     from forloeb.engine import Lang
 
@@ -62,6 +65,8 @@ COMMANDS: Final[Mapping[str, str]] = {
     "activity": "_engagements:activity",
     # audit, consent and handover
     "audit": "_audit:audit",
+    # the staff register
+    "staff": "_staff:staff",
     "consent": "_consent_handover:consent",
     "handover": "_consent_handover:handover",
     # reminders, delivery and the scheduler
@@ -141,17 +146,16 @@ def _login_name() -> str:
 @click.option(
     "--as",
     "actor_id",
-    metavar="ACTOR_ID",
+    metavar="STAFF_ID",
     envvar="FORLOEB_ACTOR",
-    help="Who acts [env FORLOEB_ACTOR; default: your login name].",
+    help="Act as this member of staff: admins only, recorded as such; 'system' for the "
+    "background jobs [env FORLOEB_ACTOR; default: you, by your login name in the staff register].",
 )
 @click.option(
     "--role",
-    type=click.Choice(ROLES),
+    type=click.Choice(STAFF_ROLES),
     envvar="FORLOEB_ROLE",
-    default="worker",
-    show_default=True,
-    help="The role you act in [env FORLOEB_ROLE].",
+    help="Act in only this one of your roles [env FORLOEB_ROLE; default: all of them].",
 )
 @click.option(
     "--lang",
@@ -166,7 +170,7 @@ def _login_name() -> str:
     "--teams",
     metavar="T1,T2",
     envvar="FORLOEB_TEAMS",
-    help="The teams you work in (a worker's audit queries see these) [env FORLOEB_TEAMS].",
+    help="Act for only these of your teams [env FORLOEB_TEAMS; default: all of them].",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens (on stderr).")
 @click.version_option(__version__, prog_name="forloeb")
@@ -175,7 +179,7 @@ def cli(
     ctx: click.Context,
     db: str | None,
     actor_id: str | None,
-    role: str,
+    role: str | None,
     lang: str,
     as_json: bool,
     teams: str | None,
@@ -193,7 +197,8 @@ def cli(
 
     ctx.obj = Settings(
         db=db or None,
-        actor_id=actor_id if actor_id is not None else _login_name(),
+        actor_id=actor_id or None,
+        login=_login_name(),
         role=role,
         lang=cast("Lang", lang),
         as_json=as_json,

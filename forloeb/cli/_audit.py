@@ -11,11 +11,24 @@ from ._context import (
     EngineDefault,
     ForloebGroup,
     Settings,
+    YesRequired,
     global_options_again,
     open_engine,
     progress_bar,
+    yes_option,
 )
-from ._render import echo_json, event_text, local, role_label, stage_label, table, to_json, write_out
+from ._render import (
+    csv_cell,
+    echo,
+    echo_json,
+    event_text,
+    local,
+    role_label,
+    stage_label,
+    table,
+    to_json,
+    write_out,
+)
 from ._texts import t
 
 _CSV_COLUMNS = (
@@ -127,12 +140,15 @@ def audit_query(
         writer.writerow(_CSV_COLUMNS)
         for r in rows:
             writer.writerow(
-                [to_json(r[c]) if c == "data" else ("" if r[c] is None else r[c]) for c in _CSV_COLUMNS]
+                [
+                    csv_cell(to_json(r[c]) if c == "data" else ("" if r[c] is None else r[c]))
+                    for c in _CSV_COLUMNS
+                ]
             )
         write_out(buffer.getvalue(), out)
     else:
         if not rows:
-            click.echo(t(lang, "no_events"))
+            echo(t(lang, "no_events"))
         else:
             text = table(
                 (
@@ -152,7 +168,7 @@ def audit_query(
             )
             write_out(text + "\n", out)
     if page.next_cursor:
-        click.echo(t(lang, "next_page", cursor=page.next_cursor), err=True)
+        echo(t(lang, "next_page", cursor=page.next_cursor), err=True)
 
 
 @audit.command("timeline")
@@ -176,7 +192,7 @@ def audit_timeline(settings: Settings, engagement_id: int, purpose: str | None) 
         )
         return
     title = t(lang, "engagement", id=engagement_id)
-    click.echo(f"{title} · {definition.labels.get(lang)} · {engagement['subject']}")
+    echo(f"{title} · {definition.labels.get(lang)} · {engagement['subject']}")
     # Reminders are placed among the events by when they were raised; a
     # heading marks each stage the engagement entered.
     items: list[tuple[datetime, int, str | None, str]] = []
@@ -199,8 +215,8 @@ def audit_timeline(settings: Settings, engagement_id: int, purpose: str | None) 
     for _at, _kind, to_state, line in sorted(items, key=lambda i: (i[0], i[1])):
         if to_state is not None and to_state != stage:
             stage = to_state
-            click.echo(f"\n{stage_label(definition, stage, lang)}")
-        click.echo(line)
+            echo(f"\n{stage_label(definition, stage, lang)}")
+        echo(line)
 
 
 @audit.command("verify")
@@ -235,19 +251,19 @@ def audit_verify(ctx: click.Context, engagement_id: int | None, checkpoint_file:
         echo_json(report.to_dict())
     else:
         for w in report.warnings_in(lang):
-            click.echo(f"{t(lang, 'warning')}: {w}", err=True)
+            echo(f"{t(lang, 'warning')}: {w}", err=True)
         if report.checkpoint:
-            click.echo(t(lang, "verify_checkpoint", at=report.checkpoint))
+            echo(t(lang, "verify_checkpoint", at=report.checkpoint))
         if report.ok:
             algo = "HMAC-SHA256" if report.keyed else "SHA-256"
-            click.echo(t(lang, "verify_ok", events=report.events, engagements=report.engagements, algo=algo))
+            echo(t(lang, "verify_ok", events=report.events, engagements=report.engagements, algo=algo))
         else:
-            click.echo(t(lang, "verify_broken", n=len(report.breaks), events=report.events))
+            echo(t(lang, "verify_broken", n=len(report.breaks), events=report.events))
             for b in report.breaks:
-                click.echo(f"  {b.text(lang)}")
+                echo(f"  {b.text(lang)}")
         # Erased since the checkpoint (and logged): information, not a break.
         for b in report.erased:
-            click.echo(f"  {b.text(lang)}")
+            echo(f"  {b.text(lang)}")
     if not report.ok:
         ctx.exit(1)
 
@@ -264,12 +280,12 @@ def audit_checkpoint(settings: Settings, out: str | None) -> None:
     with open_engine(settings) as engine:
         data = engine.audit.checkpoint(settings.actor)
     if not data["signature"]:
-        click.echo(f"{t(lang, 'warning')}: {t(lang, 'unsigned')}", err=True)
+        echo(f"{t(lang, 'warning')}: {t(lang, 'unsigned')}", err=True)
     text = to_json(data, indent=2) + "\n"
     write_out(text, out)
     if out is not None and not settings.as_json:
         how = t(lang, "signed" if data["signature"] else "unsigned")
-        click.echo(t(lang, "checkpoint_written", path=out, n=len(data["engagements"]), how=how))
+        echo(t(lang, "checkpoint_written", path=out, n=len(data["engagements"]), how=how))
 
 
 @audit.command("access")
@@ -284,7 +300,11 @@ def audit_checkpoint(settings: Settings, out: str | None) -> None:
     metavar="REF",
     help="For a resident's access request: export (JSON) what was done with their data.",
 )
-@click.option("--redact-staff", is_flag=True, help="With --for-subject: leave out staff identities.")
+@click.option(
+    "--redact-staff/--show-staff",
+    default=True,
+    help="With --for-subject: leave out staff identities, also in free text [default: leave out].",
+)
 @click.option("--purpose", help="Why (kept in the access log).")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to this file.")
 @global_options_again
@@ -311,7 +331,7 @@ def audit_access(
             )
             write_out(to_json(result, indent=2) + "\n", out)
             if out is not None:
-                click.echo(t(lang, "written", path=out))
+                echo(t(lang, "written", path=out))
             return
         entries = engine.audit.access(
             settings.actor,
@@ -326,7 +346,7 @@ def audit_access(
         write_out(to_json([e.to_dict() for e in entries], indent=2) + "\n", out)
         return
     if not entries:
-        click.echo(t(lang, "no_access"))
+        echo(t(lang, "no_access"))
         return
     text = table(
         (
@@ -360,16 +380,96 @@ def audit_access(
     metavar="N",
     help="Keep the last N days [default: FORLOEB_ACCESS_LOG_DAYS or {default}, about six months].",
 )
+@click.option(
+    "--records-years",
+    type=click.FloatRange(min=0),
+    metavar="Y",
+    help="Keep deletion records, purge records and register changes Y years "
+    "[default: FORLOEB_RECORDS_YEARS or 5].",
+)
+@click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
+@yes_option
 @global_options_again
 @click.pass_obj
-def audit_purge_access(settings: Settings, days: int | None) -> None:
-    """Delete access-log entries older than the retention period (the purge is logged)."""
+def audit_purge_access(
+    settings: Settings, days: int | None, records_years: float | None, dry_run: bool, yes: bool
+) -> None:
+    """Delete access-log entries older than their retention (supervisors and admins;
+    the purge is itself recorded, and kept as long as the deletion records)."""
     from datetime import timedelta
+
+    from ._staff import tt
 
     with open_engine(settings) as engine:
         retention = timedelta(days=days) if days is not None else engine.audit.retention
-        n = engine.audit.purge_access(settings.actor, retention=retention)
+        records = (
+            timedelta(days=round(records_years * 365.25))
+            if records_years is not None
+            else engine.audit.records_retention
+        )
+
+        def purge(dry: bool) -> int:
+            return engine.audit.purge_access(
+                settings.actor, retention=retention, records_retention=records, dry_run=dry
+            )
+
+        if not (yes or dry_run):
+            if settings.as_json:
+                raise YesRequired(settings)
+            n = purge(True)
+            years = round(records.days / 365.25, 1)
+            echo(tt(settings.lang, "purge_access_preview", n=n, days=retention.days, years=years), err=True)
+            click.confirm(tt(settings.lang, "purge_access_confirm", n=n), abort=True, err=True)
+        n = purge(dry_run)
     if settings.as_json:
-        echo_json({"deleted": n, "retention_days": retention.days})
+        echo_json({"deleted": n, "retention_days": retention.days, "dry_run": dry_run})
+    elif dry_run:
+        years = round(records.days / 365.25, 1)
+        echo(tt(settings.lang, "purge_access_preview", n=n, days=retention.days, years=years))
     else:
-        click.echo(t(settings.lang, "purged", n=n, days=retention.days))
+        echo(t(settings.lang, "purged", n=n, days=retention.days))
+
+
+@audit.command("access-request")
+@click.argument("subject", metavar="SUBJECT")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("md", "json")),
+    default="md",
+    show_default=True,
+    help="A readable document in Danish (md) or the data (json).",
+)
+@click.option(
+    "--redact-staff/--show-staff",
+    default=True,
+    help="Leave out staff identities, also in free text [default: leave out].",
+)
+@click.option("--purpose", help="Why (kept in the access log).")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to this file.")
+@global_options_again
+@click.pass_obj
+def audit_access_request(
+    settings: Settings, subject: str, fmt: str, redact_staff: bool, purpose: str | None, out: str | None
+) -> None:
+    """A resident's right of access (GDPR art. 15): every engagement of SUBJECT with its
+    data and history, and the access log about them, in one package (the request is logged)."""
+    from ._staff import tt
+
+    with open_engine(settings) as engine:
+        package = engine.audit.access_request(
+            settings.actor, subject, redact_staff=redact_staff, purpose=purpose
+        )
+    write_out(package.text if fmt == "md" else package.json, out)
+    if out is not None:
+        n = len(package.content["engagements"])
+        echo(
+            tt(
+                settings.lang,
+                "access_request_written",
+                subject=subject,
+                path=out,
+                n=n,
+                sha=package.sha256[:12],
+            )
+        )

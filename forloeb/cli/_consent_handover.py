@@ -7,7 +7,7 @@ from typing import Any, cast
 import click
 
 from ._context import ForloebGroup, Settings, global_options_again, idempotency_option, open_engine
-from ._render import echo_json, table, write_out
+from ._render import echo, echo_json, table, write_out
 from ._texts import t
 
 
@@ -44,7 +44,7 @@ def handover_export(
         )
     write_out(package.text, out)
     if out is not None:
-        click.echo(t(settings.lang, "exported", id=engagement_id, path=out, sha=package.sha256[:16]))
+        echo(t(settings.lang, "exported", id=engagement_id, path=out, sha=package.sha256[:16]))
 
 
 @click.group(cls=ForloebGroup)
@@ -98,7 +98,7 @@ def consent_give(
     if settings.as_json:
         echo_json(e.to_dict())
     else:
-        click.echo(t(settings.lang, "consent_given", id=e.id, cid=e.version, version=e.version))
+        echo(t(settings.lang, "consent_given", id=e.id, cid=e.version, version=e.version))
 
 
 @consent.command("withdraw")
@@ -119,7 +119,7 @@ def consent_withdraw(
     if settings.as_json:
         echo_json(e.to_dict())
     else:
-        click.echo(t(settings.lang, "consent_withdrawn", id=e.id, cid=consent_id, version=e.version))
+        echo(t(settings.lang, "consent_withdrawn", id=e.id, cid=consent_id, version=e.version))
 
 
 @consent.command("show")
@@ -138,9 +138,9 @@ def consent_show(settings: Settings, engagement_id: int) -> None:
         echo_json([c.to_dict() for c in consents])
         return
     if not consents:
-        click.echo(t(lang, "no_consents"))
+        echo(t(lang, "no_consents"))
         return
-    click.echo(
+    echo(
         table(
             (
                 (

@@ -26,7 +26,7 @@ import click
 
 from forloeb.engine import LANGS, ROLES
 
-from ._render import to_json
+from ._render import echo, to_json
 from ._texts import t
 
 if TYPE_CHECKING:
@@ -46,36 +46,71 @@ class Settings:
 
     A plain class rather than a dataclass: this module is imported to show
     help, and ``dataclasses`` is not needed for that (start-up time).
+
+    Identity (issue 11): who acts is the operating-system login (``login``),
+    mapped to its entry in the staff register by the entry's login name.
+    ``actor_id`` (``--as``) is honoured only for an admin, who then acts as
+    that person (an impersonation, recorded on everything it causes), and for
+    the background jobs (``--as system``). ``role`` (``--role``) picks one of
+    the caller's own roles; ``teams`` (``--teams``) narrows to some of its own
+    teams. Nothing here can add a role or a team: the engine resolves the
+    actor in the register and refuses what it does not grant.
     """
 
     def __init__(
         self,
         *,
         db: str | None,
-        actor_id: str,
-        role: str,
+        actor_id: str | None,
+        role: str | None,
         lang: Lang,
         as_json: bool,
         teams: tuple[str, ...] = (),
         setup: Callable[[], None] | None = None,
+        login: str | None = None,
     ) -> None:
         self.db = db
         self.actor_id = actor_id
         self.role = role
         self.lang = lang
         self.as_json = as_json
-        # The teams the actor works in: a worker's audit queries see these teams'
-        # engagements (and those assigned to them); see forloeb/engine/_access.py.
         self.teams = teams
         # Run once, just before a command's body (the root group configures
         # logging here): help and usage errors never import the logging stack.
         self.setup = setup
+        self.login = login or actor_id or "unknown"
+        self._engine: Engine | None = None
+        self._actors: dict[bool, Actor] = {}
+
+    def bind(self, engine: Engine) -> Engine:
+        """The engine the identity is resolved with (``open_engine`` binds it)."""
+        self._engine = engine
+        self._actors.clear()
+        return engine
+
+    def _resolve(self, system_job: bool) -> Actor:
+        if system_job not in self._actors:
+            if self._engine is None:  # pragma: no cover - a command that forgot open_engine
+                raise RuntimeError("the identity needs an open engine")
+            self._actors[system_job] = self._engine.staff.actor_for_login(
+                self.login,
+                acting_as=self.actor_id,
+                roles=(self.role,) if self.role else (),
+                teams=self.teams,
+                system_job=system_job,
+            )
+        return self._actors[system_job]
 
     @property
     def actor(self) -> Actor:
-        from forloeb import Actor
+        """Who acts: the login's register entry (or, for an admin's ``--as``, the person acted for)."""
+        return self._resolve(False)
 
-        return Actor(self.actor_id, (self.role,), self.teams)
+    @property
+    def job_actor(self) -> Actor:
+        """Who runs a background job (sweep, dispatch, digest, scheduler): as ``actor``,
+        or the system actor with ``--as system``."""
+        return self._resolve(True)
 
 
 # -- errors: one line, an exit code ----------------------------------------------
@@ -101,7 +136,7 @@ class OneLineError:
             text = to_json({"error": self.code, "type": self.kind, "message": line})
         else:
             text = f"{t(self.lang, 'error')}: {line}"
-        click.echo(text, file=file, err=file is None)
+        echo(text, file=file, err=file is None)
 
 
 class CliError(OneLineError, click.ClickException):
@@ -184,7 +219,7 @@ def global_options_again(f: F) -> F:
         click.option(
             "--as",
             "actor_id",
-            metavar="ACTOR_ID",
+            metavar="STAFF_ID",
             expose_value=False,
             is_eager=True,
             callback=_override("actor_id"),
@@ -192,7 +227,7 @@ def global_options_again(f: F) -> F:
         ),
         click.option(
             "--role",
-            type=click.Choice(ROLES),
+            type=click.Choice((*ROLES, "admin")),
             expose_value=False,
             is_eager=True,
             callback=_override("role"),
@@ -371,7 +406,7 @@ def _danish_time(
         raise LocalTimeError(option, text, example, settings)
     lang: Lang = settings.lang if settings is not None else "da"
     taken, other = _iso(naive) + _offset(first), _iso(naive) + _offset(second)
-    click.echo(t(lang, "time_ambiguous", option=option, value=text, taken=taken, other=other), err=True)
+    echo(t(lang, "time_ambiguous", option=option, value=text, taken=taken, other=other), err=True)
     return first
 
 
@@ -398,7 +433,7 @@ def open_engine(settings: Settings) -> Engine:
     """
     from forloeb import Engine
 
-    return Engine.open(settings.db)
+    return settings.bind(Engine.open(settings.db))
 
 
 def open_configured(settings: Settings, config_path: str | None) -> tuple[Engine, EngineSettings]:
@@ -406,7 +441,7 @@ def open_configured(settings: Settings, config_path: str | None) -> tuple[Engine
     from forloeb import Engine, load_settings
 
     config = load_settings(config_path)  # bad config: InvalidData, before the database is touched
-    return Engine.open(settings.db, **config.engine_options()), config
+    return settings.bind(Engine.open(settings.db, **config.engine_options())), config
 
 
 def definition(name: str) -> WorkflowDefinition:

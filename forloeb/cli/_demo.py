@@ -7,7 +7,7 @@ import os
 import click
 
 from ._context import ForloebCommand, Settings, global_options_again, open_engine, progress_bar
-from ._render import echo_json, stage_label, table
+from ._render import echo, echo_json, stage_label, table
 from ._texts import t
 
 
@@ -30,12 +30,12 @@ def demo(settings: Settings, count: int | None) -> None:
 
     lang = settings.lang
     with progress_bar(settings, "progress_demo") as progress:
-        created = add_demo_engagements(settings.db, count, progress=progress)
+        created = add_demo_engagements(settings.db, count, progress=progress, operator=settings.login)
     with open_engine(settings) as engine:
         overview = {
             d.name: {s.key: 0 for s in d.stages} for d in (engine.workflow(n) for n in engine.workflow_names)
         }
-        for e in engine.list():
+        for e in engine.list(actor=settings.actor):
             overview.setdefault(e.workflow, {})
             overview[e.workflow][e.state] = overview[e.workflow].get(e.state, 0) + 1
         url = engine.store.url
@@ -43,18 +43,18 @@ def demo(settings: Settings, count: int | None) -> None:
     if settings.as_json:
         echo_json({"db": url, "created": created, "overview": overview})
         return
-    click.echo(t(lang, "demo_done", n=len(created), url=url))
+    echo(t(lang, "demo_done", n=len(created), url=url))
     for name, counts in overview.items():
         definition = definitions.get(name)
-        click.echo(f"\n{definition.labels.get(lang) if definition else name}")
+        echo(f"\n{definition.labels.get(lang) if definition else name}")
         rows = [
             (stage_label(definition, key, lang) if definition else key, str(n)) for key, n in counts.items()
         ]
-        click.echo(table(rows, indent="  "))
+        echo(table(rows, indent="  "))
     first = created[0]
     # Name the database in the hint unless it is the default or comes from FORLOEB_DB.
     db = f" --db {settings.db}" if settings.db and settings.db != os.environ.get("FORLOEB_DB") else ""
-    click.echo(
+    echo(
         "\n"
         + t(
             lang,

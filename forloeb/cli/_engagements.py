@@ -21,6 +21,7 @@ from ._context import (
 from ._render import (
     choice_label,
     data_text,
+    echo,
     echo_json,
     event_text,
     local,
@@ -46,9 +47,9 @@ def _snapshot_out(settings: Settings, engine: Engine, e: Engagement, key: str, *
         return
     lang = settings.lang
     definition = engine.workflow(e.workflow, e.workflow_version)
-    click.echo(t(lang, key, id=e.id, stage=stage_text(definition, e, lang), version=e.version, **params))
+    echo(t(lang, key, id=e.id, stage=stage_text(definition, e, lang), version=e.version, **params))
     if e.stage_due_at is not None and key in ("started", "fired"):
-        click.echo(t(lang, "due", due=local(e.stage_due_at)))
+        echo(t(lang, "due", due=local(e.stage_due_at)))
 
 
 @click.command(cls=ForloebCommand)
@@ -139,10 +140,10 @@ def triggers(settings: Settings, engagement_id: int) -> None:
         if settings.as_json:
             echo_json([o.to_dict(lang) for o in options])
             return
-        e = engine.get(engagement_id)
+        e = engine.get(engagement_id, actor=settings.actor)
         definition = engine.workflow(e.workflow, e.workflow_version)
     if not options:
-        click.echo(t(lang, "no_triggers", stage=stage_text(definition, e, lang)))
+        echo(t(lang, "no_triggers", stage=stage_text(definition, e, lang)))
         return
 
     def dest(o: TriggerOption) -> str:
@@ -151,8 +152,8 @@ def triggers(settings: Settings, engagement_id: int) -> None:
         origin = e.paused_from or e.closed_from
         return f"{t(lang, 'back')}: {stage_label(definition, origin, lang)}" if origin else "-"
 
-    click.echo(f"{t(lang, 'f_stage')}: {stage_text(definition, e, lang)}")
-    click.echo(
+    echo(f"{t(lang, 'f_stage')}: {stage_text(definition, e, lang)}")
+    echo(
         table(
             (
                 (
@@ -224,12 +225,12 @@ def show(settings: Settings, engagement_id: int) -> None:
         ("f_created", local(e.created_at)),
         ("f_updated", local(e.updated_at)),
     ]
-    click.echo(f"{t(lang, 'engagement', id=e.id)} · {definition.labels.get(lang)}")
-    click.echo(table((f"{t(lang, k)}:", v) for k, v in fields))
+    echo(f"{t(lang, 'engagement', id=e.id)} · {definition.labels.get(lang)}")
+    echo(table((f"{t(lang, k)}:", v) for k, v in fields))
     records = _records_text(definition, e.data, lang)
     if records:
-        click.echo(f"{t(lang, 'f_records')}:")
-        click.echo("\n".join(records))
+        echo(f"{t(lang, 'f_records')}:")
+        echo("\n".join(records))
 
 
 @click.command("list", cls=ForloebCommand)
@@ -275,7 +276,7 @@ def list_(
             echo_json([e.to_dict() for e in found])
             return
         if not found:
-            click.echo(t(lang, "no_engagements"))
+            echo(t(lang, "no_engagements"))
             return
         rows = []
         for e in found:
@@ -291,7 +292,7 @@ def list_(
                 )
             )
     header = [t(lang, k) for k in ("h_id", "h_workflow", "h_stage", "h_subject", "h_assignee", "h_due")]
-    click.echo(table(rows, header=header))
+    echo(table(rows, header=header))
 
 
 @click.command(cls=ForloebCommand)
@@ -306,12 +307,12 @@ def history(settings: Settings, engagement_id: int) -> None:
         if settings.as_json:
             echo_json([ev.to_dict() for ev in events])
             return
-        e = engine.get(engagement_id)
+        e = engine.get(engagement_id, actor=settings.actor)
         definition = engine.workflow(e.workflow, e.workflow_version)
     width = len(str(events[-1].seq)) if events else 1
     for ev in events:
         who = f"{ev.actor} ({role_label(ev.role, lang)})"
-        click.echo(f"{ev.seq:>{width}}  {local(ev.occurred_at)}  {who}  {event_text(definition, ev, lang)}")
+        echo(f"{ev.seq:>{width}}  {local(ev.occurred_at)}  {who}  {event_text(definition, ev, lang)}")
 
 
 @click.command(cls=ForloebCommand)

@@ -17,7 +17,7 @@ from ._context import (
     open_configured,
     open_engine,
 )
-from ._render import echo_json, local, one_line, role_label, stage_label, table
+from ._render import echo, echo_json, local, one_line, role_label, stage_label, table
 from ._texts import t
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 
 def _raised_row(engine: Engine, r: Reminder, lang: Lang) -> dict[str, Any]:
-    e = engine.get(r.engagement_id)
+    e = engine.get(r.engagement_id, actor=engine.staff.system)  # the job's own read
     definition = engine.workflow(e.workflow, e.workflow_version)
     return {**r.to_dict(), "stage_label": stage_label(definition, r.stage, lang)}
 
@@ -37,24 +37,45 @@ def reminders() -> None:
 
 
 @reminders.command("sweep")
-@click.option("--now", type=TIME, help="Sweep as of this time [default: now].")
+@click.option("--now", type=TIME, help="Sweep as of this time [default: now; never ahead of the clock].")
+@click.option(
+    "--simulate",
+    is_flag=True,
+    help="Sweep a throw-away copy of the (SQLite) database: --now may then lie ahead of the clock.",
+)
 @config_option
 @global_options_again
 @click.pass_obj
-def reminders_sweep(settings: Settings, now: datetime | None, config_path: str | None) -> None:
-    """Raise every reminder and escalation that is due (once; safe to repeat)."""
+def reminders_sweep(
+    settings: Settings, now: datetime | None, simulate: bool, config_path: str | None
+) -> None:
+    """Raise every reminder and escalation that is due (once; safe to repeat).
+
+    Supervisors, admins and the system actor (--as system) only.
+    """
     lang = settings.lang
-    engine, _ = open_configured(settings, config_path)
-    with engine:
-        raised = [_raised_row(engine, r, lang) for r in engine.sweep(now)]
+    if simulate:
+        from forloeb import Engine, load_settings
+
+        from ._staff import simulation_copy
+
+        config = load_settings(config_path)
+        with simulation_copy(settings.db) as copy:
+            engine = settings.bind(Engine.open(copy, simulation=True, **config.engine_options()))
+            with engine:
+                raised = [_raised_row(engine, r, lang) for r in engine.sweep(now, actor=settings.job_actor)]
+    else:
+        engine, _ = open_configured(settings, config_path)
+        with engine:
+            raised = [_raised_row(engine, r, lang) for r in engine.sweep(now, actor=settings.job_actor)]
     if settings.as_json:
         echo_json(raised)
         return
     if not raised:
-        click.echo(t(lang, "raised_none"))
+        echo(t(lang, "raised_none"))
     for r in raised:
         who = r["recipient"] or role_label(r["recipient_role"], lang)
-        click.echo(
+        echo(
             t(
                 lang,
                 "raised",
@@ -75,11 +96,11 @@ def reminders_dispatch(settings: Settings, now: datetime | None, config_path: st
     """Deliver the messages waiting in the outbox (with retries)."""
     engine, _ = open_configured(settings, config_path)
     with engine:
-        result = engine.dispatch(now)
+        result = engine.dispatch(now, actor=settings.job_actor)
     if settings.as_json:
         echo_json(result.to_dict())
     else:
-        click.echo(
+        echo(
             t(
                 settings.lang,
                 "dispatched",
@@ -108,7 +129,7 @@ def reminders_list(
             if settings.as_json:
                 echo_json([m.to_dict() for m in dead])
             elif not dead:
-                click.echo(t(lang, "no_failed"))
+                echo(t(lang, "no_failed"))
             else:
                 header = [t(lang, k) for k in ("h_id", "h_channel", "h_recipient", "h_attempts", "h_error")]
                 failed_rows = [
@@ -121,14 +142,14 @@ def reminders_list(
                     )
                     for m in dead
                 ]
-                click.echo(table(failed_rows, header=header))
+                echo(table(failed_rows, header=header))
             return
         found = engine.reminders(supervisor=supervisor, assignee=assignee, open_only=open_only)
         if settings.as_json:
             echo_json([r.to_dict() for r in found])
             return
         if not found:
-            click.echo(t(lang, "no_reminders"))
+            echo(t(lang, "no_reminders"))
             return
         rows = []
         for r in found:
@@ -150,7 +171,7 @@ def reminders_list(
                 )
             )
     keys = ("h_id", "h_engagement", "h_stage", "h_level", "h_recipient", "h_due", "h_state")
-    click.echo(table(rows, header=[t(lang, k) for k in keys]))
+    echo(table(rows, header=[t(lang, k) for k in keys]))
 
 
 @reminders.command("ack")
@@ -164,7 +185,7 @@ def reminders_ack(settings: Settings, reminder_id: int) -> None:
     if settings.as_json:
         echo_json(r.to_dict())
     else:
-        click.echo(t(settings.lang, "acked", id=r.id))
+        echo(t(settings.lang, "acked", id=r.id))
 
 
 @reminders.command("snooze")
@@ -180,7 +201,7 @@ def reminders_snooze(settings: Settings, reminder_id: int, until: datetime, reas
     if settings.as_json:
         echo_json(r.to_dict())
     else:
-        click.echo(t(settings.lang, "snoozed", id=r.id, until=local(r.snoozed_until)))
+        echo(t(settings.lang, "snoozed", id=r.id, until=local(r.snoozed_until)))
 
 
 @reminders.command("digest")
@@ -192,11 +213,11 @@ def reminders_digest(settings: Settings, now: datetime | None, config_path: str 
     """Queue today's digest of open reminders for each supervisor (once a day)."""
     engine, _ = open_configured(settings, config_path)
     with engine:
-        ids = engine.send_digests(now)
+        ids = engine.send_digests(now, actor=settings.job_actor)
     if settings.as_json:
         echo_json({"enqueued": len(ids), "message_ids": ids})
     else:
-        click.echo(t(settings.lang, "digests", n=len(ids)))
+        echo(t(settings.lang, "digests", n=len(ids)))
 
 
 @reminders.command("attempts")
@@ -217,7 +238,7 @@ def reminders_attempts(settings: Settings, outbox_id: int) -> None:
         echo_json([{**a, "at": a["at"].isoformat()} for a in attempts])
         return
     if not attempts:
-        click.echo(t(lang, "no_attempts", id=outbox_id))
+        echo(t(lang, "no_attempts", id=outbox_id))
         return
     outcomes = {"delivered", "failed", "dead"}
     rows = [
@@ -230,7 +251,7 @@ def reminders_attempts(settings: Settings, outbox_id: int) -> None:
         for a in attempts
     ]
     header = [t(lang, k) for k in ("h_attempt", "h_time", "h_outcome", "h_attempt_error")]
-    click.echo(table(rows, header=header))
+    echo(table(rows, header=header))
 
 
 @click.group(cls=ForloebGroup)
@@ -259,10 +280,12 @@ def scheduler_run(
     lang = settings.lang
     engine, config = open_configured(settings, config_path)
     with engine:
+        # The jobs act as the system actor; who starts them must be allowed to (M6).
+        engine.staff.authorize_jobs(settings.job_actor)
         sweep_s = sweep_every if sweep_every is not None else config.sweep_every
         dispatch_s = dispatch_every if dispatch_every is not None else config.dispatch_every
         if not settings.as_json:
-            click.echo(t(lang, "scheduler_started", sweep=sweep_s, dispatch=dispatch_s))
+            echo(t(lang, "scheduler_started", sweep=sweep_s, dispatch=dispatch_s))
         # Blocks in this (the main) thread until SIGTERM or SIGINT; the job in
         # flight finishes and records its outcome first.
         engine.run_scheduler(
@@ -273,4 +296,4 @@ def scheduler_run(
     if settings.as_json:
         echo_json({"stopped": True})
     else:
-        click.echo(t(lang, "scheduler_stopped"))
+        echo(t(lang, "scheduler_stopped"))

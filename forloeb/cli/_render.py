@@ -6,9 +6,11 @@ database.
 
 from __future__ import annotations
 
+import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
@@ -29,13 +31,42 @@ def to_json(value: Any, *, indent: int | None = None) -> str:
 
 
 def echo_json(value: Any) -> None:
-    click.echo(to_json(value, indent=2))
+    echo(to_json(value, indent=2))
+
+
+# Characters that act on a terminal instead of showing: C0 and C1 controls
+# (escape sequences clear the screen, set the title, hide text; a carriage
+# return overwrites a line), and the invisible and bidirectional formatting
+# marks that reorder or hide text. Newline and tab stay.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every character that would act on a terminal shown as ``\\uXXXX``
+    (also a valid escape inside JSON, so JSON on a terminal stays JSON)."""
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def echo(text: str = "", *, err: bool = False, nl: bool = True, file: IO[Any] | None = None) -> None:
+    """``click.echo`` for what people read: free text (notes, names, ids) cannot
+    drive the terminal."""
+    click.echo(terminal_safe(text), file=file, err=err, nl=nl)
+
+
+def csv_cell(value: Any) -> Any:
+    """A spreadsheet cell that stays data: text starting with = + - @, a tab or a
+    carriage return is a formula to Excel and LibreOffice, so it is prefixed
+    with ' (OWASP's rule for CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def write_out(text: str, out: str | None) -> None:
-    """``text`` to the file ``out``, or to stdout."""
+    """``text`` to the file ``out``, or to stdout (escaped for a terminal when it is one)."""
     if out is None:
-        click.echo(text, nl=not text.endswith("\n"))
+        # Data piped into a file stays exactly the data.
+        click.echo(terminal_safe(text) if sys.stdout.isatty() else text, nl=not text.endswith("\n"))
         return
     with open(out, "w", encoding="utf-8", newline="") as fh:
         fh.write(text)

@@ -18,7 +18,7 @@ from ._context import (
     progress_bar,
     yes_option,
 )
-from ._render import echo_json, local
+from ._render import echo, echo_json, local
 from ._texts import t
 
 if TYPE_CHECKING:
@@ -36,13 +36,13 @@ def _receipts_out(settings: Settings, engine: Engine, receipts: Sequence[Erasure
         return
     lang = settings.lang
     if not receipts:
-        click.echo(t(lang, "nothing_to_purge"))
+        echo(t(lang, "nothing_to_purge"))
     for r in receipts:
         try:
             workflow = engine.workflow(r.workflow).labels.get(lang)
         except UnknownWorkflow:
             workflow = r.workflow
-        click.echo(
+        echo(
             t(
                 lang,
                 "would_erase" if r.dry_run else "erased",
@@ -151,9 +151,9 @@ def _outbox_purge_out(settings: Settings, n: int, days: int, dry_run: bool) -> N
     if settings.as_json:
         echo_json({"messages": n, "older_than_days": days, "dry_run": dry_run})
     elif n == 0:
-        click.echo(t(settings.lang, "outbox_nothing_to_purge", days=days))
+        echo(t(settings.lang, "outbox_nothing_to_purge", days=days))
     else:
-        click.echo(t(settings.lang, "outbox_would_purge" if dry_run else "outbox_purged", n=n, days=days))
+        echo(t(settings.lang, "outbox_would_purge" if dry_run else "outbox_purged", n=n, days=days))
 
 
 @retention.command("purge-outbox")

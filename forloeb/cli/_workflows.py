@@ -9,7 +9,7 @@ import click
 from forloeb.engine import RETURN_TO_CLOSED, RETURN_TO_PAUSED, STAFF, field_label
 
 from ._context import ForloebGroup, Settings, definition, global_options_again
-from ._render import echo_json, mermaid_text, role_label, table
+from ._render import echo, echo_json, mermaid_text, role_label, table
 from ._texts import t
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def workflows_list(settings: Settings) -> None:
     if settings.as_json:
         echo_json([{"name": d.name, "version": d.version, "labels": d.labels.as_dict()} for d in BUILTIN])
         return
-    click.echo(table((d.name, d.labels.get(settings.lang), f"version {d.version}") for d in BUILTIN))
+    echo(table((d.name, d.labels.get(settings.lang), f"version {d.version}") for d in BUILTIN))
 
 
 def _dest_text(dest: str, lang: Lang) -> str:
@@ -90,8 +90,8 @@ def workflows_show(settings: Settings, name: str) -> None:
         echo_json(_definition_dict(d))
         return
     lang = settings.lang
-    click.echo(f"{d.labels.get(lang)} ({d.name}, version {d.version})")
-    click.echo(f"\n{t(lang, 'stages')}")
+    echo(f"{d.labels.get(lang)} ({d.name}, version {d.version})")
+    echo(f"\n{t(lang, 'stages')}")
     rows = []
     for s in d.stages:
         deadline = ""
@@ -100,8 +100,8 @@ def workflows_show(settings: Settings, name: str) -> None:
             if s.deadline.rearm:
                 deadline += f" ({t(lang, 'rearm')})"
         rows.append((s.key, s.labels.get(lang), t(lang, f"kind_{s.kind}"), deadline))
-    click.echo(table(rows, indent="  "))
-    click.echo(f"\n{t(lang, 'transitions')}")
+    echo(table(rows, indent="  "))
+    echo(f"\n{t(lang, 'transitions')}")
     active = d.active_stages
     rows = []
     for tr in d.transitions:
@@ -110,12 +110,12 @@ def workflows_show(settings: Settings, name: str) -> None:
         if tr.requires:
             extra += f"; {t(lang, 'requires')}: {', '.join(field_label(k, lang) for k in tr.requires)}"
         rows.append((tr.trigger, f"{source} → {_dest_text(tr.dest, lang)}", tr.labels.get(lang), extra))
-    click.echo(table(rows, indent="  "))
-    click.echo(f"\n{t(lang, 'sources')}")
-    click.echo(table(((c.key, c.labels.get(lang)) for c in d.referral_sources), indent="  "))
+    echo(table(rows, indent="  "))
+    echo(f"\n{t(lang, 'sources')}")
+    echo(table(((c.key, c.labels.get(lang)) for c in d.referral_sources), indent="  "))
     for key, choices in d.choices.items():
-        click.echo(f"\n{field_label(key, lang).capitalize()} ({key})")
-        click.echo(table(((c.key, c.labels.get(lang)) for c in choices), indent="  "))
+        echo(f"\n{field_label(key, lang).capitalize()} ({key})")
+        echo(table(((c.key, c.labels.get(lang)) for c in choices), indent="  "))
 
 
 def mermaid(d: WorkflowDefinition, lang: Lang) -> str:
@@ -154,4 +154,4 @@ def mermaid(d: WorkflowDefinition, lang: Lang) -> str:
 @click.pass_obj
 def workflows_diagram(settings: Settings, name: str, fmt: str) -> None:
     """A state diagram of workflow NAME (Mermaid stateDiagram-v2)."""
-    click.echo(mermaid(definition(name), settings.lang))
+    echo(mermaid(definition(name), settings.lang))

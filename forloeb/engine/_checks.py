@@ -48,13 +48,30 @@ def aware_now(now: datetime | None, clock: Callable[[], datetime]) -> datetime:
     return clock() if now is None else now
 
 
+# Characters that act on a terminal or hide text instead of showing: C0/C1
+# controls and the invisible and bidirectional formatting marks.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+_UNPRINTABLE_IN_PROSE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]"
+)
+
+
 def check_text(name: str, value: object, *, limit: int = MAX_TEXT, name_da: str | None = None) -> str:
     """A non-empty text of at most ``limit`` characters, returned stripped of outer spaces.
 
-    ``name_da`` names the field in the Danish message (default: ``name``)."""
+    Ids and names (``limit`` up to 200) are printable characters only: a
+    newline or an escape sequence in an actor id would forge a line of the
+    history on a terminal. Longer prose (a reason) may hold line breaks and
+    tabs, nothing else unprintable. ``name_da`` names the field in the Danish
+    message (default: ``name``)."""
     da = name_da or name
     if not isinstance(value, str) or not value.strip():
         raise InvalidData(f"{name} must be a non-empty text", detail_da=f"{da} skal være en tekst")
+    if (_UNPRINTABLE if limit <= MAX_TEXT else _UNPRINTABLE_IN_PROSE).search(value):
+        raise InvalidData(
+            f"{name} may only hold printable characters",
+            detail_da=f"{da} må kun indeholde tegn, der kan vises",
+        )
     if len(value) > limit:
         raise InvalidData(
             f"{name} is longer than {limit} characters",

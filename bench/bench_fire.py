@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from forloeb import Actor, Engine, configure_logging
+from forloeb import Actor, Engine, StaffMember, configure_logging
 
 PLAN = {"focus": "tryghed i opgangen", "goals": "kende naboerne", "plan": "møde hver uge"}
 STEPS: list[tuple[str, dict[str, Any] | None]] = [
@@ -50,6 +50,12 @@ PEERS = Path(__file__).resolve().parents[2] / "shared" / "bench" / "peers.py"
 def fresh_engine(sync: str) -> tuple[Engine, str]:
     path = Path(tempfile.mkdtemp(prefix="forloeb-bench-")) / "bench.db"
     engine = Engine.open(f"sqlite:///{path}?synchronous={sync}", migrate=True)
+    engine.staff.bootstrap(  # the register the fires resolve their actor in (issue 11)
+        [
+            StaffMember(id="it", display_name="IT", roles=frozenset({"admin"})),
+            StaffMember(id="bench", display_name="Bench", roles=frozenset({"worker"})),
+        ]
+    )
     return engine, str(path)
 
 

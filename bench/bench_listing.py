@@ -51,7 +51,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from forloeb import Actor, Engine
+from forloeb import Actor, Engine, StaffMember
 from forloeb.persistence import EngagementFilter, EventQuery, SqlStore
 from forloeb.persistence._hotpath import SqlText
 from forloeb.persistence._tables import engagements, events
@@ -127,7 +127,14 @@ def _insert_sql(table: Any, dialect: str) -> tuple[list[str], str]:
 
 def build(url: str, size: int) -> None:
     """Migrate, then bulk-insert ``size`` engagements and their events."""
-    Engine.open(url, migrate=True).close()
+    with Engine.open(url, migrate=True) as engine:
+        engine.staff.bootstrap(  # who lists (issue 11: the register)
+            [
+                StaffMember(id="it", display_name="IT", roles=frozenset({"admin"})),
+                StaffMember(id=WORKER.id, display_name="Medarbejder 3", roles=WORKER.roles),
+                StaffMember(id=AUDITOR.id, display_name="Revisor", roles=AUDITOR.roles),
+            ]
+        )
     store = SqlStore.open(url)
     try:
         sql = SqlText(store.dialect)

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from forloeb import Actor, Engine, configure_logging
+from forloeb import Actor, Engine, StaffMember, configure_logging
 
 PLAN = {"focus": "tryghed i opgangen", "goals": "kende naboerne", "plan": "møde hver uge"}
 STEPS: list[tuple[str, dict[str, Any] | None]] = [
@@ -52,7 +52,7 @@ def worker(url: str, ids: list[int], barrier: Any, results: Any) -> None:
     actor = Actor.worker("bench")
     latencies: list[float] = []
     with Engine.open(url) as engine:
-        engine.get(ids[0])  # the pool's first connection, outside the timing
+        engine.get(ids[0], actor=actor)  # the pool's first connection, outside the timing
         barrier.wait(timeout=120)
         start = time.monotonic()
         for trigger, data in STEPS:
@@ -66,6 +66,12 @@ def worker(url: str, ids: list[int], barrier: Any, results: Any) -> None:
 
 def run(url: str, n: int, procs: int) -> dict[str, Any]:
     with Engine.open(url, migrate=True) as engine:
+        engine.staff.bootstrap(  # the register the fires resolve their actor in (issue 11)
+            [
+                StaffMember(id="it", display_name="IT", roles=frozenset({"admin"})),
+                StaffMember(id="bench", display_name="Bench", roles=frozenset({"worker"})),
+            ]
+        )
         actor = Actor.worker("bench")
         ids = [
             engine.start("individual_course", subject=f"sag-{i}", source="skole", actor=actor).id

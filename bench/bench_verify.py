@@ -26,14 +26,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from forloeb import Actor, Engine
+from forloeb import Actor, Engine, StaffMember
 from forloeb.engine import GENESIS, event_hash
 
 TYPES = ("note", "details", "activity")
 
 
 def build(path: Path, events: int, per: int, key: bytes | None) -> int:
-    Engine.open(f"sqlite:///{path}", migrate=True).close()
+    with Engine.open(f"sqlite:///{path}", migrate=True) as engine:
+        engine.staff.bootstrap(  # who may verify (issue 11: the register)
+            [
+                StaffMember(id="it", display_name="IT", roles=frozenset({"admin"})),
+                StaffMember(id="revisor", display_name="Revisor", roles=frozenset({"auditor"})),
+            ]
+        )
     con = sqlite3.connect(path)
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=OFF")

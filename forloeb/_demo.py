@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .engine import COPENHAGEN, Actor, Engine
+from .engine import COPENHAGEN, Actor, Engine, StaffMember
 
 # One step of a demo scenario: (operation, argument, data). Operations: "fire"
 # (argument: trigger), "boss" (a supervisor fires), "note" (argument: text),
@@ -424,6 +424,48 @@ SCENARIOS: tuple[_Scenario, ...] = (
 
 _STEP_DAYS = 2
 
+# The demo's staff register (issue 11: who may act is data): the workers of the
+# scenarios in their teams, and the leader who reopens and erases.
+DEMO_STAFF: tuple[StaffMember, ...] = (
+    *(
+        StaffMember(id=who, display_name=name, roles=frozenset({"worker"}), teams=frozenset({team}))
+        for who, name, team in (
+            ("ahmed.s", "Ahmed S.", _SOCIAL),
+            ("louise.b", "Louise B.", _SOCIAL),
+            ("mette.k", "Mette K.", _SOCIAL),
+            ("jonas.p", "Jonas P.", _CIVIL),
+            ("sara.n", "Sara N.", _CIVIL),
+        )
+    ),
+    StaffMember(id=_LEADER, display_name="Hanne L.", roles=frozenset({"supervisor", "worker"})),
+    StaffMember(id="revisor", display_name="Revisor", roles=frozenset({"auditor"})),
+)
+
+
+def register_demo_staff(engine: Engine, operator: str) -> None:
+    """The demo's staff in the register. A new database: the operator (an OS login)
+    becomes its admin and a supervisor, so that the README's commands work at once;
+    otherwise the operator, an admin, adds the demo staff that are missing."""
+    if engine.staff.bootstrap(
+        [
+            StaffMember(
+                id=operator,
+                display_name=operator,
+                roles=frozenset({"admin", "supervisor"}),
+                login=operator,
+            ),
+            *DEMO_STAFF,
+        ]
+    ):
+        return
+    admin = engine.staff.actor_for_login(operator)
+    known = {m.id for m in engine.staff.list(admin)}
+    for m in DEMO_STAFF:
+        if m.id not in known:
+            engine.staff.add(
+                admin, m.id, display_name=m.display_name, roles=m.roles, teams=m.teams, kind=m.kind
+            )
+
 
 def _run_scenario(engine: Engine, clock: list[datetime], scenario: _Scenario, number: int) -> int:
     """Drive one scenario; ``clock[0]`` is what the engine's clock returns."""
@@ -463,16 +505,19 @@ def add_demo_engagements(
     count: int | None = None,
     *,
     progress: Callable[[int, int], None] | None = None,
+    operator: str = "demo",
 ) -> list[int]:
-    """Create or upgrade the database at ``url`` and add ``count`` engagements
-    (default: one per scenario); returns their ids. ``progress(done, total)``
-    is called after each engagement."""
+    """Create or upgrade the database at ``url``, register the demo's staff (see
+    ``register_demo_staff``; ``operator``: the OS login running it) and add ``count``
+    engagements (default: one per scenario); returns their ids. ``progress(done,
+    total)`` is called after each engagement."""
     total = count or len(SCENARIOS)
     # Back-dated, deterministic times: each scenario ends idle_days before today.
     today = datetime.now(COPENHAGEN).replace(hour=9, minute=0, second=0, microsecond=0)
     clock = [today]
     created: list[int] = []
     with Engine.open(url, migrate=True, clock=lambda: clock[0].astimezone(UTC)) as engine:
+        register_demo_staff(engine, operator)
         for i in range(total):
             scenario = SCENARIOS[i % len(SCENARIOS)]
             clock[0] = today - timedelta(days=scenario.idle_days + _STEP_DAYS * len(scenario.steps) + 1)

@@ -18,6 +18,7 @@ and are deselected on the PostgreSQL param. Deadline tests pass a
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -25,9 +26,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from helpers import FakeClock, drive
+from helpers import TEST_LOGIN, FakeClock, drive, register_test_staff
 
-from forloeb import Actor, Engagement, Engine
+from forloeb import Actor, DatabaseError, Engagement, Engine
 
 PG_URL_VAR = "FORLOEB_TEST_PG_URL"
 PG_DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -46,6 +47,28 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _staff_register(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every engine a test builds has the test staff register (``helpers.TEST_STAFF``),
+    put in when its register is empty; the CLI's OS login is ``helpers.TEST_LOGIN``.
+
+    One place, so that the tests written before the register keep their meaning.
+    ``@pytest.mark.empty_register``: none of this (bootstrapping itself is tested).
+    """
+    if request.node.get_closest_marker("empty_register"):
+        return
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        monkeypatch.setenv(name, TEST_LOGIN)
+    original = Engine.__init__
+
+    def init(self: Engine, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        with contextlib.suppress(DatabaseError):  # a read-only or broken database: the test's subject
+            register_test_staff(self)
+
+    monkeypatch.setattr(Engine, "__init__", init)
+
+
+@pytest.fixture(autouse=True)
 def _restore_logging() -> Iterator[None]:
     """``configure_logging`` (the CLI calls it) sets the "forloeb" logger's level
     and adds a handler writing to a stream of this test: undone after every test."""
@@ -61,6 +84,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # Registered here: pyproject's marker list belongs to the whole project.
     config.addinivalue_line("markers", "postgresql: needs a PostgreSQL server (see FORLOEB_TEST_PG_URL)")
     config.addinivalue_line("markers", "sqlite_only: meaningful on SQLite only; not run on PostgreSQL")
+    config.addinivalue_line("markers", "empty_register: the engine gets no test staff register")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers import PLAN, FakeClock, counts, drive, start
+from helpers import PLAN, READER, FakeClock, counts, drive, start
 from sqlalchemy import select, text, update
 
 from forloeb import Actor, Engine, InvalidData, PermissionDenied
@@ -129,14 +129,14 @@ def test_visibility_rule_in_one_place(engine: Engine, auditor: Actor, supervisor
     anna = Actor("anna", ["worker"], teams=["Social"])
     social = start(engine, anna, subject="sag-s", team="Social")
     civil = start(engine, anna, subject="sag-c", team="Civil")
-    mine = start(engine, anna, subject="sag-m", team="Civil", assignee="bo")
-    bo = Actor("bo", ["worker"])
+    mine = start(engine, anna, subject="sag-m", team="Civil", assignee="carl")
+    carl = Actor("carl", ["worker"])  # in no team (the register says so)
     rows = {e.id: e.to_dict() for e in (social, civil, mine)}
     assert can_see(anna, rows[social.id]) and not can_see(anna, rows[civil.id])
-    assert can_see(bo, rows[mine.id]) and not can_see(bo, rows[social.id])
+    assert can_see(carl, rows[mine.id]) and not can_see(carl, rows[social.id])
     assert all(can_see(a, r) for a in (auditor, supervisor) for r in rows.values())
     assert {r.event.engagement_id for r in engine.audit.query(anna).records} == {social.id}
-    assert {r.event.engagement_id for r in engine.audit.query(bo).records} == {mine.id}
+    assert {r.event.engagement_id for r in engine.audit.query(carl).records} == {mine.id}
     assert {r.event.engagement_id for r in engine.audit.query(supervisor).records} == set(rows)
     with pytest.raises(PermissionDenied):
         engine.audit.timeline(anna, civil.id)
@@ -208,7 +208,7 @@ def test_two_reordered_events_are_caught(keyed: Engine, worker: Actor, auditor: 
 
 def test_a_forged_event_is_caught(keyed: Engine, worker: Actor, auditor: Actor) -> None:
     a, _ = _two(keyed, worker)
-    head = keyed.get(a)
+    head = keyed.get(a, actor=READER)
     forged = {
         "engagement_id": a,
         "seq": head.version + 1,
@@ -316,23 +316,22 @@ def test_an_edited_checkpoint_is_caught(keyed: Engine, worker: Actor, auditor: A
 
 def test_reads_searches_and_exports_are_logged(engine: Engine, worker: Actor, auditor: Actor) -> None:
     e = drive(engine, worker, "action", subject="sag-42")
-    before = counts(engine)
-    engine.get(e.id)  # no actor: an internal read, not logged
-    engine.history(e.id)
-    assert counts(engine) == before
+    # Every read names its actor (issue 11): there is no unlogged read through the API.
     engine.get(e.id, actor=worker, purpose="opfølgning")
     engine.history(e.id, actor=worker)
     engine.list(actor=worker, subject="sag-42")
     engine.list(actor=worker, subject="ingen")
     engine.audit.query(auditor, engagement_id=e.id, export="csv")
-    entries = engine.audit.access(auditor)
+    # (The register's own entries, written when the database got its staff, are left out.)
+    entries = [x for x in engine.audit.access(auditor) if not x.action.startswith("staff_")]
     assert [(x.actor, x.action, x.engagement_id, x.subject) for x in entries] == [
         ("anna", "read", e.id, "sag-42"),
         ("anna", "history", e.id, "sag-42"),
-        ("anna", "search", e.id, "sag-42"),
+        ("anna", "search", None, None),  # a listing: one entry naming what it showed
         ("anna", "search", None, None),
         ("revisor", "export", e.id, "sag-42"),
     ]
+    assert [x.shown for x in entries[2:4]] == [[{"id": e.id, "subject": "sag-42"}], []]
     assert entries[0].purpose == "opfølgning"
     assert entries[2].criteria == {"subject": "sag-42"}
     assert entries[4].criteria == {"engagement": e.id, "format": "csv"}
@@ -362,20 +361,24 @@ def test_access_request_export_has_no_staff_ids(engine: Engine, worker: Actor, a
 
 
 def test_purge_respects_retention(
-    clocked_engine: Engine, clock: FakeClock, worker: Actor, auditor: Actor
+    clocked_engine: Engine, clock: FakeClock, worker: Actor, auditor: Actor, supervisor: Actor
 ) -> None:
     e = start(clocked_engine, worker)
     clocked_engine.get(e.id, actor=worker)
     clock.advance(days=100)
     clocked_engine.get(e.id, actor=worker)
-    assert clocked_engine.audit.purge_access(auditor) == 0  # both within six months
+    assert clocked_engine.audit.purge_access(supervisor) == 0  # both within six months
     clock.advance(days=100)  # the first is now 200 days old, the second 100
-    assert clocked_engine.audit.purge_access(auditor) == 1
-    left = clocked_engine.audit.access(auditor)
-    assert [x.action for x in left] == ["read", "purge_access_log", "purge_access_log"]
-    assert clocked_engine.audit.purge_access(auditor, retention=timedelta(0)) == 2
-    with pytest.raises(PermissionDenied):
-        clocked_engine.audit.purge_access(worker)
+    assert clocked_engine.audit.purge_access(supervisor, dry_run=True) == 1
+    assert clocked_engine.audit.purge_access(supervisor) == 1
+    # (The register's entries and the purge's own record are kept for years.)
+    left = [x for x in clocked_engine.audit.access(auditor) if not x.action.startswith("staff_")]
+    assert [x.action for x in left] == ["read", "purge_access_log"]
+    assert clocked_engine.audit.purge_access(supervisor, retention=timedelta(0)) == 1
+    assert clocked_engine.audit.verify(auditor).ok  # each chain starts where its purge says
+    for who in (worker, auditor):  # an auditor reads the log and may not shorten it (H6)
+        with pytest.raises(PermissionDenied):
+            clocked_engine.audit.purge_access(who)
 
 
 # -- the CLI --------------------------------------------------------------------------
@@ -430,12 +433,14 @@ def test_cli_verify_catches_a_tampered_event(tmp_path: Path) -> None:
     env = {"FORLOEB_AUDIT_KEY": KEY}
     with Engine.open(f"sqlite:///{db}", migrate=True, audit_key=KEY) as engine:
         e = drive(engine, Actor("anna", ["worker"]), "own_path")
-    verify = ("--role", "auditor", "audit", "verify")
+    verify = ("--as", "revisor", "--role", "auditor", "audit", "verify")
     ok = _run(db, *verify, env=env)
     assert ok.exit_code == 0, ok.output
     assert "intakt" in ok.stdout
     checkpoint = tmp_path / "cp.json"
-    written = _run(db, "--role", "auditor", "audit", "checkpoint", "--out", str(checkpoint), env=env)
+    written = _run(
+        db, "--as", "revisor", "--role", "auditor", "audit", "checkpoint", "--out", str(checkpoint), env=env
+    )
     assert written.exit_code == 0, written.output
     assert json.loads(checkpoint.read_text())["signature"]
     with Engine.open(f"sqlite:///{db}") as engine, _sa(engine).begin() as conn:
@@ -451,7 +456,7 @@ def test_cli_verify_catches_a_tampered_event(tmp_path: Path) -> None:
     # The head the checkpoint recorded is intact; the changed event breaks its own hash.
     assert report["ok"] is False and report["checkpoint"]
     assert [(b["seq"], b["kind"]) for b in report["breaks"]] == [(2, "hash")]
-    denied = _run(db, "--role", "worker", "audit", "verify", env=env)
+    denied = _run(db, "--as", "anna", "--role", "worker", "audit", "verify", env=env)
     assert denied.exit_code == 1 and "Fejl:" in denied.stderr
 
 
@@ -463,7 +468,9 @@ def test_cli_verify_in_danish_has_no_english_detail(tmp_path: Path) -> None:
         gap = drive(engine, worker, "own_path", subject="sag-2")
         cut = drive(engine, worker, "own_path", subject="sag-3")
     checkpoint = tmp_path / "cp.json"
-    written = _run(db, "--role", "auditor", "audit", "checkpoint", "--out", str(checkpoint))
+    written = _run(
+        db, "--as", "revisor", "--role", "auditor", "audit", "checkpoint", "--out", str(checkpoint)
+    )
     assert written.exit_code == 0, written.output
     with Engine.open(f"sqlite:///{db}") as engine, _sa(engine).begin() as conn:
         conn.execute(
@@ -478,7 +485,7 @@ def test_cli_verify_in_danish_has_no_english_detail(tmp_path: Path) -> None:
         )
     kinds = {b.kind for b in report.breaks}
     assert {"hash", "gap", "link", "head", "checkpoint"} <= kinds, report.breaks
-    args = ("--role", "auditor", "audit", "verify", "--checkpoint", str(checkpoint))
+    args = ("--as", "revisor", "--role", "auditor", "audit", "verify", "--checkpoint", str(checkpoint))
     danish = _run(db, *args)
     assert danish.exit_code == 1
     out = danish.stdout + danish.stderr
@@ -510,12 +517,28 @@ def test_cli_access_log_and_timeline(tmp_path: Path) -> None:
     timeline = _run(db, "--as", "revisor", "--role", "auditor", "audit", "timeline", str(e.id))
     assert timeline.exit_code == 0, timeline.output
     assert "Den fælles vej" in timeline.stdout and "anna (medarbejder)" in timeline.stdout
-    listing = _run(db, "--json", "--role", "auditor", "audit", "access", "--subject", "sag-9")
+    listing = _run(
+        db, "--json", "--as", "revisor", "--role", "auditor", "audit", "access", "--subject", "sag-9"
+    )
     assert [x["action"] for x in json.loads(listing.stdout)] == ["read", "read"]
-    request = _run(db, "--role", "auditor", "audit", "access", "--for-subject", "sag-9", "--redact-staff")
+    request = _run(
+        db,
+        "--as",
+        "revisor",
+        "--role",
+        "auditor",
+        "audit",
+        "access",
+        "--for-subject",
+        "sag-9",
+        "--redact-staff",
+    )
     assert request.exit_code == 0, request.output
     assert "anna" not in request.stdout and json.loads(request.stdout)["staff_redacted"] is True
-    purge = _run(db, "--role", "auditor", "audit", "purge-access", "--days", "0")
+    # Purging the access log is a supervisor's (or an admin's), with a confirmation (H6).
+    denied = _run(db, "--as", "revisor", "audit", "purge-access", "--days", "0", "--yes")
+    assert denied.exit_code == 1
+    purge = _run(db, "--as", "leder", "audit", "purge-access", "--days", "0", "--yes")
     assert purge.exit_code == 0, purge.output
 
 

@@ -9,7 +9,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from helpers import start
+from helpers import READER, start
 from sqlalchemy import select
 
 from forloeb import Actor, ConcurrencyError, Engine, TransitionNotAllowed
@@ -21,14 +21,14 @@ ATTEMPTS = 25
 
 
 def _assert_gapless(engine: Engine, engagement_id: int, n: int) -> None:
-    history = engine.history(engagement_id)
+    history = engine.history(engagement_id, actor=READER)
     assert [e.seq for e in history] == list(range(1, n + 1))
-    assert engine.get(engagement_id).version == n
+    assert engine.get(engagement_id, actor=READER).version == n
     prev = GENESIS
     for e in history:
         assert e.prev_hash == prev
         prev = e.hash
-    assert engine.get(engagement_id).head_hash == prev
+    assert engine.get(engagement_id, actor=READER).head_hash == prev
 
 
 def _run_threads(target: object, n: int = THREADS) -> list[BaseException]:
@@ -57,7 +57,7 @@ def test_expected_version_serialises_writers(engine: Engine, worker: Actor) -> N
     lock = threading.Lock()
 
     def work(i: int) -> None:
-        version = engine.get(e.id).version
+        version = engine.get(e.id, actor=READER).version
         for attempt in range(ATTEMPTS):
             try:
                 got = engine.add_note(
@@ -68,7 +68,7 @@ def test_expected_version_serialises_writers(engine: Engine, worker: Actor) -> N
                 assert exc.actual is not None and exc.actual > version
                 with lock:
                     results["conflict"] += 1
-                version = engine.get(e.id).version
+                version = engine.get(e.id, actor=READER).version
             else:
                 assert got.version == version + 1
                 with lock:
@@ -82,7 +82,7 @@ def test_expected_version_serialises_writers(engine: Engine, worker: Actor) -> N
     n = 1 + results["ok"]
     assert engine.row_counts()["events"] == n
     _assert_gapless(engine, e.id, n)
-    notes = [ev.data["text"] for ev in engine.history(e.id) if ev.type == "note"]
+    notes = [ev.data["text"] for ev in engine.history(e.id, actor=READER) if ev.type == "note"]
     assert len(notes) == len(set(notes)) == results["ok"]
 
 
@@ -105,7 +105,7 @@ def test_one_trigger_fired_by_many_threads_wins_once(engine: Engine, worker: Act
     errors = _run_threads(work)
     assert errors == []
     assert sorted(outcomes) == ["ok"] + ["refused"] * (THREADS - 1)
-    assert engine.get(e.id).state == "first_contact"
+    assert engine.get(e.id, actor=READER).state == "first_contact"
     assert engine.row_counts()["events"] == 2
     _assert_gapless(engine, e.id, 2)
 
@@ -149,7 +149,7 @@ def test_threads_on_distinct_engagements_all_succeed(engine: Engine, worker: Act
     assert errors == []
     assert len(ids) == THREADS and len(set(ids.values())) == THREADS
     for engagement_id in ids.values():
-        assert engine.get(engagement_id).state == "shared_path"
+        assert engine.get(engagement_id, actor=READER).state == "shared_path"
         _assert_gapless(engine, engagement_id, 13)
     assert engine.row_counts()["events"] == THREADS * 13
 
@@ -186,7 +186,7 @@ def _add_notes(url: str, key: str, engagement_id: int, who: int, n: int, barrier
         with Engine.open(url, audit_key=key) as engine:
             barrier.wait(timeout=60)  # all processes write at the same time
             done = 0
-            version = engine.get(engagement_id).version
+            version = engine.get(engagement_id, actor=READER).version
             while done < n:
                 try:
                     e = engine.add_note(
@@ -194,7 +194,7 @@ def _add_notes(url: str, key: str, engagement_id: int, who: int, n: int, barrier
                     )
                 except ConcurrencyError:
                     conflicts += 1
-                    version = engine.get(engagement_id).version
+                    version = engine.get(engagement_id, actor=READER).version
                 else:
                     version = e.version
                     done += 1
@@ -228,7 +228,7 @@ def test_several_processes_append_gaplessly(db_url: str, worker: Actor) -> None:
     n = 1 + PROCESSES * NOTES_PER_PROCESS
     with Engine.open(db_url, audit_key="proc-key") as engine:
         _assert_gapless(engine, e.id, n)
-        by_actor = Counter(ev.actor for ev in engine.history(e.id))
+        by_actor = Counter(ev.actor for ev in engine.history(e.id, actor=READER))
         assert by_actor == {"anna": 1, **{f"proc-{w}": NOTES_PER_PROCESS for w in range(PROCESSES)}}
         # The chain verifies with the key the processes wrote it with.
         with engine.store.sa_engine.connect() as conn:
@@ -267,7 +267,7 @@ def test_threads_that_end_do_not_leave_open_write_connections(
             t.start()
         for t in threads:
             t.join()
-    assert engine.get(e.id).version == 51
+    assert engine.get(e.id, actor=READER).version == 51
     # A thread's locals are released shortly after join() returns (when the
     # interpreter drops the thread's state): poll briefly. SQLite keeps a
     # closed connection's descriptor for reuse while other connections hold

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers import counts, drive
+from helpers import READER, counts, drive
 
 from forloeb import Actor, Engine, GuardFailed, PermissionDenied
 from forloeb.cli import cli
@@ -20,9 +20,9 @@ def test_consent_is_an_event_and_kept_on_the_engagement(engine: Engine, worker: 
         e.id, actor=worker, information=["plan", "status"], to="jobcenter", purpose="Praktik", how="oral"
     )
     assert e2.version == e.version + 1
-    last = engine.history(e.id)[-1]
+    last = engine.history(e.id, actor=READER)[-1]
     assert last.type == "consent_given" and last.data["to"] == ["jobcenter"]
-    (c,) = engine.consents(e.id)
+    (c,) = engine.consents(e.id, actor=READER)
     assert (c.id, c.information, c.to, c.how, c.current) == (
         e2.version,
         ("plan", "status"),
@@ -53,7 +53,7 @@ def test_handover_on_consent_needs_a_current_consent_covering_the_receiver(
         engine.fire(e.id, "hand_over", actor=worker, data=HAND_OVER)
     engine.give_consent(e.id, actor=worker, information="plan", to=["jobcenter", "skole"], purpose="Job")
     assert engine.fire(e.id, "hand_over", actor=worker, data=HAND_OVER).state == "handed_over"
-    assert [c.current for c in engine.consents(e.id)] == [True, False, True]
+    assert [c.current for c in engine.consents(e.id, actor=READER)] == [True, False, True]
 
 
 def test_another_legal_basis_needs_no_consent(engine: Engine, worker: Actor) -> None:

@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from helpers import PLAN, FakeClock, capture_logs, counts, drive, start
+from helpers import PLAN, READER, TEST_STAFF, FakeClock, capture_logs, counts, drive, start
 
 import forloeb
 from forloeb import Actor, Engagement, Engine, Event, GuardFailed, configure_logging
@@ -31,13 +31,13 @@ def test_start_returns_the_committed_engagement(engine: Engine, worker: Actor) -
         tags=["kriminalitetsforebyggelse", "kriminalitetsforebyggelse", "beskæftigelse"],
         data={"referred_by": "Formanden", "reason": "Lokaler"},
     )
-    assert e == engine.get(e.id)
+    assert e == engine.get(e.id, actor=READER)
     assert (e.workflow, e.state, e.cycle, e.version) == ("civil_society", "referral", 1, 1)
     assert e.tags == ("kriminalitetsforebyggelse", "beskæftigelse")
     assert e.data == {"referral": {"source": "foreninger", "referred_by": "Formanden", "reason": "Lokaler"}}
     assert (e.assignee, e.supervisor, e.team) == ("anna", "leder", "Civilsamfund og lokalt engagement")
     assert e.created_at.tzinfo is not None
-    (event,) = engine.history(e.id)
+    (event,) = engine.history(e.id, actor=READER)
     assert (event.type, event.seq, event.trigger, event.from_state, event.to_state) == (
         "started",
         1,
@@ -55,7 +55,7 @@ def test_start_returns_the_committed_engagement(engine: Engine, worker: Actor) -
         "reminders": 0,
         "outbox": 0,
         "outbox_attempts": 0,
-        "access_log": 0,
+        "staff": len(TEST_STAFF),
     }
 
 
@@ -63,7 +63,7 @@ def test_version_follows_the_event_log(engine: Engine, worker: Actor) -> None:
     e = drive(engine, worker, "action")
     e = engine.add_note(e.id, "ringede", actor=worker)
     e = engine.record_activity(e.id, "wonder", actor=worker)
-    history = engine.history(e.id)
+    history = engine.history(e.id, actor=READER)
     assert [ev.seq for ev in history] == list(range(1, len(history) + 1))
     assert e.version == history[-1].seq
     assert e.head_hash == history[-1].hash
@@ -74,27 +74,27 @@ def test_list_filters(engine: Engine, worker: Actor) -> None:
     a = start(engine, worker, subject="a", tags=["tryghed og trivsel"], team="Social udvikling")
     b = start(engine, worker, "civil_society", subject="b")
     c = drive(engine, worker, "shared_path", subject="c")
-    assert [e.id for e in engine.list()] == [a.id, b.id, c.id]
-    assert [e.id for e in engine.list(workflow="civil_society")] == [b.id]
-    assert [e.id for e in engine.list(state="shared_path")] == [c.id]
-    assert [e.id for e in engine.list(tag="tryghed og trivsel")] == [a.id]
-    assert [e.id for e in engine.list(team="Social udvikling")] == [a.id]
-    assert [e.id for e in engine.list(subject="b")] == [b.id]
-    assert [e.id for e in engine.list(limit=1, offset=1)] == [b.id]
+    assert [e.id for e in engine.list(actor=READER)] == [a.id, b.id, c.id]
+    assert [e.id for e in engine.list(workflow="civil_society", actor=READER)] == [b.id]
+    assert [e.id for e in engine.list(state="shared_path", actor=READER)] == [c.id]
+    assert [e.id for e in engine.list(tag="tryghed og trivsel", actor=READER)] == [a.id]
+    assert [e.id for e in engine.list(team="Social udvikling", actor=READER)] == [a.id]
+    assert [e.id for e in engine.list(subject="b", actor=READER)] == [b.id]
+    assert [e.id for e in engine.list(limit=1, offset=1, actor=READER)] == [b.id]
 
 
 def test_list_stale_uses_the_clock(clocked_engine: Engine, clock: FakeClock, worker: Actor) -> None:
     e = start(clocked_engine, worker)
-    assert clocked_engine.list(stale=True) == []
+    assert clocked_engine.list(stale=True, actor=READER) == []
     clock.advance(days=30)
-    assert [x.id for x in clocked_engine.list(stale=True)] == [e.id]
+    assert [x.id for x in clocked_engine.list(stale=True, actor=READER)] == [e.id]
 
 
 def test_engine_is_a_context_manager(db_url: str, worker: Actor) -> None:
     with Engine.open(db_url, migrate=True) as eng:
         e = start(eng, worker)
     with Engine.open(db_url) as eng:
-        assert eng.get(e.id).state == "referral"
+        assert eng.get(e.id, actor=READER).state == "referral"
 
 
 # -- subscribers ---------------------------------------------------------------------
@@ -108,7 +108,7 @@ def test_subscribers_run_after_commit(engine: Engine, db_url: str, worker: Actor
         # A second engine on the same file sees the new version: the
         # transaction is already committed when subscribers run.
         with Engine.open(db_url) as other:
-            seen.append((engagement, event, other.get(engagement.id)))
+            seen.append((engagement, event, other.get(engagement.id, actor=READER)))
 
     engine.subscribe(callback)
     fired = engine.fire(e.id, "make_contact", actor=worker)
@@ -138,7 +138,7 @@ def test_a_failing_subscriber_does_not_fail_the_command(engine: Engine, worker: 
     engine.subscribe(lambda engagement, event: calls.append(event.seq))
     fired = engine.fire(e.id, "make_contact", actor=worker)
     assert fired.state == "first_contact"
-    assert engine.get(e.id).version == 2
+    assert engine.get(e.id, actor=READER).version == 2
     assert calls == [2]  # later subscribers still run
 
 
@@ -283,7 +283,7 @@ def test_fire_is_idempotent(engine: Engine, worker: Actor) -> None:
     assert again == first
     assert (again.id, again.version, again.state) == (first.id, first.version, "own_path")
     assert counts(engine) == after_first
-    assert engine.get(e.id).version == first.version
+    assert engine.get(e.id, actor=READER).version == first.version
 
 
 def test_note_details_and_activity_are_idempotent(engine: Engine, worker: Actor) -> None:
@@ -297,7 +297,7 @@ def test_note_details_and_activity_are_idempotent(engine: Engine, worker: Actor)
         after_first = counts(engine)
         assert call() == first
         assert counts(engine) == after_first
-    assert engine.get(e.id).version == e.version + 3
+    assert engine.get(e.id, actor=READER).version == e.version + 3
 
 
 def test_replay_matches_the_engagement(engine: Engine, worker: Actor, supervisor: Actor) -> None:
@@ -325,4 +325,4 @@ def test_times_come_from_the_clock(clocked_engine: Engine, clock: FakeClock, wor
     e = clocked_engine.fire(e.id, "make_contact", actor=worker)
     assert e.updated_at == e.stage_entered_at == clock.now
     assert e.created_at == clock.now - timedelta(hours=3, microseconds=7)
-    assert clocked_engine.history(e.id)[-1].occurred_at == clock.now
+    assert clocked_engine.history(e.id, actor=READER)[-1].occurred_at == clock.now

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from helpers import FakeClock, counts, drive, start
+from helpers import READER, FakeClock, counts, drive, start
 from sqlalchemy import func, select
 
 from forloeb import Actor, EngagementNotFound, Engine, ErasureReceipt, InvalidData, PermissionDenied
@@ -103,10 +103,10 @@ def test_erase_deletes_every_row_of_the_engagement_and_logs_it_once(
     assert entry.criteria["events"] == before["events"]
     assert entry.criteria["purpose"] == "sag 2026-117"
     with pytest.raises(EngagementNotFound):
-        engine.get(e.id)
+        engine.get(e.id, actor=READER)
     with pytest.raises(EngagementNotFound):
-        engine.history(e.id)
-    assert engine.list(subject="sag-9") == []
+        engine.history(e.id, actor=READER)
+    assert engine.list(subject="sag-9", actor=READER) == []
     report = engine.audit.verify(supervisor)
     assert report.ok, report.breaks
     assert report.engagements == 1
@@ -125,7 +125,7 @@ def test_only_a_supervisor_may_erase_and_a_refusal_writes_nothing(
     with pytest.raises(PermissionDenied):
         engine.erase(e.id, actor=request.getfixturevalue(who), reason=REASON)
     assert counts(engine) == before
-    assert engine.get(e.id).version == 1
+    assert engine.get(e.id, actor=READER).version == 1
 
 
 @pytest.mark.parametrize("reason", ["", "   ", None, "x" * 1001])
@@ -242,16 +242,16 @@ def test_purge_closed_erases_only_final_engagements_older_than_the_limit(
     assert not any(r.dry_run for r in receipts)
     for gone in (old_closed, old_handed):
         with pytest.raises(EngagementNotFound):
-            engine.get(gone.id)
+            engine.get(gone.id, actor=READER)
         [entry] = deletions(engine, supervisor, gone.id)
         assert entry.purpose == "retention: 5 years after closing"
-    assert [e.id for e in engine.list()] == [old_active.id, noted_later.id, recent.id]
+    assert [e.id for e in engine.list(actor=READER)] == [old_active.id, noted_later.id, recent.id]
     assert engine.audit.verify(supervisor).ok
     assert engine.purge_closed(actor=supervisor) == []  # nothing left to do
     # A shorter limit reaches those closed or last noted on in 2018; the active one stays.
     shorter = engine.purge_closed(older_than_years=2, actor=supervisor)
     assert [r.engagement_id for r in shorter] == [noted_later.id, recent.id]
-    assert [e.id for e in engine.list()] == [old_active.id]
+    assert [e.id for e in engine.list(actor=READER)] == [old_active.id]
 
 
 def test_purge_closed_is_for_supervisors_with_a_sane_limit(
@@ -307,7 +307,7 @@ def test_cli_erase(db_url: str, worker: Actor) -> None:
     assert receipt["engagement_id"] == b.id
     assert (receipt["subject"], receipt["by"], receipt["events_deleted"]) == ("sag-2", "leder", 1)
     with Engine.open(db_url) as engine:
-        assert engine.list() == []
+        assert engine.list(actor=READER) == []
 
 
 def test_cli_retention_purge(db_url: str, worker: Actor, supervisor: Actor) -> None:
@@ -333,5 +333,5 @@ def test_cli_retention_purge(db_url: str, worker: Actor, supervisor: Actor) -> N
     result = run(db_url, *boss, "--lang", "en", "retention", "purge")
     assert result.output.strip() == "No engagements to erase."
     with Engine.open(db_url) as engine:
-        assert [e.id for e in engine.list()] == [active.id]
+        assert [e.id for e in engine.list(actor=READER)] == [active.id]
         assert engine.audit.verify(supervisor).ok

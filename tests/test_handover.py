@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers import PLAN, counts, drive, start
+from helpers import PLAN, READER, counts, drive, start
 
 from forloeb import Actor, Engine, GuardFailed, PermissionDenied
 from forloeb.cli import cli
@@ -48,7 +48,7 @@ def _handed_over(engine: Engine, worker: Actor, *, information: object = SCOPE) 
 
 def test_markdown_package_is_danish_and_names_the_head(engine: Engine, worker: Actor) -> None:
     eid = _handed_over(engine, worker)
-    head = engine.get(eid).head_hash
+    head = engine.get(eid, actor=READER).head_hash
     package = engine.export_handover(eid, actor=worker)
     md = package.text
     assert md.startswith(f"# Overleveringspakke – forløb {eid}")
@@ -77,18 +77,18 @@ def test_markdown_package_is_danish_and_names_the_head(engine: Engine, worker: A
 
 def test_export_is_an_event_and_an_access_log_entry(engine: Engine, worker: Actor, auditor: Actor) -> None:
     eid = _handed_over(engine, worker)
-    before = engine.get(eid)
+    before = engine.get(eid, actor=READER)
     package = engine.export_handover(eid, actor=worker, format="json", purpose="Overlevering")
-    after = engine.get(eid)
+    after = engine.get(eid, actor=READER)
     assert after.version == before.version + 1
-    last = engine.history(eid)[-1]
+    last = engine.history(eid, actor=READER)[-1]
     assert last == package.event
     assert (last.type, last.data["head"], last.data["sha256"]) == (
         "handover_exported",
         before.head_hash,
         package.sha256,
     )
-    (entry,) = engine.audit.access(auditor, engagement_id=eid)
+    (entry,) = [x for x in engine.audit.access(auditor, engagement_id=eid) if x.action == "export"]
     assert (entry.actor, entry.action, entry.purpose) == ("anna", "export", "Overlevering")
     content = json.loads(package.text)
     assert content["chain"] == {
@@ -112,7 +112,7 @@ def test_consent_scope_limits_what_is_exported(engine: Engine, worker: Actor) ->
 
 def test_withdrawn_consent_stops_the_export(engine: Engine, worker: Actor) -> None:
     eid = _handed_over(engine, worker)
-    (consent,) = engine.consents(eid)
+    (consent,) = engine.consents(eid, actor=READER)
     engine.withdraw_consent(eid, consent.id, actor=worker)
     before = counts(engine)
     with pytest.raises(GuardFailed) as info:
@@ -136,16 +136,22 @@ def test_bad_exports_write_nothing(engine: Engine, worker: Actor) -> None:
     assert counts(engine) == before
 
 
-def test_auditor_may_export(engine: Engine, worker: Actor, auditor: Actor) -> None:
+def test_an_auditor_exports_the_audit_log_never_a_handover_package(
+    engine: Engine, worker: Actor, auditor: Actor
+) -> None:
+    # Issue 11, M9: an export is an event that restarts the case's retention period.
     eid = _handed_over(engine, worker)
-    assert engine.export_handover(eid, actor=auditor).event.role == "auditor"
+    before = counts(engine)
+    with pytest.raises(PermissionDenied):
+        engine.export_handover(eid, actor=auditor)
+    assert counts(engine) == before
 
 
 def test_cli_handover_export_md(tmp_path: Path) -> None:
     db = tmp_path / "h.db"
     with Engine.open(f"sqlite:///{db}", migrate=True) as engine:
         eid = _handed_over(engine, Actor("anna", ["worker"]))
-        head = engine.get(eid).head_hash
+        head = engine.get(eid, actor=READER).head_hash
     out = tmp_path / "pakke.md"
     result = CliRunner(env={"FORLOEB_DB": None}).invoke(
         cli,

@@ -32,13 +32,17 @@ ROOT = Path(__file__).resolve().parents[1]
 # traceback) in an app that sets up no logging at all.
 EMBEDDING_APP = """
 import sys
-from forloeb import Actor, Engine
+from forloeb import Actor, Engine, StaffMember
 
 def broken(engagement, event):
     raise RuntimeError("the app's subscriber broke")
 
 anna = Actor("anna", ["worker"])
 with Engine.open("sqlite:///" + sys.argv[1], migrate=True) as engine:
+    engine.staff.bootstrap([  # the app's staff register
+        StaffMember(id="it", display_name="IT", roles=frozenset({"admin"})),
+        StaffMember(id="anna", display_name="Anna", roles=frozenset({"worker"})),
+    ])
     engine.subscribe(broken)
     e = engine.start("individual_course", subject="sag-1", source="skole", actor=anna)
     engine.fire(e.id, "make_contact", actor=anna)

@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from helpers import PLAN, FakeClock, counts, days_after, drive, start
+from helpers import PLAN, READER, FakeClock, counts, days_after, drive, start
 from sqlalchemy import func, select
 from test_chain_and_replay import raw_events, verify_chain
 
@@ -52,15 +52,15 @@ def begin(eng: Engine, worker: Actor, **kwargs: Any) -> int:
 
 
 def event_types(eng: Engine, engagement_id: int) -> list[str]:
-    return [e.type for e in eng.history(engagement_id)]
+    return [e.type for e in eng.history(engagement_id, actor=READER)]
 
 
 def assert_log_sound(eng: Engine, engagement_id: int) -> None:
-    history = eng.history(engagement_id)
+    history = eng.history(engagement_id, actor=READER)
     assert [e.seq for e in history] == list(range(1, len(history) + 1))  # gapless
     assert verify_chain(raw_events(eng, engagement_id), None) == []
-    assert eng.get(engagement_id).version == len(history)
-    assert eng.get(engagement_id).head_hash == history[-1].hash
+    assert eng.get(engagement_id, actor=READER).version == len(history)
+    assert eng.get(engagement_id, actor=READER).head_hash == history[-1].hash
 
 
 # -- the deadline clock ------------------------------------------------------------
@@ -83,8 +83,10 @@ def test_reminders_across_easter(eng: Engine, clock: FakeClock, worker: Actor) -
     (first,) = eng.sweep(local(2026, 4, 8, 9, 15))
     assert (first.level, first.due_at) == (1, local(2026, 4, 8, 9, 15))
     # Level 2 five working days after level 1 was due: 9, 10, 13, 14, 15 April.
-    assert eng.get(engagement_id).next_reminder_at == local(2026, 4, 15, 9, 15)
-    assert eng.get(engagement_id).stage_due_at == local(2026, 4, 8, 9, 15)  # the stage's, unmoved
+    assert eng.get(engagement_id, actor=READER).next_reminder_at == local(2026, 4, 15, 9, 15)
+    assert eng.get(engagement_id, actor=READER).stage_due_at == local(
+        2026, 4, 8, 9, 15
+    )  # the stage's, unmoved
     assert eng.sweep(local(2026, 4, 15, 9, 14)) == []
     (second,) = eng.sweep(local(2026, 4, 15, 9, 15))
     assert (second.level, second.recipient_role, second.recipient) == (2, "supervisor", "leder")
@@ -148,12 +150,12 @@ def test_sweep_raises_level_1_then_level_2_each_once(eng: Engine, clock: FakeClo
     # Beyond the last level: nothing, ever; and the engagement is off the sweep,
     # while its stage keeps its due time (it is still overdue).
     assert eng.sweep(LEVEL_2_DUE + timedelta(days=365)) == []
-    assert eng.get(engagement_id).next_reminder_at is None
-    assert eng.get(engagement_id).stage_due_at == REFERRAL_DUE
+    assert eng.get(engagement_id, actor=READER).next_reminder_at is None
+    assert eng.get(engagement_id, actor=READER).stage_due_at == REFERRAL_DUE
     assert counts(eng)["reminders"] == 2
     assert counts(eng)["outbox"] == 2
     assert event_types(eng, engagement_id) == ["started", "reminder", "reminder"]
-    reminder_events = [e for e in eng.history(engagement_id) if e.type == "reminder"]
+    reminder_events = [e for e in eng.history(engagement_id, actor=READER) if e.type == "reminder"]
     assert [(e.data["level"], e.data["recipient"], e.actor) for e in reminder_events] == [
         (1, "anna", "forloeb"),
         (2, "leder", "forloeb"),
@@ -225,16 +227,16 @@ def test_a_rearmed_stage_reminds_once_per_period(eng: Engine, clock: FakeClock, 
     assert first.level == 1
     # The review reminder re-arms the stage: its due time and the next
     # reminder move on by one deadline period; no escalation.
-    assert eng.get(e.id).stage_due_at == days_after(entered, 60)
-    assert eng.get(e.id).next_reminder_at == days_after(entered, 60)
+    assert eng.get(e.id, actor=READER).stage_due_at == days_after(entered, 60)
+    assert eng.get(e.id, actor=READER).next_reminder_at == days_after(entered, 60)
     assert eng.sweep(days_after(entered, 59)) == []
     (second,) = eng.sweep(days_after(entered, 60))
     assert second.level == 1 and second.stage_entered_at != first.stage_entered_at
     # A long gap: one review reminder, not one per missed period.
     later = days_after(entered, 365)
     assert len(eng.sweep(later)) == 1
-    assert eng.get(e.id).stage_due_at == days_after(later, 30)
-    assert eng.get(e.id).next_reminder_at == days_after(later, 30)
+    assert eng.get(e.id, actor=READER).stage_due_at == days_after(later, 30)
+    assert eng.get(e.id, actor=READER).next_reminder_at == days_after(later, 30)
     # An activity is a review too: it starts a new period.
     clock.set(later + timedelta(days=1))
     e = eng.record_activity(e.id, "investigate", actor=worker)
@@ -257,16 +259,16 @@ def test_after_the_last_escalation_the_stage_stays_overdue_and_stale(
     clock.set(LEVEL_2_DUE + timedelta(days=1))
     fresh = begin(eng, worker, subject="sag-2")  # due in the future: not stale
     assert [(r.engagement_id, r.level) for r in eng.sweep()] == [(engagement_id, 1), (engagement_id, 2)]
-    e = eng.get(engagement_id)
+    e = eng.get(engagement_id, actor=READER)
     assert e.stage_due_at == REFERRAL_DUE  # as set when the stage was entered
     assert e.next_reminder_at is None  # the ladder is done
     assert e.to_dict()["stage_due_at"] == REFERRAL_DUE.isoformat()
-    assert [x.id for x in eng.list(stale=True)] == [engagement_id]
+    assert [x.id for x in eng.list(stale=True, actor=READER)] == [engagement_id]
     # Much later: nothing more raised for it, still stale, same due time.
     clock.advance(days=100)
     assert {r.engagement_id for r in eng.sweep()} == {fresh}
-    assert [x.id for x in eng.list(stale=True)] == [engagement_id, fresh]
-    assert eng.get(engagement_id).stage_due_at == REFERRAL_DUE
+    assert [x.id for x in eng.list(stale=True, actor=READER)] == [engagement_id, fresh]
+    assert eng.get(engagement_id, actor=READER).stage_due_at == REFERRAL_DUE
     assert len(eng.reminders(engagement_id=engagement_id)) == 2
 
 
@@ -281,19 +283,19 @@ def test_the_sweep_follows_next_reminder_at_not_the_stage_due_time(
     clock.set(LEVEL_2_DUE)
     due_id = begin(eng, worker, subject="sag-2")
     later = datetime(2026, 3, 23, 9, 0, tzinfo=UTC)  # the second's referral due time
-    done = eng.get(done_id)
+    done = eng.get(done_id, actor=READER)
     assert done.stage_due_at is not None and done.stage_due_at < later  # overdue …
     assert done.next_reminder_at is None  # … with nothing left to raise
     with eng.store.read() as rtx:
         assert rtx.due_engagements(later, 100) == [(due_id, later)]
     raised = eng.sweep(later)
     assert [(r.engagement_id, r.level) for r in raised] == [(due_id, 1)]
-    assert eng.get(done_id) == done  # untouched: same version, same times
+    assert eng.get(done_id, actor=READER) == done  # untouched: same version, same times
     # Even offered directly, it has nothing due.
     before = counts(eng)
     assert _reminders.sweep_one(eng._kernel, done_id, later + timedelta(days=365)) == []
     assert counts(eng) == before
-    assert eng.get(done_id) == done
+    assert eng.get(done_id, actor=READER) == done
     assert event_types(eng, done_id) == ["started", "reminder", "reminder"]
 
 
@@ -308,13 +310,13 @@ def test_pause_clears_both_and_resume_restores_both_from_the_time_left(
     assert (e.stage_due_at, e.next_reminder_at) == (None, None)
     with eng.store.read() as rtx:
         assert rtx.due_engagements(datetime(2027, 1, 1, tzinfo=UTC), 100) == []
-    assert eng.list(stale=True) == []
+    assert eng.list(stale=True, actor=READER) == []
     clock.advance(days=30)
     e = eng.fire(e.id, "resume", actor=worker)
     assert e.stage_due_at == e.next_reminder_at == clock.now + left
     assert eng.sweep(clock.now + left - timedelta(seconds=1)) == []
     assert [r.level for r in eng.sweep(clock.now + left)] == [1]
-    assert eng.get(e.id).stage_due_at == clock.now + left
+    assert eng.get(e.id, actor=READER).stage_due_at == clock.now + left
 
 
 def test_the_time_left_at_a_pause_is_the_stages_not_the_next_reminders(
@@ -325,12 +327,12 @@ def test_the_time_left_at_a_pause_is_the_stages_not_the_next_reminders(
     engagement_id = begin(eng, worker)
     eng.sweep(REFERRAL_DUE)
     clock.set(REFERRAL_DUE + timedelta(days=1))
-    assert eng.get(engagement_id).next_reminder_at == LEVEL_2_DUE
+    assert eng.get(engagement_id, actor=READER).next_reminder_at == LEVEL_2_DUE
     eng.fire(engagement_id, "pause", actor=worker, data={"reason": "ferie"})
     clock.advance(days=10)
     e = eng.fire(engagement_id, "resume", actor=worker)
     assert e.stage_due_at == e.next_reminder_at == clock.now
-    assert [x.id for x in eng.list(stale=True)] == [engagement_id]
+    assert [x.id for x in eng.list(stale=True, actor=READER)] == [engagement_id]
     # A new stage entry: the ladder starts again at level 1.
     assert [r.level for r in eng.sweep(clock.now)] == [1]
 
@@ -362,10 +364,10 @@ def test_an_engagement_stored_before_reminders_is_reminded_after_the_upgrade(
     finally:
         store.close()
     with Engine.open(empty_db_url, clock=clock) as eng:
-        (e,) = eng.list()
+        (e,) = eng.list(actor=READER)
         assert e.stage_due_at == e.next_reminder_at == REFERRAL_DUE
         assert [(r.engagement_id, r.level) for r in eng.sweep(REFERRAL_DUE)] == [(e.id, 1)]
-        assert eng.get(e.id).stage_due_at == REFERRAL_DUE
+        assert eng.get(e.id, actor=READER).stage_due_at == REFERRAL_DUE
 
 
 # -- acknowledge and snooze -------------------------------------------------------------
@@ -382,7 +384,7 @@ def test_acknowledge_is_recorded_on_the_row_and_in_the_log(
     assert not acked.open
     assert eng.reminders(open_only=True) == []
     assert eng.reminders() == [acked]
-    last = eng.history(engagement_id)[-1]
+    last = eng.history(engagement_id, actor=READER)[-1]
     assert (last.type, last.actor, last.data["reminder_id"]) == ("reminder_acknowledged", "anna", first.id)
     # Twice: the first acknowledgement stands and nothing is written.
     before = counts(eng)
@@ -403,15 +405,15 @@ def test_snooze_holds_the_escalation_until_it_ends(eng: Engine, clock: FakeClock
     assert (snoozed.snoozed_until, snoozed.snooze_reason) == (until, "Venter på skolen")
     assert snoozed.open  # snoozed is still open
     # The snooze holds back the next reminder, not the stage's due time.
-    assert eng.get(engagement_id).next_reminder_at == until
-    assert eng.get(engagement_id).stage_due_at == REFERRAL_DUE
+    assert eng.get(engagement_id, actor=READER).next_reminder_at == until
+    assert eng.get(engagement_id, actor=READER).stage_due_at == REFERRAL_DUE
     assert eng.sweep(LEVEL_2_DUE) == []
     assert eng.sweep(until - timedelta(seconds=1)) == []
     (second,) = eng.sweep(until)
     assert (second.level, second.due_at) == (2, until)
     last_types = event_types(eng, engagement_id)
     assert last_types == ["started", "reminder", "reminder_snoozed", "reminder"]
-    snooze_event = eng.history(engagement_id)[2]
+    snooze_event = eng.history(engagement_id, actor=READER)[2]
     assert snooze_event.data == {
         "reminder_id": first.id,
         "level": 1,
@@ -428,8 +430,8 @@ def test_a_snooze_shorter_than_the_ladder_changes_nothing(
     (first,) = eng.sweep(REFERRAL_DUE)
     clock.set(REFERRAL_DUE)
     eng.snooze_reminder(first.id, until=REFERRAL_DUE + timedelta(days=1), reason="syg", actor=worker)
-    assert eng.get(engagement_id).next_reminder_at == LEVEL_2_DUE
-    assert eng.get(engagement_id).stage_due_at == REFERRAL_DUE
+    assert eng.get(engagement_id, actor=READER).next_reminder_at == LEVEL_2_DUE
+    assert eng.get(engagement_id, actor=READER).stage_due_at == REFERRAL_DUE
     assert [r.due_at for r in eng.sweep(LEVEL_2_DUE)] == [LEVEL_2_DUE]
 
 
@@ -531,7 +533,7 @@ def test_bad_reminder_input_writes_nothing(
     eng: Engine, raised: Reminder, worker: Actor, call: Any, error: type[Exception]
 ) -> None:
     before = counts(eng)
-    history = eng.history(raised.engagement_id)
+    history = eng.history(raised.engagement_id, actor=READER)
     with pytest.raises(error) as info:
         call(eng, raised, worker)
     assert isinstance(info.value, ForloebError)
@@ -539,7 +541,7 @@ def test_bad_reminder_input_writes_nothing(
         assert isinstance(info.value, LookupError)
         assert "findes ikke" in info.value.message("da")
     assert counts(eng) == before
-    assert eng.history(raised.engagement_id) == history
+    assert eng.history(raised.engagement_id, actor=READER) == history
     assert eng.reminders() == [raised]
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._access import can_see, visibility
+    from ._access_request import AccessRequest
     from ._answers import UndeclaredKey
     from ._audit import (
         DEFAULT_RETENTION,
@@ -88,7 +89,9 @@ if TYPE_CHECKING:
     from ._i18n import LANGS, Lang, field_label
     from ._logging import configure_logging
     from ._queries import replay
+    from ._register import ADMIN, Impersonation, NotInRegister, StaffMember
     from ._reminders import SYSTEM_ACTOR
+    from ._staff import Staff
     from ._types import Actor, Engagement, Event, Reminder, TriggerOption
     from .notifiers import (
         DeliveryError,
@@ -105,6 +108,7 @@ if TYPE_CHECKING:
 # Where each public name lives: module (relative to this package) -> names.
 _MODULES: dict[str, str] = {
     "._access": "can_see visibility",
+    "._access_request": "AccessRequest",
     "._answers": "UndeclaredKey",
     "._audit": "DEFAULT_RETENTION AccessEntry Audit AuditPage AuditRecord ChainBreak VerifyReport parse_time",
     "._calendar": "COPENHAGEN BusinessCalendar WorkingDayCalendar",
@@ -130,7 +134,9 @@ _MODULES: dict[str, str] = {
     "._i18n": "LANGS Lang field_label",
     "._logging": "configure_logging",
     "._queries": "replay",
+    "._register": "ADMIN Impersonation NotInRegister StaffMember",
     "._reminders": "SYSTEM_ACTOR",
+    "._staff": "Staff",
     "._types": "Actor Engagement Event Reminder TriggerOption",
     ".notifiers": (
         "DeliveryError LogNotifier Notification Notifier Route Router SmtpNotifier WebhookNotifier "
@@ -141,6 +147,7 @@ _EXPORTS: dict[str, str] = {name: module for module, names in _MODULES.items() f
 
 
 __all__ = [
+    "ADMIN",
     "AUDITOR",
     "CONFIG_ENV",
     "COPENHAGEN",
@@ -162,6 +169,7 @@ __all__ = [
     "SYSTEM_ACTOR",
     "WORKER",
     "AccessEntry",
+    "AccessRequest",
     "ActivityKind",
     "Actor",
     "Audit",
@@ -193,10 +201,12 @@ __all__ = [
     "GuardFailed",
     "HandoverPackage",
     "IdempotencyConflict",
+    "Impersonation",
     "InvalidData",
     "Label",
     "Lang",
     "LogNotifier",
+    "NotInRegister",
     "Notification",
     "Notifier",
     "OutboxMessage",
@@ -213,6 +223,8 @@ __all__ = [
     "SelfHelp",
     "Settings",
     "SmtpNotifier",
+    "Staff",
+    "StaffMember",
     "Stage",
     "StageKind",
     "StorageFull",

@@ -9,8 +9,10 @@ period; give a resident what was done with their data, normally without
 staff identities).
 
 Roles: auditors and supervisors query everything; a worker's queries see
-their teams' engagements only (``_access.py``). Verify, checkpoints and the
-access log are for auditors and supervisors. None of this fires a trigger.
+what the one visibility rule lets them see (``_access.py``). Verify,
+checkpoints and the access log are for auditors and supervisors; purging the
+access log for supervisors and admins. Every viewer is resolved in the staff
+register by the kernel. None of this fires a trigger.
 """
 
 from __future__ import annotations
@@ -20,24 +22,29 @@ import binascii
 import json
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from ..persistence import AccessQuery, EventQuery
-from . import _verify
-from ._access import AUDIT_OFFICERS, AUDIT_READERS, acting_role, check_can_see, visibility
+from . import _access_log, _verify
+from ._access import ACCESS_LOG_PURGERS, AUDIT_OFFICERS, AUDIT_READERS, visibility
+from ._access_request import AccessEntry, AccessRequest, access_request
 from ._checks import parse_time
 from ._errors import InvalidData
 from ._kernel import Kernel
-from ._queries import get, history, list_engagements
+from ._queries import get, history
 from ._reminders import query as reminders_query
 from ._types import Actor, Event
 from ._verify import ChainBreak, Progress, VerifyReport
+from ._verify_access import verify_access
 
 MAX_FILTER = 200
 MAX_LIMIT = 100_000
 DEFAULT_RETENTION = timedelta(days=183)  # about six months
+# Deletion records, purge records and register changes explain the event
+# chains and the roles on them: kept as long as a closed case (KL: 5 years).
+DEFAULT_RECORDS_RETENTION = timedelta(days=5 * 365 + 1)
 
 
 def _check_filter(name: str, value: object) -> None:
@@ -70,37 +77,6 @@ class AuditPage:
     next_cursor: str | None
 
 
-@dataclass(frozen=True, kw_only=True)
-class AccessEntry:
-    id: int
-    occurred_at: datetime
-    actor: str
-    role: str
-    action: str
-    engagement_id: int | None
-    subject: str | None
-    criteria: Mapping[str, Any] | None
-    purpose: str | None
-
-    def to_dict(self, *, redact_staff: bool = False) -> dict[str, Any]:
-        d = {
-            "id": self.id,
-            "occurred_at": self.occurred_at.isoformat(),
-            "actor": self.actor,
-            "role": self.role,
-            "action": self.action,
-            "engagement_id": self.engagement_id,
-            "subject": self.subject,
-            "criteria": self.criteria,
-            "purpose": self.purpose,
-        }
-        if redact_staff:
-            del d["actor"]
-            # Criteria can name staff (an actor filter): keep only the keys.
-            d["criteria"] = sorted(self.criteria) if self.criteria else None
-        return d
-
-
 def _cursor(at: datetime, event_id: int) -> str:
     raw = json.dumps([at.isoformat(), event_id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -127,6 +103,10 @@ class Audit:
         days = os.environ.get("FORLOEB_ACCESS_LOG_DAYS")
         # Datatilsynet: the access log has its own retention; six months by default.
         self.retention: timedelta = timedelta(days=int(days)) if days else DEFAULT_RETENTION
+        years = os.environ.get("FORLOEB_RECORDS_YEARS")
+        self.records_retention: timedelta = (
+            timedelta(days=round(float(years) * 365.25)) if years else DEFAULT_RECORDS_RETENTION
+        )
 
     # -- the access log -----------------------------------------------------------
 
@@ -140,7 +120,15 @@ class Audit:
         purpose: str | None = None,
         role: str | None = None,
     ) -> None:
-        """Append entries: one per engagement concerned, or one with the criteria alone."""
+        """Append entries: one per engagement concerned, or one with the criteria alone
+        (an embedding app's own reads of engagement data). The actions that explain
+        the chains (deletions, purges, register changes, refusals) are the engine's
+        own and cannot be written here: a forged deletion record is what H6 was."""
+        if action in _access_log.LASTING_ACTIONS or action == "refused":
+            raise InvalidData(
+                f"the access-log action {action!r} is written by the engine only",
+                detail_da=f"handlingen {action!r} i adgangsloggen skrives kun af motoren",
+            )
         self._kernel.log_access(
             actor, action, engagements=engagements, criteria=criteria, purpose=purpose, role=role
         )
@@ -157,7 +145,7 @@ class Audit:
         limit: int | None = None,
     ) -> list[AccessEntry]:
         """The access log, oldest first, filtered."""
-        acting_role(viewer, AUDIT_OFFICERS, "read the access log")
+        self._kernel.role_for(viewer, AUDIT_OFFICERS, "read the access log")
         for name, value in (("subject", subject), ("actor", actor)):
             _check_filter(name, value)
         rows = self._store.list_access(
@@ -170,77 +158,124 @@ class Audit:
                 limit=_limit(limit),
             )
         )
-        return [AccessEntry(**{k: r[k] for k in AccessEntry.__dataclass_fields__}) for r in rows]
+        return [AccessEntry.from_row(r) for r in rows]
 
     def for_subject(
         self, viewer: Actor, subject: str, *, redact_staff: bool = True, purpose: str | None = None
     ) -> dict[str, Any]:
-        """For a resident's access request: what was done with their data.
-
-        The access-log entries about ``subject`` and the events of their
-        engagements (what happened, when, in which role; no payloads), without
-        staff identities when ``redact_staff``. The export is itself logged.
+        """What was done with a resident's data: the access-log entries about
+        ``subject`` and the events of their engagements (what happened, when,
+        in which role; no payloads), without staff identities unless
+        ``redact_staff=False`` (also in free text). The export is itself logged.
+        :meth:`access_request` gives the resident's data itself.
         """
-        role = acting_role(viewer, AUDIT_OFFICERS, "export an access request")
+        package = self.access_request(viewer, subject, redact_staff=redact_staff, purpose=purpose)
+        content = package.content
+        return {
+            "subject": subject,
+            "generated_at": content["generated_at"],
+            "staff_redacted": redact_staff,
+            "engagements": [e["id"] for e in content["engagements"]],
+            "events": [
+                {k: v for k, v in ev.items() if k not in ("data", "hash")}
+                for e in content["engagements"]
+                for ev in e["events"]
+            ],
+            "access": content["access"],
+        }
+
+    def access_request(
+        self,
+        viewer: Actor,
+        subject: str,
+        *,
+        redact_staff: bool = True,
+        purpose: str | None = None,
+    ) -> AccessRequest:
+        """A resident's right of access (GDPR art. 15), whole: one package with every
+        engagement of ``subject`` (recorded answers, notes, activities, consents,
+        handovers, the event history) and the access log about them, in Danish,
+        as data (``content``, ``json``) and as a readable document (``text``).
+        Staff identities are left out unless ``redact_staff=False``. Auditors and
+        supervisors; the request itself is logged.
+        """
+        role = self._kernel.role_for(viewer, AUDIT_OFFICERS, "export an access request")
         _check_filter("subject", subject)
         if not subject:
             raise InvalidData("a subject reference is required", detail_da="en borgerreference er påkrævet")
-        entries = self.access(viewer, subject=subject)
-        found = list_engagements(self._kernel, subject=subject)
-        events: list[dict[str, Any]] = []
-        for e in found:
-            for ev in history(self._kernel, e.id, actor=None, purpose=None):
-                d = {
-                    "engagement_id": ev.engagement_id,
-                    "seq": ev.seq,
-                    "occurred_at": ev.occurred_at.isoformat(),
-                    "type": ev.type,
-                    "trigger": ev.trigger,
-                    "from_state": ev.from_state,
-                    "to_state": ev.to_state,
-                    "role": ev.role,
-                }
-                if not redact_staff:
-                    d["actor"] = ev.actor
-                events.append(d)
-        result = {
-            "subject": subject,
-            "generated_at": self._kernel.clock().isoformat(),
-            "staff_redacted": redact_staff,
-            "engagements": [e.id for e in found],
-            "events": events,
-            "access": [a.to_dict(redact_staff=redact_staff) for a in entries],
-        }
+        entries = [AccessEntry.from_row(r) for r in self._store.list_access(AccessQuery(subject=subject))]
+        package = access_request(self._kernel, subject, entries, redact_staff=redact_staff)
         self.log_access(
             viewer,
             "export",
-            engagements=[{"id": e.id, "subject": e.subject} for e in found],
-            criteria={"for_subject": subject, "redact_staff": redact_staff},
+            engagements=[{"id": e["id"], "subject": subject} for e in package.content["engagements"]],
+            criteria={"access_request": subject, "redact_staff": redact_staff, "sha256": package.sha256},
             purpose=purpose,
             role=role,
         )
-        return result
+        return package
 
-    def purge_access(self, viewer: Actor, *, retention: timedelta | None = None) -> int:
-        """Delete access-log entries older than the retention period; the number deleted.
+    def purge_access(
+        self,
+        viewer: Actor,
+        *,
+        retention: timedelta | None = None,
+        records_retention: timedelta | None = None,
+        dry_run: bool = False,
+    ) -> int:
+        """Delete the access-log entries older than their retention; the number deleted
+        (``dry_run``: that would be, writing nothing). Supervisors and admins.
 
-        The purge itself is logged (an entry that the next purge, six months on,
-        removes in turn).
+        Each chain loses a prefix: the ordinary entries older than ``retention``
+        (default :attr:`retention`, six months), the records (erasures, purges,
+        register changes) older than ``records_retention`` (default
+        :attr:`records_retention`, five years). The purge writes a record per
+        chain it shortened (through which seq, and that entry's hash), in the
+        same transaction, so that verify knows where the chain now starts.
         """
-        role = acting_role(viewer, AUDIT_OFFICERS, "purge the access log")
-        keep = retention if retention is not None else self.retention
-        if keep < timedelta(0):
+        role = self._kernel.role_for(viewer, ACCESS_LOG_PURGERS, "purge the access log")
+        keeps = {
+            _access_log.ACCESS: self.retention if retention is None else retention,
+            _access_log.RECORDS: self.records_retention if records_retention is None else records_retention,
+        }
+        if any(keep < timedelta(0) for keep in keeps.values()):
             raise InvalidData(
                 "retention must not be negative", detail_da="opbevaringstiden må ikke være negativ"
             )
-        before = self._kernel.clock() - keep
-        deleted = self._store.purge_access(before)
-        self.log_access(
-            viewer,
-            "purge_access_log",
-            criteria={"before": before.isoformat(), "deleted": deleted},
-            role=role,
-        )
+        acting = self._kernel.resolve(viewer)
+        now = self._kernel.clock()
+        deleted = 0
+        with self._kernel.write() as tx:
+            records: list[dict[str, Any]] = []
+            for chain, keep in keeps.items():
+                before = now - keep
+                lasting = chain == _access_log.RECORDS
+                legacy = tx.purge_legacy_access(before, lasting, dry_run)
+                end = tx.access_prefix(chain, before)
+                count = tx.count_access_through(chain, end[0]) if end else 0
+                deleted += legacy + count
+                if dry_run or (end is None and not legacy):
+                    continue
+                if end is not None:
+                    tx.delete_access_through(chain, end[0])
+                records.append(
+                    {
+                        "occurred_at": now,
+                        "actor": acting.id,
+                        "role": role,
+                        "action": _access_log.PURGE,
+                        "impersonator": getattr(acting, "impersonator", None),
+                        "criteria": {
+                            "chain": chain,
+                            "before": before.isoformat(),
+                            "deleted": count + legacy,
+                            "through_seq": end[0] if end else None,
+                            "through_hash": end[1] if end else None,
+                        },
+                    }
+                )
+            if records:
+                self._kernel.append_access(records)
         return deleted
 
     # -- queries --------------------------------------------------------------------
@@ -271,7 +306,8 @@ class Audit:
         results. ``export`` names the output format when the result leaves the
         system (csv, json …): logged as an export rather than a search.
         """
-        role = acting_role(viewer, AUDIT_READERS, "query the audit log")
+        role = self._kernel.role_for(viewer, AUDIT_READERS, "query the audit log")
+        acting = self._kernel.resolve(viewer)
         filters = {
             "workflow": workflow,
             "actor": actor,
@@ -299,7 +335,7 @@ class Audit:
                 engagement_id=engagement_id,
                 since=since_t,
                 until=until_t,
-                visibility=visibility(viewer),
+                visibility=visibility(acting),
                 descending=order == "desc",
                 after=after,
                 # One more than asked: whether a next page exists, without a count.
@@ -343,9 +379,9 @@ class Audit:
         self, viewer: Actor, engagement_id: int, *, purpose: str | None = None
     ) -> tuple[dict[str, Any], list[Event], list[dict[str, Any]]]:
         """One engagement's full history: (engagement, events, reminders), logged as a read."""
-        role = acting_role(viewer, AUDIT_READERS, "read a timeline")
+        role = self._kernel.role_for(viewer, AUDIT_READERS, "read a timeline")
         engagement = get(self._kernel, engagement_id, actor=None, purpose=None).to_dict()
-        check_can_see(viewer, engagement, "read a timeline")
+        self._kernel.check_visible(viewer, engagement, "read a timeline")
         events = history(self._kernel, engagement_id, actor=None, purpose=None)
         reminders = self._reminders(engagement_id)
         self.log_access(viewer, "read", engagements=[engagement], purpose=purpose, role=role)
@@ -376,17 +412,29 @@ class Audit:
         with it: the checkpoint can (events 1..count must still hash to its head).
         ``progress(done, total)`` is called now and then with the events checked.
         """
-        acting_role(viewer, AUDIT_OFFICERS, "verify the audit log")
+        self._kernel.role_for(viewer, AUDIT_OFFICERS, "verify the audit log")
         total = self._kernel.store.row_counts().get("events", 0) if progress is not None else 0
+        key = self._kernel.audit_key
         with self._kernel.faults():
-            return _verify.verify(
+            report = _verify.verify(
                 self._store,
-                self._kernel.audit_key,
+                key,
                 engagement_id=engagement_id,
                 checkpoint=checkpoint,
                 progress=progress,
                 total=total,
             )
+            if engagement_id is not None:
+                return report  # one engagement's chain: the access log is not asked about
+            marks = _verify.read_checkpoint(checkpoint, key)[4] if checkpoint is not None else None
+            breaks, entries, warnings = verify_access(self._store, key, marks)
+        return replace(
+            report,
+            breaks=[*report.breaks, *breaks],
+            access_entries=entries,
+            warnings=[*report.warnings, *(en for en, _ in warnings)],
+            warnings_da=[*report.warnings_in("da"), *(da for _, da in warnings)],
+        )
 
     def checkpoint(self, viewer: Actor) -> dict[str, Any]:
         """A signed summary of every chain: each engagement's event count and head hash.
@@ -396,7 +444,7 @@ class Audit:
         rewritten since. Signed with HMAC-SHA256 under the audit key; without
         a key it carries a SHA-256 digest only, which anyone can recompute.
         """
-        acting_role(viewer, AUDIT_OFFICERS, "write an audit checkpoint")
+        self._kernel.role_for(viewer, AUDIT_OFFICERS, "write an audit checkpoint")
         return _verify.checkpoint(self._store, self._kernel.audit_key, self._kernel.clock())
 
 
@@ -412,6 +460,7 @@ def _limit(limit: int | None) -> int | None:
 
 __all__ = [
     "AccessEntry",
+    "AccessRequest",
     "Audit",
     "AuditPage",
     "AuditRecord",

@@ -34,6 +34,7 @@ from ._definition import SUPERVISOR
 from ._errors import ConcurrencyError, ForloebError, InvalidData
 from ._kernel import Kernel
 from ._logging import get_logger
+from ._register import SYSTEM
 from ._reminders import default_channel
 from ._types import Actor
 from .notifiers import DeliveryError, Notification, Router, build_digest
@@ -313,9 +314,13 @@ def _record(
     return outcome
 
 
-def send_digests(kernel: Kernel, now: datetime | None) -> list[str]:
-    """:meth:`Engine.send_digests`: one digest per supervisor, at most once per (Danish) day."""
-    now = aware_now(now, kernel.clock)
+def send_digests(kernel: Kernel, now: datetime | None, actor: Actor = SYSTEM) -> list[str]:
+    """:meth:`Engine.send_digests`: one digest per supervisor, at most once per (Danish) day.
+
+    ``actor``: the system actor, a supervisor or an admin; ``now`` not ahead of
+    the real clock (``Kernel.background``): a digest sent for a future day would
+    use up that day's."""
+    now = kernel.background(actor, now, "digest")
     with kernel.read() as rtx:
         rows = rtx.open_reminders_of_current_stages()
     per_supervisor: dict[str, list[dict[str, Any]]] = {}

@@ -22,7 +22,7 @@ from ..persistence import Store
 from . import _commands, _consent, _dispatch, _erasure, _handover, _queries, _reminders
 from ._audit import Audit
 from ._calendar import BusinessCalendar, WorkingDayCalendar
-from ._checks import check_aware, positive_int
+from ._checks import positive_int
 from ._config import default_router
 from ._definition import Label, WorkflowDefinition
 from ._dispatch import DEFAULT_OUTBOX_RETENTION_DAYS, DispatchResult, OutboxMessage, RetryPolicy
@@ -30,6 +30,7 @@ from ._errors import InvalidData
 from ._kernel import REMINDER_CHANNEL, Clock, Kernel, Subscriber, open_store, utcnow
 from ._registry import Registry
 from ._scheduler import SchedulerControl
+from ._staff import Staff
 from ._types import Actor, Engagement, Event, Reminder, TriggerOption
 from .notifiers import Router
 
@@ -81,6 +82,7 @@ class Engine:
             channel=reminder_channel,
         )
         self._audit = Audit(self._kernel)
+        self._staff = Staff(self._kernel)
         workflows = list(workflows)
         if deadlines:
             workflows = _reminders.with_deadlines(workflows, deadlines)
@@ -104,6 +106,7 @@ class Engine:
         migrate: bool = False,
         pool_size: int | None = None,
         connect_timeout: float | None = None,
+        simulation: bool = False,
     ) -> Engine:
         """Open the database at ``url`` (default ``FORLOEB_DB`` or ``./forloeb.db``).
 
@@ -114,11 +117,12 @@ class Engine:
         built-in methods. ``deadlines`` overrides stage deadlines per workflow
         and stage, e.g. ``{"individual_course": {"first_contact": Deadline(amount=3)}}``;
         ``team_leads`` maps a team to the lead who gets level-3 escalations;
-        ``router`` delivers the outbox (default: the log only).
+        ``router`` delivers the outbox (default: the log only). ``simulation``: the
+        database is a copy to simulate on (background work may run ahead of the clock).
         """
         store = open_store(url, migrate=migrate, pool_size=pool_size, connect_timeout=connect_timeout)
         try:
-            return cls(
+            engine = cls(
                 store,
                 workflows=workflows if workflows is not None else _load_workflows(DEFAULT_WORKFLOWS),
                 audit_key=audit_key if audit_key is not None else _audit_key_from_env(),
@@ -128,6 +132,8 @@ class Engine:
                 team_leads=team_leads,
                 router=router,
             )
+            engine._kernel.simulation = simulation
+            return engine
         except BaseException:
             store.close()
             raise
@@ -167,6 +173,11 @@ class Engine:
     @receivers.setter
     def receivers(self, receivers: Mapping[str, Label]) -> None:
         self._kernel.receivers = receivers
+
+    @property
+    def staff(self) -> Staff:
+        """The staff register: who may act, in which roles and teams (admins manage it)."""
+        return self._staff
 
     @property
     def calendar(self) -> BusinessCalendar:
@@ -294,27 +305,24 @@ class Engine:
 
     def available_triggers(self, engagement_id: int, actor: Actor) -> builtins.list[TriggerOption]:
         """Triggers that lead somewhere from the current state, each with whether
-        ``actor`` may fire it now without further data and, if not, why."""
-        engagement = _queries.get(self._kernel, engagement_id, actor=None, purpose=None)
-        return _commands.available_triggers(self._kernel, engagement, actor)
+        ``actor`` may fire it now without further data and, if not, why (a read, logged)."""
+        engagement = _queries.get(self._kernel, engagement_id, actor=actor, purpose=None, action="triggers")
+        with self._kernel.probing():
+            return _commands.available_triggers(self._kernel, engagement, actor)
 
     # -- reminders (logic in _reminders) -------------------------------------------
 
-    def sweep(self, now: datetime | None = None, *, batch: int = 500) -> builtins.list[Reminder]:
+    def sweep(
+        self, now: datetime | None = None, *, batch: int = 500, actor: Actor = _reminders.SYSTEM_ACTOR
+    ) -> builtins.list[Reminder]:
         """Raise every reminder and escalation that is due at ``now``; return those raised.
 
-        Safe to run on any number of processes and nodes at once: each
-        engagement is handled in its own write transaction that locks the row,
-        re-checks that it is still due, and inserts the reminder on its unique
-        key (engagement, stage entry, level) with ``ON CONFLICT DO NOTHING``;
-        the event and the outbox message go in the same transaction. A sweep
-        that did not run for a while raises every level that became due, each
-        once. The candidates come from a range scan of the indexed
-        ``next_reminder_at`` (when the next level is due; ``stage_due_at``,
-        the stage's own due time, is never moved by the sweep), so the cost
-        follows the number due.
-        """
-        return _reminders.sweep(self._kernel, now, batch=batch, should_stop=self._scheduler.stopping.is_set)
+        Safe on any number of processes and nodes at once; its cost follows the
+        number due (see ``_reminders.sweep``). ``actor``: the system actor, a
+        supervisor or an admin; ``now`` not ahead of the real clock (a
+        simulation copy excepted)."""
+        stop = self._scheduler.stopping.is_set
+        return _reminders.sweep(self._kernel, now, batch=batch, should_stop=stop, actor=actor)
 
     def acknowledge_reminder(self, reminder_id: int, *, actor: Actor) -> Reminder:
         """Record that ``actor`` has seen the reminder (who and when), with an event.
@@ -349,17 +357,15 @@ class Engine:
 
     # -- delivery and scheduling (logic in _dispatch, _scheduler) ------------------
 
-    def dispatch(self, now: datetime | None = None, *, batch: int = 100) -> DispatchResult:
-        """Deliver the outbox messages due at ``now`` through :attr:`router`.
-
-        Safe on any number of threads, processes and nodes at once: rows are
-        claimed with a lease in a short transaction, sent outside any
-        transaction, and the outcome recorded in another (see ``_dispatch``).
-        A delivered message is never sent again; a failed one is retried with
-        exponential backoff until :attr:`retry_policy` gives up (dead).
-        """
-        check_aware(now)
+    def dispatch(
+        self, now: datetime | None = None, *, batch: int = 100, actor: Actor = _reminders.SYSTEM_ACTOR
+    ) -> DispatchResult:
+        """Deliver the outbox messages due at ``now`` through :attr:`router`; safe on any
+        number of nodes at once, a delivered message is never sent again, a failed one
+        is retried until :attr:`retry_policy` gives up (see ``_dispatch``). ``actor`` and
+        ``now`` as for :meth:`sweep`."""
         positive_int("batch", batch)
+        self._kernel.background(actor, now, "dispatch")
         with self._kernel.faults():
             return _dispatch.dispatch(
                 self.store,
@@ -371,7 +377,9 @@ class Engine:
                 should_stop=self._scheduler.stopping.is_set,
             )
 
-    def send_digests(self, now: datetime | None = None) -> builtins.list[str]:
+    def send_digests(
+        self, now: datetime | None = None, *, actor: Actor = _reminders.SYSTEM_ACTOR
+    ) -> builtins.list[str]:
         """Put one digest per supervisor into the outbox: their open reminders.
 
         At most once per supervisor per (Danish) day: the message id is
@@ -379,7 +387,7 @@ class Engine:
         conflict, so a second call, or another node, adds nothing. Returns
         the message ids inserted now.
         """
-        return _dispatch.send_digests(self._kernel, now)
+        return _dispatch.send_digests(self._kernel, now, actor)
 
     def outbox(self, *, status: str | None = None, limit: int | None = None) -> builtins.list[OutboxMessage]:
         """Outbox messages by id; ``status="dead"``: those that could not be delivered."""
@@ -486,7 +494,7 @@ class Engine:
         )
 
     def consents(
-        self, engagement_id: int, *, actor: Actor | None = None, purpose: str | None = None
+        self, engagement_id: int, *, actor: Actor, purpose: str | None = None
     ) -> builtins.list[_consent.Consent]:
         """The consents recorded on the engagement, oldest first (withdrawn ones included)."""
         return _consent.consents_of(self.get(engagement_id, actor=actor, purpose=purpose).data)
@@ -511,15 +519,9 @@ class Engine:
     def erase(
         self, engagement_id: int, *, actor: Actor, reason: str, purpose: str | None = None
     ) -> _erasure.ErasureReceipt:
-        """Delete the engagement and everything that belongs to it, for real (GDPR art. 17).
-
-        Supervisors only; ``reason`` is required. One transaction deletes the
-        engagement, its events, tags, idempotency keys, reminders and their
-        outbox messages, and writes an access-log entry (action ``delete``,
-        the subject reference, the actor, ``reason`` as its purpose; ``purpose``,
-        if given, in its criteria). The engagement's earlier access-log entries
-        stay: the access log has its own retention.
-        """
+        """Delete the engagement and everything that belongs to it, for real (GDPR art. 17),
+        with a deletion record in the access log, in one transaction (see ``_erasure``).
+        Supervisors only; ``reason`` is required (the record's purpose)."""
         return _erasure.erase(self._kernel, engagement_id, actor=actor, reason=reason, purpose=purpose)
 
     def purge_closed(
@@ -531,30 +533,23 @@ class Engine:
         dry_run: bool = False,
         progress: Callable[[int, int], None] | None = None,
     ) -> builtins.list[_erasure.ErasureReceipt]:
-        """Erase every engagement in a final stage whose last event is older than
-        ``older_than_years`` (KL: 5 years after the case is closed), each in its
-        own transaction with its access-log entry; ``dry_run``: list them only.
-
-        The closing date is ``updated_at``, the time of the engagement's last
-        event: the transition into the final stage, or a note or export made
-        after closing, which keeps the case in use and restarts the period.
-        ``progress(done, total)`` is called after each engagement erased.
-        """
+        """Erase every engagement in a final stage whose last event (``updated_at``: a note
+        or export after closing restarts the period) is older than ``older_than_years``
+        (KL: 5), each as :meth:`erase` does; ``dry_run``: list them only.
+        ``progress(done, total)`` is called after each engagement erased."""
         return _erasure.purge_closed(self._kernel, older_than_years, now, actor, dry_run, progress)
 
     # -- queries (logic in _queries) ----------------------------------------------------
 
-    def get(
-        self, engagement_id: int, *, actor: Actor | None = None, purpose: str | None = None
-    ) -> Engagement:
-        """The engagement as committed. With ``actor`` the read is access-logged
-        (who, when, which engagement, ``purpose``); the CLI always passes it."""
+    def get(self, engagement_id: int, *, actor: Actor, purpose: str | None = None) -> Engagement:
+        """The engagement as committed, if ``actor`` may see it; the read is access-logged
+        (who, when, which engagement, ``purpose``)."""
         return _queries.get(self._kernel, engagement_id, actor=actor, purpose=purpose)
 
     def history(
-        self, engagement_id: int, *, actor: Actor | None = None, purpose: str | None = None
+        self, engagement_id: int, *, actor: Actor, purpose: str | None = None
     ) -> builtins.list[Event]:
-        """The event log, by seq. With ``actor`` the read is access-logged."""
+        """The event log, by seq, if ``actor`` may see it; the read is access-logged."""
         return _queries.history(self._kernel, engagement_id, actor=actor, purpose=purpose)
 
     def list(
@@ -570,13 +565,11 @@ class Engine:
         stale: bool = False,
         limit: int | None = None,
         offset: int = 0,
-        actor: Actor | None = None,
+        actor: Actor,
         purpose: str | None = None,
     ) -> builtins.list[Engagement]:
-        """Engagements matching every filter given, by id. ``stale``: past their stage's due time.
-
-        With ``actor`` the search is access-logged: the criteria, and each
-        engagement shown (a list shows personal data of everyone in it)."""
+        """Engagements ``actor`` may see matching every filter given, by id. ``stale``:
+        past their stage's due time. Access-logged: the criteria and what was shown."""
         return _queries.list_engagements(
             self._kernel,
             workflow,
@@ -595,8 +588,8 @@ class Engine:
 
     def replay(self, engagement_id: int) -> dict[str, Any]:
         """The state, cycle and return stages obtained by replaying the event log."""
-        events = self.history(engagement_id)
-        engagement = self.get(engagement_id)
+        events = _queries.history(self._kernel, engagement_id, actor=None, purpose=None)
+        engagement = _queries.get(self._kernel, engagement_id, actor=None, purpose=None)
         return _queries.replay(self.workflow(engagement.workflow, engagement.workflow_version), events)
 
     def row_counts(self) -> dict[str, int]:

@@ -157,25 +157,29 @@ def _erase_one(
                 return None
             now = kernel.clock()
             deleted = tx.delete_engagement(row["id"])
-            tx.insert_access(
-                {
-                    "occurred_at": now,
-                    "actor": actor.id,
-                    "role": role,
-                    "action": DELETE,
-                    "engagement_id": row["id"],
-                    "subject": row["subject"],
-                    # What was deleted, since the data itself is gone: the
-                    # count and head let a checkpoint be matched to the erasure.
-                    "criteria": {
-                        **{k: v for k, v in criteria.items() if v is not None},
-                        "workflow": row["workflow"],
-                        "state": row["state"],
-                        "events": deleted["events"],
-                        "head": row["head_hash"],
-                    },
-                    "purpose": reason,
-                }
+            acting = kernel.resolve(actor)
+            kernel.append_access(
+                [
+                    {
+                        "occurred_at": now,
+                        "actor": acting.id,
+                        "role": role,
+                        "impersonator": getattr(acting, "impersonator", None),
+                        "action": DELETE,
+                        "engagement_id": row["id"],
+                        "subject": row["subject"],
+                        # What was deleted, since the data itself is gone: the
+                        # count and head let a checkpoint be matched to the erasure.
+                        "criteria": {
+                            **{k: v for k, v in criteria.items() if v is not None},
+                            "workflow": row["workflow"],
+                            "state": row["state"],
+                            "events": deleted["events"],
+                            "head": row["head_hash"],
+                        },
+                        "purpose": reason,
+                    }
+                ]
             )
     except WriteConflict as exc:
         raise ConcurrencyError(engagement_id, None, None) from exc

@@ -22,7 +22,6 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from ._access import acting_role, check_can_see
 from ._checks import check_note
 from ._consent import (
     DEFAULT_SECTIONS,
@@ -33,7 +32,7 @@ from ._consent import (
     is_consent_basis,
     shared_sections,
 )
-from ._definition import AUDITOR, STAFF, Label, WorkflowDefinition
+from ._definition import STAFF, Label, WorkflowDefinition
 from ._errors import ConcurrencyError, GuardFailed, InvalidData
 from ._i18n import Lang, field_label
 from ._kernel import Kernel
@@ -43,7 +42,10 @@ EXPORTED = "handover_exported"
 FORMAT = "forloeb-handover/1"
 Format = Literal["md", "json"]
 _TZ = ZoneInfo("Europe/Copenhagen")
-_EXPORTERS = STAFF | {AUDITOR}
+# Staff who work the case hand it over; an auditor exports the audit log, never
+# a package to another organisation (an export is an event that restarts the
+# case's retention period, M9).
+_EXPORTERS = STAFF
 # Keys of an activity that are shown in its own words, not as extra items.
 _ACTIVITY_OWN = ("kind", "description", "at", "by")
 _DEADLINE_KEYS = ("due", "deadline", "frist")
@@ -407,11 +409,11 @@ def export(
         raise InvalidData(f"unknown format {format!r} (md, json)", detail_da=f"ukendt format {format!r}")
     if purpose is not None:
         check_note(purpose)
-    role = acting_role(actor, _EXPORTERS, "export a handover package")
+    role = kernel.role_for(actor, _EXPORTERS, "export a handover package")
     with kernel.read() as rtx:
         row = dict(kernel.load(rtx, engagement_id))
         events = [Event.from_row(r) for r in rtx.events(engagement_id)]
-    check_can_see(actor, row, "export a handover package")
+    acting = kernel.check_visible(actor, row, "export a handover package")
     handed = row["data"].get("rounding_off", {}) if row["state"] == "handed_over" else {}
     receiver = receiver or handed.get("receiver")
     if not receiver:
@@ -444,7 +446,7 @@ def export(
         sections=sections,
         consents=consents,
         created_at=now,
-        created_by=actor.id,
+        created_by=acting.id,
     )
     text = (
         render_markdown(kernel, content, lang)
@@ -471,17 +473,13 @@ def export(
             # Someone wrote between the read and now: the package would not
             # match the head it names. The caller exports again.
             raise ConcurrencyError(engagement_id, row["version"], locked["version"])
-        tx.insert_access(
-            {
-                "occurred_at": now,
-                "actor": actor.id,
-                "role": role,
-                "action": "export",
-                "engagement_id": engagement_id,
-                "subject": row["subject"],
-                "criteria": {"handover": receiver, "format": format, "sections": sections},
-                "purpose": purpose,
-            }
+        kernel.log_access(
+            acting,
+            "export",
+            engagements=[row],
+            criteria={"handover": receiver, "format": format, "sections": sections},
+            purpose=purpose,
+            role=role,
         )
         result = kernel.commit_change(
             tx, locked, {"updated_at": now}, actor, role, EXPORTED, None, locked["state"], payload, now

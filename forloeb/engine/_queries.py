@@ -1,7 +1,10 @@
 """Reads of engagements: one, its history, a filtered list, and the replay of its log.
 
-With an actor, every read is written to the access log (who, when, which
-engagements, why) through :meth:`Kernel.log_access`.
+With an actor (always, through the Engine API), the actor is resolved in the
+staff register, may read only what the one visibility rule lets it see (a
+refusal is logged), and every read is written to the access log (who, when,
+which engagements, why) through :meth:`Kernel.log_access`. Without one the
+read is the engine's own (a feature that reads to do its work).
 """
 
 from __future__ import annotations
@@ -10,27 +13,39 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..persistence import EngagementFilter
+from ._access import visibility
 from ._definition import WorkflowDefinition
 from ._kernel import Kernel, snapshot
 from ._types import Actor, Engagement, Event
 
 
-def get(kernel: Kernel, engagement_id: int, *, actor: Actor | None, purpose: str | None) -> Engagement:
-    """:meth:`Engine.get`."""
+def get(
+    kernel: Kernel,
+    engagement_id: int,
+    *,
+    actor: Actor | None,
+    purpose: str | None,
+    action: str = "read",
+) -> Engagement:
+    """:meth:`Engine.get` (``action``: what the access log calls this read)."""
+    acting = kernel.resolve(actor) if actor is not None else None
     with kernel.read() as tx:
-        engagement = snapshot(kernel.load(tx, engagement_id))
-    if actor is not None:
-        kernel.log_access(actor, "read", engagements=[engagement.to_dict()], purpose=purpose)
-    return engagement
+        row = kernel.load(tx, engagement_id)
+    if acting is not None:
+        kernel.check_visible(acting, row, action)
+        kernel.log_access(acting, action, engagements=[row], purpose=purpose)
+    return snapshot(row)
 
 
 def history(kernel: Kernel, engagement_id: int, *, actor: Actor | None, purpose: str | None) -> list[Event]:
     """:meth:`Engine.history`."""
+    acting = kernel.resolve(actor) if actor is not None else None
     with kernel.read() as tx:
         row = kernel.load(tx, engagement_id)
         events = [Event.from_row(r) for r in tx.events(engagement_id)]
-    if actor is not None:
-        kernel.log_access(actor, "history", engagements=[row], purpose=purpose)
+    if acting is not None:
+        kernel.check_visible(acting, row, "history")
+        kernel.log_access(acting, "history", engagements=[row], purpose=purpose)
     return events
 
 
@@ -49,7 +64,10 @@ def list_engagements(
     actor: Actor | None = None,
     purpose: str | None = None,
 ) -> list[Engagement]:
-    """:meth:`Engine.list`."""
+    """:meth:`Engine.list`: with an actor, only what it may see, and ONE access-log
+    entry naming every engagement shown (a page costs one row, and a resident's
+    access request still finds it)."""
+    acting = kernel.resolve(actor) if actor is not None else None
     if workflow is not None:
         kernel.registry.compiled(workflow)
     where = EngagementFilter(
@@ -63,10 +81,11 @@ def list_engagements(
         due_before=kernel.clock() if stale else None,
         limit=limit,
         offset=offset,
+        visibility=visibility(acting) if acting is not None else None,
     )
     with kernel.read() as tx:
         found = [snapshot(r) for r in tx.list_engagements(where)]
-    if actor is not None:
+    if acting is not None:
         criteria: dict[str, Any] = {
             k: v
             for k, v in (
@@ -84,11 +103,12 @@ def list_engagements(
             if v is not None
         }
         kernel.log_access(
-            actor,
+            acting,
             "search",
             engagements=[{"id": e.id, "subject": e.subject} for e in found],
             criteria=criteria,
             purpose=purpose,
+            page=True,
         )
     return found
 

@@ -17,31 +17,51 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..persistence import ReminderFilter, Row, WriteConflict
-from ._checks import MAX_TEXT, aware_now, check_note, positive_int
+from ._checks import MAX_TEXT, check_note, positive_int
 from ._definition import STAFF, Deadline, WorkflowDefinition
 from ._errors import ConcurrencyError, DefinitionError, InvalidData, ReminderNotFound, UnknownWorkflow
 from ._kernel import Kernel, snapshot
 from ._machine import CompiledWorkflow
+from ._register import SYSTEM, SYSTEM_ROLE
 from ._types import Actor, Event, Reminder
 
 # Per workflow, per stage: the deadline that replaces the definition's (None: no deadline).
 DeadlineOverrides = Mapping[str, Mapping[str, Deadline | None]]
 
-# Who the log names for what the sweep does: no person acted.
-SYSTEM_ACTOR = Actor("forloeb", ())
-SYSTEM_ROLE = "system"
+# Who the log names for what the sweep does: no person acted. The register's
+# reserved system actor: a caller naming its id is refused; only the
+# background jobs hand it over (and whoever holds this object in-process).
+SYSTEM_ACTOR = SYSTEM
 _LEVEL_NAMES_DA = {1: "Påmindelse", 2: "Eskalering til leder", 3: "Eskalering til teamleder"}
 
 
 def sweep(
-    kernel: Kernel, now: datetime | None, *, batch: int, should_stop: Callable[[], bool] | None = None
+    kernel: Kernel,
+    now: datetime | None,
+    *,
+    batch: int,
+    should_stop: Callable[[], bool] | None = None,
+    actor: Actor = SYSTEM,
 ) -> list[Reminder]:
     """:meth:`Engine.sweep`: every reminder due at ``now``, each engagement in its own transaction.
 
-    ``should_stop`` is asked between engagements (a scheduler shutting down):
-    what is left is due at the next sweep, on this node or another."""
-    now = aware_now(now, kernel.clock)
+    Safe to run on any number of processes and nodes at once: each
+    engagement is handled in its own write transaction that locks the row,
+    re-checks that it is still due, and inserts the reminder on its unique
+    key (engagement, stage entry, level) with ``ON CONFLICT DO NOTHING``; the
+    event and the outbox message go in the same transaction. A sweep that did
+    not run for a while raises every level that became due, each once. The
+    candidates come from a range scan of the indexed ``next_reminder_at``
+    (when the next level is due; ``stage_due_at``, the stage's own due time,
+    is never moved by the sweep), so the cost follows the number due.
+
+    ``actor``: the system actor (the scheduler), a supervisor or an admin;
+    ``now`` not ahead of the real clock (``Kernel.background``). The events
+    name the system actor whoever asked. ``should_stop`` is asked between
+    engagements (a scheduler shutting down): what is left is due at the next
+    sweep, on this node or another."""
     positive_int("batch", batch)
+    now = kernel.background(actor, now, "sweep")
     raised: list[Reminder] = []
     after: tuple[datetime, int] | None = None
     while True:
@@ -120,7 +140,7 @@ def sweep_one(kernel: Kernel, engagement_id: int, now: datetime) -> list[Reminde
                     trigger=None,
                     from_state=state,
                     to_state=state,
-                    actor=SYSTEM_ACTOR,
+                    actor=SYSTEM,
                     role=SYSTEM_ROLE,
                     payload={
                         "reminder_id": reminder_id,

@@ -24,16 +24,20 @@ from ._checks import parse_time
 from ._errors import InvalidData
 from ._i18n import Lang
 
-CHECKPOINT_FORMAT = "forloeb-checkpoint/1"
+# /2 also records the access log's chains; a /1 checkpoint is still read.
+CHECKPOINT_FORMAT = "forloeb-checkpoint/2"
 Progress = Callable[[int, int], None]
 
 # "erased" is no break: an engagement erased (and logged) since the checkpoint.
-BreakKind = Literal["hash", "link", "gap", "head", "missing", "checkpoint", "signature", "erased"]
+# "unchained": an access-log entry outside the chains, written outside forloeb.
+BreakKind = Literal[
+    "hash", "link", "gap", "head", "missing", "checkpoint", "signature", "erased", "unchained"
+]
 
 # The human line's words for where a break is and what kind it is (the JSON keeps the keys).
-_BREAK_WHERE: dict[str, tuple[str, str, str]] = {
-    "da": ("forløb {id}", "nr. {seq}", "kontrolpunkt"),
-    "en": ("engagement {id}", "seq {seq}", "checkpoint"),
+_BREAK_WHERE: dict[str, tuple[str, str, str, str]] = {
+    "da": ("forløb {id}", "nr. {seq}", "kontrolpunkt", "adgangsloggen ({chain})"),
+    "en": ("engagement {id}", "seq {seq}", "checkpoint", "access log ({chain})"),
 }
 _KIND_DA: dict[str, str] = {
     "hash": "hash",
@@ -44,6 +48,7 @@ _KIND_DA: dict[str, str] = {
     "checkpoint": "kontrolpunkt",
     "signature": "signatur",
     "erased": "slettet",
+    "unchained": "uden for kæden",
 }
 _WARNINGS_DA: dict[str, str] = {
     "the checkpoint is signed but no audit key is set: signature not checked": (
@@ -64,6 +69,7 @@ class ChainBreak:
     kind: BreakKind
     detail: str  # what differs, in English
     detail_da: str | None = None  # the same in Danish (None: only the English is known)
+    chain: str | None = None  # an access-log chain ("access", "records"), not an engagement's
 
     def message(self, lang: Lang = "en") -> str:
         """What differs, in ``lang``."""
@@ -76,12 +82,18 @@ class ChainBreak:
             "kind": self.kind,
             "detail": self.detail,
             "detail_da": self.message("da"),
+            "chain": self.chain,
         }
 
     def text(self, lang: Lang = "en") -> str:
         """The break as one line in ``lang``: where, the kind, what differs."""
-        engagement, seq, checkpoint = _BREAK_WHERE[lang]
-        where = engagement.format(id=self.engagement_id) if self.engagement_id is not None else checkpoint
+        engagement, seq, checkpoint, log = _BREAK_WHERE[lang]
+        if self.chain is not None:
+            where = log.format(chain=self.chain)
+        elif self.engagement_id is not None:
+            where = engagement.format(id=self.engagement_id)
+        else:
+            where = checkpoint
         if self.seq is not None:
             where += ", " + seq.format(seq=self.seq)
         kind = _KIND_DA.get(self.kind, self.kind) if lang == "da" else self.kind
@@ -103,6 +115,8 @@ class VerifyReport:
     warnings_da: list[str] | None = None  # the same in Danish
     # Engagements of the checkpoint erased since, with the access log's record of it.
     erased: list[ChainBreak] = field(default_factory=list)
+    # Access-log entries checked on their chains.
+    access_entries: int = 0
 
     @property
     def ok(self) -> bool:
@@ -127,6 +141,7 @@ class VerifyReport:
             "warnings_da": self.warnings_in("da"),
             "breaks": [b.to_dict() for b in self.breaks],
             "erased": [b.to_dict() for b in self.erased],
+            "access_entries": self.access_entries,
         }
 
 
@@ -157,7 +172,7 @@ def verify(
     created: str | None = None
     erased: dict[int, ChainBreak] = {}
     if checkpoint is not None:
-        created, marks, problems, warnings = read_checkpoint(checkpoint, key)
+        created, marks, problems, warnings = read_checkpoint(checkpoint, key)[:4]
         breaks += problems
         if engagement_id is not None:
             marks = {k: v for k, v in marks.items() if k == engagement_id}
@@ -374,6 +389,11 @@ def erased_since(
         if eid not in marks:
             continue
         facts = entry["criteria"] or {}
+        if not _matches(facts, marks[eid]):
+            # A deletion record that contradicts the checkpoint (fewer events
+            # deleted than it recorded, or another head): not this chain's
+            # erasure. The engagement stays a "missing" break.
+            continue
         at = entry["occurred_at"].astimezone(COPENHAGEN).strftime("%Y-%m-%d %H:%M")
         found[eid] = ChainBreak(
             engagement_id=eid,
@@ -386,6 +406,15 @@ def erased_since(
             "blev slettet",
         )
     return found
+
+
+def _matches(facts: Mapping[str, Any], mark: tuple[int, str]) -> bool:
+    """Whether a deletion record can be the erasure of a chain the checkpoint saw:
+    a chain only grows, so at least as many events, and the same head if as many."""
+    events, head = facts.get("events"), facts.get("head")
+    if not isinstance(events, int) or events < mark[0]:
+        return False
+    return events > mark[0] or head == mark[1]
 
 
 def checkpoint(store: AuditStore, key: bytes | None, now: datetime) -> dict[str, Any]:
@@ -404,6 +433,12 @@ def checkpoint(store: AuditStore, key: bytes | None, now: datetime) -> dict[str,
         "created_at": now.isoformat(),
         "keyed": key is not None,
         "engagements": heads,
+        # The access log's chains where they end now (and the boundary of the
+        # entries from before them): entries up to here must stay as they are,
+        # or be removed by a purge that says so.
+        "access_chains": {
+            name: {"count": seq, "head": head} for name, (seq, head) in store.access_chain_heads().items()
+        },
     }
     digest = _digest(body)
     signature = hmac.new(key, digest.encode(), hashlib.sha256).hexdigest() if key else None
@@ -412,10 +447,18 @@ def checkpoint(store: AuditStore, key: bytes | None, now: datetime) -> dict[str,
 
 def read_checkpoint(
     checkpoint: Mapping[str, Any], key: bytes | None
-) -> tuple[str, dict[int, tuple[int, str]], list[ChainBreak], list[str]]:
+) -> tuple[str, dict[int, tuple[int, str]], list[ChainBreak], list[str], dict[str, tuple[int, str]]]:
+    """(created_at, engagement marks, breaks, warnings, access-log chain marks)."""
     try:
-        body = {k: checkpoint[k] for k in ("format", "created_at", "keyed", "engagements")}
+        keys: tuple[str, ...] = ("format", "created_at", "keyed", "engagements")
+        if "access_chains" in checkpoint:
+            keys += ("access_chains",)
+        body = {k: checkpoint[k] for k in keys}
         marks = {int(eid): (int(v["count"]), str(v["head"])) for eid, v in dict(body["engagements"]).items()}
+        access = {
+            str(name): (int(v["count"]), str(v["head"]))
+            for name, v in dict(body.get("access_chains") or {}).items()
+        }
     except (KeyError, TypeError, ValueError, AttributeError):
         raise InvalidData("not a forloeb checkpoint", detail_da="ikke et forloeb-kontrolpunkt") from None
     breaks: list[ChainBreak] = []
@@ -449,7 +492,7 @@ def read_checkpoint(
                 )
     else:
         warnings.append("the checkpoint is unsigned (no audit key): anyone could have rewritten it")
-    return str(body["created_at"]), marks, breaks, warnings
+    return str(body["created_at"]), marks, breaks, warnings, access
 
 
 __all__ = ["CHECKPOINT_FORMAT", "ChainBreak", "VerifyReport", "checkpoint", "read_checkpoint", "verify"]

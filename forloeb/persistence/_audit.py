@@ -30,11 +30,26 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from ._faults import Faults
 from ._query import where_between, where_equal
-from ._tables import access_log, engagement_tags, engagements, events
+from ._tables import access_chains, access_log, engagement_tags, engagements, events
 from .base import AccessQuery, AuditStore, EventQuery, Row, Visibility
 
 # Rows fetched per round trip when streaming the event table.
 _BATCH = 5000
+
+
+def visibility_clause(vis: Visibility) -> ColumnElement[bool] | None:
+    """The engagements ``vis`` lets a reader see, as a condition on ``engagements``
+    (None: all of them)."""
+    if vis.all:
+        return None
+    en = engagements.c
+    allowed: list[ColumnElement[bool]] = [en.team.in_(sorted(vis.teams))] if vis.teams else []
+    if vis.assignee is not None:
+        allowed.append(en.assignee == vis.assignee)
+    if vis.unrouted:
+        allowed.append(en.team.is_(None))
+    # Nobody to match: an impossible condition, not "no condition".
+    return or_(*allowed) if allowed else en.id.is_(None)
 
 
 class SqlAuditStore(AuditStore):
@@ -86,15 +101,9 @@ class SqlAuditStore(AuditStore):
         if where.tag is not None:
             tagged = select(engagement_tags.c.engagement_id).where(engagement_tags.c.tag == where.tag)
             stmt = stmt.where(ev.engagement_id.in_(tagged))
-        vis = where.visibility
-        if not vis.all:
-            allowed: list[ColumnElement[bool]] = [en.team.in_(sorted(vis.teams))] if vis.teams else []
-            if vis.assignee is not None:
-                allowed.append(en.assignee == vis.assignee)
-            if vis.unrouted:
-                allowed.append(en.team.is_(None))
-            # Nobody to match: an impossible condition, not "no condition".
-            stmt = stmt.where(or_(*allowed) if allowed else ev.id.is_(None))
+        visible = visibility_clause(where.visibility)
+        if visible is not None:
+            stmt = stmt.where(visible)
         if where.after is not None:
             at, last = where.after
             # A row-value comparison, not "a > x OR (a = x AND b > y)": both
@@ -203,10 +212,28 @@ class SqlAuditStore(AuditStore):
         match = func.json_extract(item.c.value, f"$.{key}") == value
         return and_(shown.is_not(None), exists(select(1).select_from(item).where(match)))
 
+    def access_chain(self, chain: str) -> Iterator[Row]:
+        c = access_log.c
+        stmt = select(access_log).where(c.chain == chain).order_by(c.seq)
+        with self._connect(watch=False) as conn:
+            for r in conn.execution_options(yield_per=_BATCH).execute(stmt):
+                yield cast(Row, dict(r._mapping))
+
+    def access_chain_heads(self) -> dict[str, tuple[int, str]]:
+        with self._connect() as conn:
+            rows = conn.execute(select(access_chains.c.name, access_chains.c.seq, access_chains.c.head))
+            return {str(r[0]): (int(r[1]), str(r[2])) for r in rows}
+
+    def unchained_access(self) -> list[Row]:
+        c = access_log.c
+        stmt = select(c.id, c.occurred_at, c.actor, c.action).where(c.seq.is_(None)).order_by(c.id)
+        with self._connect() as conn:
+            return [cast(Row, dict(r._mapping)) for r in conn.execute(stmt)]
+
     def purge_access(self, before: datetime) -> int:
         with self._connect(write=True) as conn:
             result = conn.execute(delete(access_log).where(access_log.c.occurred_at < before))
             return int(result.rowcount or 0)
 
 
-__all__ = ["AccessQuery", "AuditStore", "EventQuery", "SqlAuditStore", "Visibility"]
+__all__ = ["AccessQuery", "AuditStore", "EventQuery", "SqlAuditStore", "Visibility", "visibility_clause"]

@@ -9,6 +9,7 @@ path within a small multiple of hand-written SQL. The Alembic migrations in
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -27,7 +28,7 @@ from ._types import JSONData, UTCDateTime
 # The newest migration revision these tables describe; the engine refuses an
 # older database. A test checks it equals Alembic's head, so adding a
 # migration without bumping it fails.
-SCHEMA_HEAD = "0007"
+SCHEMA_HEAD = "0008"
 
 # A finished outbox message: delivered, or given up on (dead). The predicate
 # of the partial index the outbox purge reads, and the purge's condition
@@ -266,11 +267,56 @@ access_log = Table(
     # A page of a listing or search is one entry naming what it showed:
     # [{"id": …, "subject": …}, …] (engagement_id and subject are then NULL).
     Column("shown", JSONData),
+    # The hash chain (0008): entries are chained per retention class, "access"
+    # (reads, searches, exports, refusals; kept months) or "records" (erasures,
+    # purges of this log, changes to the staff register; kept years), so that
+    # purging one class removes a prefix of its chain and never punches holes
+    # in it. NULL in entries written before the chain existed.
+    Column("chain", String(16)),
+    Column("seq", Integer),
+    Column("prev_hash", String(64)),
+    Column("hash", String(64)),
+    # The admin who acted as ``actor`` (impersonation), if any.
+    Column("impersonator", String(200)),
     # The retention purge is a range delete on this column.
     Index(None, "occurred_at"),
     Index(None, "actor"),
     Index(None, "subject"),
     Index(None, "engagement_id"),
+    # Gapless per chain; verify walks a chain in this order.
+    UniqueConstraint("chain", "seq"),
+)
+
+# The head of each access-log chain: the seq and hash of its last entry,
+# locked by whoever appends (one writer per chain at a time), so that two
+# appends can never chain to the same predecessor.
+access_chains = Table(
+    "access_chains",
+    metadata,
+    Column("name", String(16), primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("head", String(64), nullable=False),
+)
+
+# The staff register (issue 11): who may act, in which roles and teams.
+# Every command and read resolves its actor here; nothing a caller says can
+# add a role or a team. Entries are deactivated, never deleted: events and
+# access-log entries keep naming them.
+staff = Table(
+    "staff",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("display_name", String(200), nullable=False),
+    Column("email", String(320)),
+    # Sorted lists: worker, supervisor, auditor, admin; and team names.
+    Column("roles", JSONData, nullable=False),
+    Column("teams", JSONData, nullable=False),
+    # The OS login name the CLI maps to this entry (NULL: none).
+    Column("login", String(200), unique=True),
+    Column("kind", String(16), nullable=False),  # person | service
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )
 
 # Row counts of these tables are what "writes nothing" tests compare.
@@ -283,12 +329,15 @@ ALL_TABLES = (
     outbox,
     outbox_attempts,
     access_log,
+    access_chains,
+    staff,
 )
 
 __all__ = [
     "ALL_TABLES",
     "OUTBOX_FINISHED",
     "SCHEMA_HEAD",
+    "access_chains",
     "access_log",
     "engagement_tags",
     "engagements",
@@ -298,4 +347,5 @@ __all__ = [
     "outbox",
     "outbox_attempts",
     "reminders",
+    "staff",
 ]

@@ -9,9 +9,11 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, and_, bindparam, or_, select, tuple_
 
+from ._audit import visibility_clause
 from ._hotpath import SqlText
 from ._outbox import OutboxReads, OutboxWrites
 from ._query import where_equal
+from ._register import RegisterReads, RegisterWrites
 from ._tables import engagement_tags, engagements, events, reminders
 from .base import EngagementFilter, ReadTransaction, ReminderFilter, Row, WriteTransaction
 
@@ -21,7 +23,7 @@ _EVENTS_OF = select(events).where(events.c.engagement_id == bindparam("_id")).or
 _GET_REMINDER = select(reminders).where(reminders.c.id == bindparam("_id"))
 
 
-class SqlReadTransaction(OutboxReads, ReadTransaction):
+class SqlReadTransaction(OutboxReads, RegisterReads, ReadTransaction):
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
@@ -50,6 +52,10 @@ class SqlReadTransaction(OutboxReads, ReadTransaction):
         if where.tag is not None:
             tagged = select(engagement_tags.c.engagement_id).where(engagement_tags.c.tag == where.tag)
             stmt = stmt.where(c.id.in_(tagged))
+        if where.visibility is not None:
+            visible = visibility_clause(where.visibility)
+            if visible is not None:
+                stmt = stmt.where(visible)
         if where.due_before is not None:
             stmt = stmt.where(c.stage_due_at <= where.due_before)
         if where.order == "due":
@@ -116,7 +122,7 @@ class SqlReadTransaction(OutboxReads, ReadTransaction):
         return [cast(Row, r._mapping) for r in self._conn.execute(stmt)]
 
 
-class SqlWriteTransaction(OutboxWrites, WriteTransaction):
+class SqlWriteTransaction(OutboxWrites, RegisterWrites, WriteTransaction):
     def __init__(self, cursor: Any, sql: SqlText) -> None:
         self._cur = cursor
         self._sql = sql
@@ -154,7 +160,9 @@ class SqlWriteTransaction(OutboxWrites, WriteTransaction):
 
     def insert_access(self, values: Mapping[str, Any]) -> None:
         params = self._sql.encode(values)
-        params.setdefault("shown", None)  # only a listing page names what it showed
+        # Only a listing page names what it showed; only the engine chains entries.
+        for column in ("shown", "chain", "seq", "prev_hash", "hash", "impersonator"):
+            params.setdefault(column, None)
         self._cur.execute(self._sql.insert_access, params)
 
     def lock_engagement_if_free(self, engagement_id: int) -> Row | None:

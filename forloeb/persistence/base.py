@@ -87,6 +87,9 @@ class EngagementFilter:
     # last row: its id (order "id"), or (stage_due_at, id) (order "due").
     after_id: int | None = None
     after_due: tuple[datetime, int] | None = None
+    # Only the engagements this reader may see (the engine's one rule,
+    # ``forloeb.engine._access``); None: every engagement (internal reads).
+    visibility: Visibility | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -131,6 +134,20 @@ class ReadTransaction(ABC):
         """Engagements in one of ``states`` last changed (``updated_at``) before
         ``before``: id, workflow, workflow_version, state, subject, version and
         updated_at, by updated_at then id, starting after the key ``after``."""
+
+    # -- the staff register (implemented in _register.py) --
+
+    @abstractmethod
+    def get_staff(self, staff_id: str) -> Row | None:
+        """The register entry ``staff_id`` (roles and teams as lists), or None."""
+
+    @abstractmethod
+    def get_staff_by_login(self, login: str) -> Row | None:
+        """The register entry whose OS login name is ``login``, or None."""
+
+    @abstractmethod
+    def list_staff(self) -> list[Row]:
+        """Every register entry, by id."""
 
     # -- outbox delivery (implemented in _outbox.py) --
 
@@ -214,6 +231,56 @@ class WriteTransaction(ABC):
         """Delete the engagement and every row that belongs to it (events, tags,
         idempotency keys, reminders, their outbox messages and attempts): a real
         DELETE. Rows deleted per table. The access log is not touched."""
+
+    # -- the staff register and the access log's chains (implemented in _register.py) --
+
+    @abstractmethod
+    def get_staff(self, staff_id: str) -> Row | None:
+        """The register entry ``staff_id`` as this transaction sees it (a command
+        resolves its actor here, in its own transaction)."""
+
+    @abstractmethod
+    def get_staff_by_login(self, login: str) -> Row | None: ...
+
+    @abstractmethod
+    def list_staff(self) -> list[Row]: ...
+
+    @abstractmethod
+    def lock_staff(self, staff_id: str) -> Row | None:
+        """The register entry, locked against other writers until the end."""
+
+    @abstractmethod
+    def insert_staff(self, values: Mapping[str, Any]) -> None: ...
+
+    @abstractmethod
+    def update_staff(self, staff_id: str, values: Mapping[str, Any]) -> None: ...
+
+    @abstractmethod
+    def lock_access_chain(self, chain: str) -> tuple[int, str]:
+        """The (seq, hash) of the chain's last entry ((0, genesis) for a new chain),
+        locked until the transaction ends: one appender per chain at a time."""
+
+    @abstractmethod
+    def move_access_chain(self, chain: str, seq: int, head: str) -> None:
+        """Record the chain's new last entry."""
+
+    @abstractmethod
+    def access_prefix(self, chain: str, before: datetime) -> tuple[int, str] | None:
+        """The (seq, hash) of the last entry of the chain's longest prefix whose
+        entries all occurred before ``before``; None when that prefix is empty."""
+
+    @abstractmethod
+    def count_access_through(self, chain: str, seq: int) -> int:
+        """Entries of the chain with a seq up to ``seq``."""
+
+    @abstractmethod
+    def delete_access_through(self, chain: str, seq: int) -> int:
+        """Delete the chain's entries up to ``seq`` (a prefix); the number deleted."""
+
+    @abstractmethod
+    def purge_legacy_access(self, before: datetime, lasting: bool, dry_run: bool) -> int:
+        """Delete (``dry_run``: count) the entries from before the chains that
+        occurred before ``before``: the deletion records (``lasting``) or the rest."""
 
     # -- outbox delivery (implemented in _outbox.py) --
 
@@ -331,7 +398,21 @@ class AuditStore(ABC):
 
     @abstractmethod
     def purge_access(self, before: datetime) -> int:
-        """Delete access-log entries older than ``before``; the number deleted."""
+        """Delete access-log entries older than ``before``; the number deleted.
+        Raw: the engine purges by chain (``WriteTransaction.delete_access_through``)."""
+
+    @abstractmethod
+    def access_chain(self, chain: str) -> Iterator[Row]:
+        """The chain's entries by seq, streamed (what verify walks)."""
+
+    @abstractmethod
+    def access_chain_heads(self) -> dict[str, tuple[int, str]]:
+        """Chain name -> (seq, head) as ``access_chains`` holds them ("legacy": the
+        largest id of the entries from before the chains, and an empty head)."""
+
+    @abstractmethod
+    def unchained_access(self) -> list[Row]:
+        """id, occurred_at, actor and action of every entry outside the chains, by id."""
 
 
 class Store(ABC):

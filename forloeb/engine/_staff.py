@@ -172,6 +172,9 @@ class Staff:
         reason = changes.pop("reason", None)
         now = self._kernel.clock()
         with self._kernel.write() as tx:
+            # Resolved now, as the admin was when acting (an admin may deactivate
+            # themselves while another admin remains): the record names them.
+            self._kernel.resolve(admin)
             before = tx.lock_staff(staff_id)
             if before is None:
                 raise InvalidData(

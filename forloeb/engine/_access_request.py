@@ -84,9 +84,10 @@ class AccessEntry:
             impersonator=row.get("impersonator"),
         )
 
-    def to_dict(self, *, redact_staff: bool = True, names: Iterable[str] = ()) -> dict[str, Any]:
-        """The entry as data; ``redact_staff`` (the default): without staff identities,
-        also where free text names them (``names``: the names to take out)."""
+    def to_dict(self, *, redact_staff: bool = False, names: Iterable[str] = ()) -> dict[str, Any]:
+        """The entry as data (for the auditor reading the log); ``redact_staff``: without
+        staff identities, also where free text names them (``names``: the names to take
+        out), as every export for a resident is by default."""
         d = {
             "id": self.id,
             "occurred_at": self.occurred_at.isoformat(),

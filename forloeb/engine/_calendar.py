@@ -4,11 +4,18 @@ Pluggable: anything with ``due(start, deadline)`` serves. The default counts
 Danish working days (no weekends, no Danish public holidays from the
 ``holidays`` package) in Copenhagen local time, so "5 working days from a
 referral on Friday at 10:00" is the next Friday at 10:00 local time.
+
+Danish public-sector workplaces also close on juleaften, nytårsaften and
+grundlovsdag, which are not public holidays: the ``holidays`` package lists
+them as Denmark's *optional* category (with 1 May, which most keep open). The
+default calendar closes on those three (``DEFAULT_CLOSING_DAYS``), so no
+deadline falls on 24 December; the configuration names others
+(``[calendar] closing_days``, ``extra_closed``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Final, Protocol
@@ -22,12 +29,49 @@ from ._definition import Deadline
 COPENHAGEN: Final = ZoneInfo("Europe/Copenhagen")
 
 
+# The days of the holidays package's optional category for Denmark, by the
+# names a secretariat uses, as (month, day): a day closes when the package
+# lists it in that category for the year.
+CLOSING_DAYS: Final[Mapping[str, tuple[int, int]]] = {
+    "juleaften": (12, 24),
+    "nytårsaften": (12, 31),
+    "grundlovsdag": (6, 5),
+    "1. maj": (5, 1),
+}
+# The same names written without Danish letters or punctuation.
+_ALIASES: Final[Mapping[str, str]] = {"nytaarsaften": "nytårsaften", "1_maj": "1. maj", "1. mai": "1. maj"}
+DEFAULT_CLOSING_DAYS: Final[tuple[str, ...]] = ("juleaften", "nytårsaften", "grundlovsdag")
+OPTIONAL: Final = "optional"
+
+
+def closing_day_names(names: Iterable[str]) -> tuple[str, ...]:
+    """``names`` as keys of :data:`CLOSING_DAYS` (``"optional"``: all of them); ValueError if unknown."""
+    out: dict[str, None] = {}
+    for raw in names:
+        name = raw.strip().lower() if isinstance(raw, str) else raw
+        if name == OPTIONAL:
+            out.update(dict.fromkeys(CLOSING_DAYS))
+            continue
+        name = _ALIASES.get(name, name)
+        if name not in CLOSING_DAYS:
+            known = ", ".join([*CLOSING_DAYS, OPTIONAL])
+            raise ValueError(f"unknown closing day {raw!r}; known: {known}")
+        out[name] = None
+    return tuple(out)
+
+
 class BusinessCalendar(Protocol):
     def due(self, start: datetime, deadline: Deadline) -> datetime: ...
 
 
 class WorkingDayCalendar:
-    """Working days of one country, plus local closing days."""
+    """Working days of one country, plus local closing days.
+
+    ``closing_days``: days of the holidays package's optional category that
+    count as closed, by name (:data:`CLOSING_DAYS`; default juleaften,
+    nytårsaften and grundlovsdag; ``()`` for none); ``closed_days``: further
+    dates (a secretariat's own closing day).
+    """
 
     def __init__(
         self,
@@ -36,15 +80,25 @@ class WorkingDayCalendar:
         timezone: str = "Europe/Copenhagen",
         closed_days: Iterable[date] = (),
         weekend: Iterable[int] = (5, 6),
+        closing_days: Iterable[str] = DEFAULT_CLOSING_DAYS,
     ) -> None:
         self.country = country
         self.tz = ZoneInfo(timezone)
         self.closed_days = frozenset(closed_days)
         self.weekend = frozenset(weekend)
+        self.closing_days = closing_day_names(closing_days)
+        wanted = frozenset(CLOSING_DAYS[name] for name in self.closing_days)
 
         @lru_cache(maxsize=64)
         def _holidays(year: int) -> frozenset[date]:
-            return frozenset(holidays.country_holidays(country, years=year).keys())
+            days = set(holidays.country_holidays(country, years=year).keys())
+            if wanted:
+                try:
+                    optional = holidays.country_holidays(country, years=year, categories=(OPTIONAL,))
+                except (NotImplementedError, ValueError):  # a country without an optional category
+                    return frozenset(days)
+                days.update(d for d in optional if (d.month, d.day) in wanted)
+            return frozenset(days)
 
         self._holidays_of = _holidays
 

@@ -1,4 +1,5 @@
-"""The configuration file (TOML): notifiers and routes, deadlines, team leads, scheduling.
+"""The configuration file (TOML): notifiers and routes, deadlines, team leads, scheduling,
+closing days, and a folder of the secretariat's own method definitions.
 
 One file per installation, given with ``--config FILE`` or ``FORLOEB_CONFIG``
 (see ``docs/forloeb.example.toml``). Everything is checked when it is loaded,
@@ -12,16 +13,22 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from ._calendar import DEFAULT_CLOSING_DAYS, WorkingDayCalendar
 from ._checks import check_interval, parse_digest_time
 from ._definition import Deadline, Escalation
 from ._errors import InvalidData
 from .notifiers import Route, Router
 
 CONFIG_ENV: Final = "FORLOEB_CONFIG"
-_TOP: Final = frozenset({"notifiers", "routes", "address_book", "deadlines", "team_leads", "scheduler"})
+_TOP: Final = frozenset(
+    {"notifiers", "routes", "address_book", "deadlines", "team_leads", "scheduler", "calendar", "workflows"}
+)
+_CALENDAR: Final = frozenset({"closing_days", "extra_closed"})
+_WORKFLOWS: Final = frozenset({"folder"})
 _SCHEDULER: Final = frozenset({"sweep_every", "dispatch_every", "digest_at"})
 _DEADLINE: Final = frozenset({"amount", "unit", "rearm", "escalation", "none"})
 _ESCALATION: Final = frozenset({"to", "after", "unit"})
@@ -41,14 +48,25 @@ class Settings:
     sweep_every: float = 60.0
     dispatch_every: float = 15.0
     digest_at: str | None = None
+    # ``[calendar]``: the working-day calendar with the configured closing days
+    # (None: the default, which closes on juleaften, nytårsaften and grundlovsdag).
+    calendar: WorkingDayCalendar | None = None
+    # ``[workflows] folder``: the secretariat's own definition files (relative
+    # to the configuration file), loaded beside the shipped ones.
+    workflows_folder: str | None = None
 
     def engine_options(self) -> dict[str, Any]:
         """Keyword arguments for :meth:`Engine.open`."""
-        return {
+        options: dict[str, Any] = {
             "deadlines": self.deadlines or None,
             "team_leads": self.team_leads or None,
             "router": self.router,
         }
+        if self.calendar is not None:
+            options["calendar"] = self.calendar
+        if self.workflows_folder is not None:
+            options["workflows_folder"] = self.workflows_folder
+        return options
 
 
 def load_settings(
@@ -108,7 +126,49 @@ def settings_from_mapping(
         sweep_every=check_interval("scheduler.sweep_every", scheduler.get("sweep_every", 60)),
         dispatch_every=check_interval("scheduler.dispatch_every", scheduler.get("dispatch_every", 15)),
         digest_at=digest_at,
+        calendar=_calendar(data["calendar"]) if "calendar" in data else None,
+        workflows_folder=_workflows_folder(data.get("workflows"), path),
     )
+
+
+def _calendar(value: object) -> WorkingDayCalendar:
+    """``[calendar]``: ``closing_days`` (names from the holidays package's optional
+    category for Denmark, or "optional" for all of it) and ``extra_closed`` (dates)."""
+    spec = _table("calendar", value)
+    _known("calendar", spec, _CALENDAR)
+    names = spec.get("closing_days", list(DEFAULT_CLOSING_DAYS))
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise InvalidData('calendar.closing_days must be a list of names, e.g. ["juleaften", "grundlovsdag"]')
+    extra = spec.get("extra_closed", [])
+    if not isinstance(extra, list):
+        raise InvalidData('calendar.extra_closed must be a list of dates, e.g. ["2026-12-23"]')
+    dates: list[date] = []
+    for item in extra:
+        if isinstance(item, date) and not isinstance(item, datetime):
+            dates.append(item)  # a TOML date
+            continue
+        try:
+            dates.append(date.fromisoformat(item) if isinstance(item, str) else date.fromisoformat(""))
+        except ValueError:
+            raise InvalidData(f"calendar.extra_closed: {item!r} is not a date (YYYY-MM-DD)") from None
+    try:
+        return WorkingDayCalendar(closing_days=names, closed_days=dates)
+    except ValueError as exc:
+        raise InvalidData(f"calendar.closing_days: {exc}") from None
+
+
+def _workflows_folder(value: object, path: str | None) -> str | None:
+    """``[workflows] folder``: a folder of definition files, relative to the configuration file."""
+    if value is None:
+        return None
+    spec = _table("workflows", value)
+    _known("workflows", spec, _WORKFLOWS)
+    folder = spec.get("folder")
+    if not isinstance(folder, str) or not folder.strip():
+        raise InvalidData(f"workflows.folder must be the path of a folder, not {folder!r}")
+    if path is not None and not Path(folder).is_absolute():
+        return str(Path(path).parent / folder)
+    return folder
 
 
 def default_router() -> Router:

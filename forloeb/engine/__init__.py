@@ -31,7 +31,13 @@ if TYPE_CHECKING:
         VerifyReport,
         parse_time,
     )
-    from ._calendar import COPENHAGEN, BusinessCalendar, WorkingDayCalendar
+    from ._calendar import (
+        CLOSING_DAYS,
+        COPENHAGEN,
+        DEFAULT_CLOSING_DAYS,
+        BusinessCalendar,
+        WorkingDayCalendar,
+    )
     from ._chain import GENESIS, canonical_bytes, event_hash
     from ._checks import MAX_PAYLOAD_BYTES
     from ._config import CONFIG_ENV, Settings, load_settings, settings_from_mapping
@@ -88,6 +94,8 @@ if TYPE_CHECKING:
     from ._handover import HandoverPackage
     from ._i18n import LANGS, Lang, field_label
     from ._logging import configure_logging
+    from ._methods import Methods
+    from ._migration import MigrationReport
     from ._queries import replay
     from ._register import ADMIN, Impersonation, NotInRegister, StaffMember
     from ._reminders import SYSTEM_ACTOR
@@ -111,7 +119,7 @@ _MODULES: dict[str, str] = {
     "._access_request": "AccessRequest",
     "._answers": "UndeclaredKey",
     "._audit": "DEFAULT_RETENTION AccessEntry Audit AuditPage AuditRecord ChainBreak VerifyReport parse_time",
-    "._calendar": "COPENHAGEN BusinessCalendar WorkingDayCalendar",
+    "._calendar": "CLOSING_DAYS COPENHAGEN DEFAULT_CLOSING_DAYS BusinessCalendar WorkingDayCalendar",
     "._chain": "GENESIS canonical_bytes event_hash",
     "._checks": "MAX_PAYLOAD_BYTES",
     "._config": "CONFIG_ENV Settings load_settings settings_from_mapping",
@@ -133,6 +141,8 @@ _MODULES: dict[str, str] = {
     "._handover": "HandoverPackage",
     "._i18n": "LANGS Lang field_label",
     "._logging": "configure_logging",
+    "._methods": "Methods",
+    "._migration": "MigrationReport",
     "._queries": "replay",
     "._register": "ADMIN Impersonation NotInRegister StaffMember",
     "._reminders": "SYSTEM_ACTOR",
@@ -149,8 +159,10 @@ _EXPORTS: dict[str, str] = {name: module for module, names in _MODULES.items() f
 __all__ = [
     "ADMIN",
     "AUDITOR",
+    "CLOSING_DAYS",
     "CONFIG_ENV",
     "COPENHAGEN",
+    "DEFAULT_CLOSING_DAYS",
     "DEFAULT_OUTBOX_RETENTION_DAYS",
     "DEFAULT_RECEIVERS",
     "DEFAULT_RETENTION",
@@ -206,6 +218,8 @@ __all__ = [
     "Label",
     "Lang",
     "LogNotifier",
+    "Methods",
+    "MigrationReport",
     "NotInRegister",
     "Notification",
     "Notifier",

@@ -11,7 +11,6 @@ features receive the kernel, never the facade; nothing imports this module but
 from __future__ import annotations
 
 import builtins
-import importlib
 import os
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
@@ -19,7 +18,7 @@ from types import TracebackType
 from typing import Any
 
 from ..persistence import Store
-from . import _commands, _consent, _dispatch, _erasure, _handover, _queries, _reminders
+from . import _commands, _consent, _dispatch, _erasure, _handover, _progress, _queries, _reminders
 from ._audit import Audit
 from ._calendar import BusinessCalendar, WorkingDayCalendar
 from ._checks import positive_int
@@ -28,6 +27,7 @@ from ._definition import Label, WorkflowDefinition
 from ._dispatch import DEFAULT_OUTBOX_RETENTION_DAYS, DispatchResult, OutboxMessage, RetryPolicy
 from ._errors import InvalidData
 from ._kernel import REMINDER_CHANNEL, Clock, Kernel, Subscriber, open_store, utcnow
+from ._methods import DEFAULT_WORKFLOWS, Methods, load_workflows, receivers_with_partners
 from ._registry import Registry
 from ._scheduler import SchedulerControl
 from ._staff import Staff
@@ -36,12 +36,6 @@ from .notifiers import Router
 
 # Per workflow, per stage: the deadline that replaces the definition's (None: no deadline).
 DeadlineOverrides = _reminders.DeadlineOverrides
-DEFAULT_WORKFLOWS = "forloeb.workflows:BUILTIN"
-
-
-def _load_workflows(spec: str) -> list[WorkflowDefinition]:
-    module, _, attr = spec.partition(":")
-    return list(getattr(importlib.import_module(module), attr))
 
 
 def _audit_key_from_env() -> bytes | None:
@@ -70,6 +64,7 @@ class Engine:
         self.retry_policy = retry_policy or RetryPolicy()
         self._scheduler = SchedulerControl(self)
         self._registry = Registry()
+        workflows = list(workflows)
         self._kernel = Kernel(
             store,
             registry=self._registry,
@@ -77,13 +72,16 @@ class Engine:
             clock=clock or utcnow,
             calendar=calendar or WorkingDayCalendar(),
             router=router if router is not None else default_router(),
-            receivers=_consent.DEFAULT_RECEIVERS,
+            receivers=receivers_with_partners(workflows),
             team_leads=team_leads or {},
             channel=reminder_channel,
         )
         self._audit = Audit(self._kernel)
+        # The methods' versions and migration, and progress recorded on an engagement
+        # (self-help, a group's fields): objects of their own, as ``audit`` is.
+        self.methods = Methods(self._kernel)
+        self.progress = _progress.Progress(self._kernel)
         self._staff = Staff(self._kernel)
-        workflows = list(workflows)
         if deadlines:
             workflows = _reminders.with_deadlines(workflows, deadlines)
         for definition in workflows:
@@ -107,15 +105,17 @@ class Engine:
         pool_size: int | None = None,
         connect_timeout: float | None = None,
         simulation: bool = False,
+        workflows_folder: str | os.PathLike[str] | None = None,
     ) -> Engine:
         """Open the database at ``url`` (default ``FORLOEB_DB`` or ``./forloeb.db``).
 
         ``migrate=True`` creates or upgrades the schema first (what ``forloeb
         init`` does); otherwise a database at an older schema is refused with
         :class:`SchemaOutOfDate`. ``audit_key`` (default ``FORLOEB_AUDIT_KEY``)
-        makes the event hash chain an HMAC. ``workflows`` defaults to the two
-        built-in methods. ``deadlines`` overrides stage deadlines per workflow
-        and stage, e.g. ``{"individual_course": {"first_contact": Deadline(amount=3)}}``;
+        makes the event hash chain an HMAC. ``workflows`` defaults to versions 1
+        and 2 of both methods and the files in ``workflows_folder`` (default
+        ``FORLOEB_WORKFLOWS``), linted as they load. ``deadlines`` overrides
+        stage deadlines per workflow and stage, e.g. ``{"individual_course": {"first_contact": Deadline(amount=3)}}``;
         ``team_leads`` maps a team to the lead who gets level-3 escalations;
         ``router`` delivers the outbox (default: the log only). ``simulation``: the
         database is a copy to simulate on (background work may run ahead of the clock).
@@ -124,7 +124,7 @@ class Engine:
         try:
             engine = cls(
                 store,
-                workflows=workflows if workflows is not None else _load_workflows(DEFAULT_WORKFLOWS),
+                workflows=workflows if workflows is not None else load_workflows(folder=workflows_folder),
                 audit_key=audit_key if audit_key is not None else _audit_key_from_env(),
                 clock=clock,
                 calendar=calendar,
@@ -588,9 +588,7 @@ class Engine:
 
     def replay(self, engagement_id: int) -> dict[str, Any]:
         """The state, cycle and return stages obtained by replaying the event log."""
-        events = _queries.history(self._kernel, engagement_id, actor=None, purpose=None)
-        engagement = _queries.get(self._kernel, engagement_id, actor=None, purpose=None)
-        return _queries.replay(self.workflow(engagement.workflow, engagement.workflow_version), events)
+        return _queries.replay_engagement(self._kernel, engagement_id)
 
     def row_counts(self) -> dict[str, int]:
         with self._kernel.faults():

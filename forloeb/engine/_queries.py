@@ -9,7 +9,7 @@ read is the engine's own (a feature that reads to do its work).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..persistence import EngagementFilter
@@ -113,9 +113,23 @@ def list_engagements(
     return found
 
 
-def replay(definition: WorkflowDefinition, events: Sequence[Event]) -> dict[str, Any]:
-    """Fold an event log into the engagement's state (the log is the truth)."""
-    kind_of = {s.key: s.kind for s in definition.stages}
+def replay(
+    definition: WorkflowDefinition,
+    events: Sequence[Event],
+    versions: Callable[[int], WorkflowDefinition | None] | None = None,
+) -> dict[str, Any]:
+    """Fold an event log into the engagement's state (the log is the truth).
+
+    ``definition`` is the engagement's method at its current version. A log
+    with migration events began on another version: ``versions`` looks a
+    version up (None when unknown), so each event is read with the stages of
+    the version it was written under.
+    """
+    migrations = [e for e in events if e.type == "migration"]
+    current = definition
+    if migrations and versions is not None:
+        current = versions(int(migrations[0].data["from_version"])) or definition
+    kind_of = {s.key: s.kind for s in current.stages}
     state: str | None = None
     cycle = 1
     paused_from: str | None = None
@@ -130,4 +144,26 @@ def replay(definition: WorkflowDefinition, events: Sequence[Event]) -> dict[str,
             closed_from = state if kind_of[e.to_state] == "final" else None
             cycle = int(e.data.get("cycle", cycle))
             state = e.to_state
+        elif e.type == "migration":
+            # Another version: the stage through the map, and where it was paused from.
+            state = e.to_state
+            paused_from = e.data.get("paused_from")
+            closed_from = None
+            moved_to = versions(int(e.data["to_version"])) if versions is not None else None
+            kind_of = {s.key: s.kind for s in (moved_to or definition).stages}
     return {"state": state, "cycle": cycle, "paused_from": paused_from, "closed_from": closed_from}
+
+
+def replay_engagement(kernel: Kernel, engagement_id: int) -> dict[str, Any]:
+    """:meth:`Engine.replay`: the engagement's own log, read with the versions it went through."""
+    with kernel.read() as tx:
+        row = kernel.load(tx, engagement_id)
+        events = [Event.from_row(r) for r in tx.events(engagement_id)]
+    name = row["workflow"]
+    definition = kernel.registry.compiled(name, row["workflow_version"]).definition
+
+    def versions(version: int) -> WorkflowDefinition | None:
+        found = kernel.registry.find(name, version)
+        return found.definition if found is not None else None
+
+    return replay(definition, events, versions)

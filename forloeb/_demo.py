@@ -2,22 +2,25 @@
 
 Driven through the public Engine API only, with a back-dated clock so that
 the result looks like weeks of real work (some overdue, some closed, one
-handed over, one paused, one begun anew).
+handed over, one referred on after one conversation, one paused, one begun
+anew), on version 2 of the methods: the six first-contact questions, results,
+activities' fields, self-help as progress, a group's own fields.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from .engine import COPENHAGEN, Actor, Engine, StaffMember
 
 # One step of a demo scenario: (operation, argument, data). Operations: "fire"
 # (argument: trigger), "boss" (a supervisor fires), "note" (argument: text),
-# "record" (data only), "activity" (argument: kind; data: description),
-# "consent" (data: the consent's information, to, purpose, how).
+# "record" (data), "activity" (argument: kind; data: description, fields),
+# "self_help" (argument: level), "fields" (data), "consent" (data: information,
+# to, purpose, how).
 _Step = tuple[str, str, dict[str, Any]]
 
 
@@ -31,11 +34,14 @@ class _Scenario:
     tags: tuple[str, ...]
     steps: tuple[_Step, ...]
     idle_days: int  # days since the last step: some are overdue, some not
+    data: Mapping[str, Any] | None = None  # start's data: a group's fields
 
 
 _SOCIAL = "Social udvikling, familier og unge"
 _CIVIL = "Civilsamfund og lokalt engagement"
 _LEADER = "hanne.l"
+_SECRETARIAT = "Fortalte om sekretariatet, tavshedspligten, og at vi arbejder sammen med dig, ikke for dig"
+_SECRETARIAT_GROUP = "Fortalte om sekretariatet, og at vi hjælper jer i gang, så I selv kan bære det videre"
 
 
 def _fire(trigger: str, **data: Any) -> _Step:
@@ -46,8 +52,20 @@ def _note(text: str) -> _Step:
     return ("note", text, {})
 
 
-def _act(kind: str, description: str) -> _Step:
-    return ("activity", kind, {"description": description})
+def _act(kind: str, description: str, **fields: Any) -> _Step:
+    return ("activity", kind, {"description": description, **fields})
+
+
+def _agree(description: str, what: str, who: str, in_days: int | None = None) -> _Step:
+    """A "vi laver aftaler" activity: what, who does it (VI / DU / I) and, perhaps, by when."""
+    fields: dict[str, Any] = {"what": what, "who": who}
+    if in_days is not None:
+        fields["by_when"] = (date.today() + timedelta(days=in_days)).isoformat()
+    return _act("agreement", description, **fields)
+
+
+def _self_help(level: str) -> _Step:  # the level reached, as often as it moves
+    return ("self_help", level, {})
 
 
 def _to_action(
@@ -65,8 +83,17 @@ def _to_action(
     )
 
 
-def _contact(who: str, challenges: str, dreams: str, use: str) -> dict[str, str]:
-    return {"who_are_you": who, "challenges": challenges, "dreams": dreams, "use_of_secretariat": use}
+def _contact(
+    brings: str, who: str, challenges: str, dreams: str, use: str, secretariat: str = _SECRETARIAT
+) -> dict[str, str]:
+    return {
+        "who_is_secretariat": secretariat,
+        "what_brings_us": brings,
+        "who_are_you": who,
+        "challenges": challenges,
+        "dreams": dreams,
+        "use_of_secretariat": use,
+    }
 
 
 def _plan(focus: str, goals: str, plan: str) -> dict[str, str]:
@@ -86,7 +113,8 @@ SCENARIOS: tuple[_Scenario, ...] = (
                 "Kontaktlærer på Abildgårdskolen",
                 "Højt fravær i 8. klasse",
                 _contact(
-                    "14-årig, bor med mor og to søskende",
+                    "Skolen er bekymret for hans fravær, og han vil gerne selv videre",
+                    "14-årig, bor med sin mor og to søskende",
                     "Fravær og konflikter i klassen",
                     "At blive elektriker",
                     "Hjælp til at tale med skolen",
@@ -104,11 +132,20 @@ SCENARIOS: tuple[_Scenario, ...] = (
             ),
             _act("investigate", "Gennemgik fraværet sammen med mor og kontaktlærer"),
             _act("gather_knowledge", "Undersøgte lektiecaféen på Vollsmose Bibliotek"),
-            _act("agreement", "Aftale: fast møde hver mandag kl. 15"),
+            _agree("Fast møde hver mandag kl. 15", "Møde op til samtalen hver mandag", "du"),
+            _self_help("wants"),
             _note("Godt møde – han fortæller selv om fremskridtene"),
+            _self_help("can"),
             _fire("reach_self_help"),
-            _fire("round_off", level="does"),
-            _fire("close", status="Går i skole hver dag", achievements="Fremmøde 94 %", outcome="mål nået"),
+            ("record", "", {"level": "does"}),
+            _fire("round_off"),
+            _fire(
+                "close",
+                status="Går i skole hver dag",
+                achievements="Fremmøde 94 % og en fast morgenrutine",
+                outcome="goal_reached",
+                outcome_text="Han møder selv op og taler selv med kontaktlæreren",
+            ),
         ),
         idle_days=3,
     ),
@@ -124,8 +161,9 @@ SCENARIOS: tuple[_Scenario, ...] = (
                 "Jobkonsulent",
                 "Ønsker hjælp til at komme i arbejde",
                 _contact(
+                    "Han vil gerne i arbejde som frisør",
                     "32 år, uddannet frisør i Syrien",
-                    "Dansk på skrift, ingen netværk i branchen",
+                    "Dansk på skrift, intet netværk i branchen",
                     "Egen salon på sigt",
                     "Sparring og kontakt til arbejdsgivere",
                 ),
@@ -134,10 +172,12 @@ SCENARIOS: tuple[_Scenario, ...] = (
                     "Praktik i en salon", "Første praktikdag før 1. december", "Besøge tre saloner i Odense"
                 ),
             ),
-            _act("collaborate", "Fælles møde med jobcentret og sprogskolen"),
+            _act("collaborate", "Fælles møde med jobcentret og sprogskolen", with_whom=["jobcenter"]),
             _act("wonder", "Hvorfor svarer salonerne ikke på mails? Vi prøver at møde op i stedet"),
+            _agree("Besøg i salonerne", "Besøge tre saloner og aflevere CV", "du", in_days=14),
+            _self_help("can"),
             _fire("reach_self_help"),
-            _fire("round_off", level="can"),
+            _fire("round_off"),
             (
                 "consent",
                 "",
@@ -151,6 +191,7 @@ SCENARIOS: tuple[_Scenario, ...] = (
             _fire(
                 "hand_over",
                 status="I praktik, klar til jobcentrets forløb",
+                achievements="CV, praktikplads og første kontakt til to saloner",
                 receiver="jobcenter",
                 shared="plan, status og opnåede mål",
                 legal_basis="samtykke (skriftligt) 2026-11-20",
@@ -170,8 +211,9 @@ SCENARIOS: tuple[_Scenario, ...] = (
                 "UU-vejleder",
                 "Faldet fra erhvervsskolen",
                 _contact(
+                    "Han er faldet fra og vil gerne tilbage på sporet",
                     "19 år, bor hjemme",
-                    "Mangler praktikplads",
+                    "Mangler en læreplads",
                     "At blive tømrer",
                     "Hjælp til at finde en læreplads",
                 ),
@@ -180,13 +222,9 @@ SCENARIOS: tuple[_Scenario, ...] = (
             ),
             _act("wonder", "Undrede os sammen over, hvorfor praktikken gik i stå"),
             _fire("revise_own_path"),
-            _note("Ny praktikplads i sigte – planen skal justeres"),
-            _fire(
-                "act",
-                **_plan(
-                    "Praktik hos tømrer i Bolbro", "Kontrakt før sommerferien", "Møde med mester og UU sammen"
-                ),
-            ),
+            _note("Ny læreplads i sigte – planen skal justeres"),
+            _fire("act", **_plan("Læreplads i Bolbro", "Kontrakt før sommerferien", "Møde med mester og UU")),
+            _act("collaborate", "Møde med mester og UU-vejlederen", with_whom=["uu"]),
         ),
         idle_days=4,
     ),
@@ -204,7 +242,11 @@ SCENARIOS: tuple[_Scenario, ...] = (
             _fire(
                 "agree_shared_path",
                 **_contact(
-                    "67 år, enke", "Gæld og ensomhed", "At komme ud blandt folk", "Følgeskab til møder"
+                    "Hun vil gerne ud blandt andre igen",
+                    "67 år, enke",
+                    "Gæld og ensomhed",
+                    "At komme ud blandt folk",
+                    "Følgeskab til møder",
                 ),
             ),
         ),
@@ -221,14 +263,25 @@ SCENARIOS: tuple[_Scenario, ...] = (
             *_to_action(
                 "Beboeren selv",
                 "Vil gerne have hjælp til at søge job",
-                _contact("45 år, far til fire", "Langtidsledig", "Fast arbejde", "Hjælp til ansøgninger"),
+                _contact(
+                    "Han vil gerne i fast arbejde",
+                    "45 år, far til fire",
+                    "Langtidsledig",
+                    "Fast arbejde",
+                    "Hjælp til ansøgninger",
+                ),
                 _plan("Job", "Fast job inden for et år", "Jobsøgning hver uge"),
                 _plan("Chauffør", "Kørekort til lastbil", "Søge om kursus gennem jobcentret"),
             ),
-            _act("agreement", "Aftale med jobcentret om kørekortskursus"),
+            _agree("Kørekortskursus", "Søge kursus gennem jobcentret", "du", in_days=21),
+            _self_help("can"),
             _fire("reach_self_help"),
             _fire("round_off", level="can"),
-            _fire("begin_anew", status="Har fået job, men mistet boligen", decision="begynd på ny"),
+            _fire(
+                "begin_anew",
+                status="Har fået job som chauffør, men har mistet sin bolig",
+                achievements="Fast arbejde",
+            ),
             _fire(
                 "set_own_path",
                 **_plan("Bolig", "Egen lejlighed i Vollsmose", "Skrive op hos boligorganisationen"),
@@ -245,7 +298,7 @@ SCENARIOS: tuple[_Scenario, ...] = (
         ("forebyggelse og forældreansvar",),
         (
             _fire("make_contact", referred_by="Pædagog i Børnehuset Regnbuen", reason="Mor virker presset"),
-            _fire("withdraw", reason="Familien er flyttet fra Vollsmose"),
+            _fire("withdraw", outcome="moved", reason="Familien er flyttet fra Vollsmose"),
         ),
         idle_days=8,
     ),
@@ -257,7 +310,7 @@ SCENARIOS: tuple[_Scenario, ...] = (
         _SOCIAL,
         ("tryghed og trivsel",),
         (_note("Henvendelse fra boligsocial medarbejder om støj og uro i opgangen – ring til beboeren"),),
-        idle_days=12,  # overdue: `forloeb list --stale`
+        idle_days=25,  # overdue: `forloeb list --stale`
     ),
     _Scenario(
         "individual_course",
@@ -273,13 +326,36 @@ SCENARIOS: tuple[_Scenario, ...] = (
             _fire(
                 "agree_shared_path",
                 **_contact(
-                    "16 år", "Dårligt selskab om aftenen", "At spille fodbold", "En voksen at tale med"
+                    "Kommunen er bekymret, og han vil gerne væk fra gaden om aftenen",
+                    "16 år",
+                    "Dårligt selskab om aftenen",
+                    "At spille fodbold",
+                    "En voksen at tale med",
                 ),
             ),
             _fire("set_own_path", **_plan("Fritid", "Fast fritidsaktivitet", "Prøvetræning i B1909")),
             _fire("pause", reason="Afventer svar fra kommunen"),
         ),
         idle_days=6,
+    ),
+    _Scenario(
+        # The short referral course: one conversation, then onward to the right actor.
+        "individual_course",
+        "sag",
+        "beboer_selv",
+        "louise.b",
+        _SOCIAL,
+        ("beskæftigelse",),
+        (
+            _fire("make_contact", referred_by="Beboeren selv", reason="Spørgsmål om kontanthjælp"),
+            _fire(
+                "refer_on",
+                referred_to="jobcenter",
+                reason="Spørgsmålet hører til jobcentret; hun ringer selv i morgen",
+                contact="Jobcentrets borgerservice",
+            ),
+        ),
+        idle_days=3,
     ),
     _Scenario(
         "civil_society",
@@ -293,26 +369,33 @@ SCENARIOS: tuple[_Scenario, ...] = (
                 "Formand for Vollsmose Kvindeforening",
                 "Vil starte en lektiecafé",
                 _contact(
-                    "Forening med 40 medlemmer",
-                    "Mangler lokaler og frivillige",
+                    "Foreningen vil starte en lektiecafé for børnene i området",
+                    "En forening med 40 medlemmer",
+                    "I mangler lokaler og frivillige",
                     "En fast lektiecafé",
                     "Hjælp til lokaler og ansøgninger",
+                    _SECRETARIAT_GROUP,
                 ),
                 _plan("Lektiecafé", "Åbent to dage om ugen", "Finde lokale og frivillige"),
                 _plan("Frivillige", "Ti faste frivillige", "Opslag og infomøde"),
             ),
-            _act("collaborate", "Aftale med biblioteket om lokale"),
+            _act("collaborate", "Aftale med biblioteket om lokale", with_whom=["forening"]),
             _act("gather_knowledge", "Indhentede viden om puljer til frivilligt arbejde"),
+            ("fields", "", {"volunteers": 10, "participants": 25}),
+            _self_help("can"),
             _fire("reach_self_help"),
-            _fire("round_off", level="does"),
+            _self_help("does"),
+            _fire("round_off"),
             _fire(
                 "close",
                 status="Caféen kører",
-                achievements="Åbent to dage om ugen",
-                outcome="Foreningen driver selv lektiecaféen",
+                achievements="Åbent to dage om ugen med ti frivillige",
+                outcome="goal_reached",
+                outcome_text="Foreningen driver selv lektiecaféen",
             ),
         ),
         idle_days=2,
+        data={"contact_person": "Amina (formand)", "participants": 12, "partners": ["forening"]},
     ),
     _Scenario(
         "civil_society",
@@ -326,15 +409,22 @@ SCENARIOS: tuple[_Scenario, ...] = (
                 "Kvindegruppen i Vollsmose Øst",
                 "Vil lave fællesspisning",
                 _contact(
-                    "12 kvinder", "Ingen køkkenadgang", "Fællesspisning hver måned", "Kontakter og økonomi"
+                    "Gruppen vil samle naboerne om maden",
+                    "12 kvinder fra Vollsmose Øst",
+                    "I har ikke adgang til et køkken",
+                    "Fællesspisning hver måned",
+                    "Kontakter og økonomi",
+                    _SECRETARIAT_GROUP,
                 ),
                 _plan("Fællesspisning", "Første spisning i januar", "Finde køkken og søge midler"),
                 _plan("Køkken", "Aftale om køkken", "Spørge beboerhuset"),
             ),
-            _act("collaborate", "Mødtes med beboerhuset om køkkenet"),
+            _act("collaborate", "Mødtes med beboerhuset om køkkenet", with_whom=["boligorganisation"]),
             _act("wonder", "Hvorfor kommer så få om aftenen? Vi prøver søndag eftermiddag"),
+            _self_help("wants"),
         ),
-        idle_days=40,  # the action stage is reviewed every 30 days: overdue
+        idle_days=70,  # the action stage is reviewed every 60 days: overdue
+        data={"contact_person": "Fatima", "participants": 12},
     ),
     _Scenario(
         "civil_society",
@@ -348,19 +438,23 @@ SCENARIOS: tuple[_Scenario, ...] = (
                 "Beboere i Fyrreparken",
                 "Utryghed ved indgangene",
                 _contact(
+                    "Beboerne vil gerne føle sig trygge, når de kommer hjem",
                     "Seks beboere fra tre opgange",
                     "Mørke indgange",
                     "Tryghed i opgangen ✨",
                     "Kontakt til boligorganisationen",
+                    _SECRETARIAT_GROUP,
                 ),
                 _plan("Tryghed i opgangen", "Bedre lys inden vinter", "Gåtur med boligorganisationen"),
                 _plan("Lys", "Nye lamper ved indgangene", "Skrive til afdelingsbestyrelsen"),
             ),
             _act("investigate", "Tryghedsvandring med beboerne og boligorganisationen"),
+            _agree("Brev til afdelingsbestyrelsen", "Skrive brevet om lys", "i", in_days=10),
             _fire("reach_self_help"),
             ("record", "", {"level": "wants"}),
         ),
         idle_days=3,
+        data={"contact_person": "Jens fra opgang 14", "participants": 6},
     ),
     _Scenario(
         "civil_society",
@@ -374,20 +468,29 @@ SCENARIOS: tuple[_Scenario, ...] = (
                 "Erhvervsskolen",
                 "Samarbejde om erhvervspraktik",
                 _contact(
-                    "Erhvervsskole i Odense",
-                    "Få elever fra Vollsmose",
+                    "Skolen vil have flere elever fra Vollsmose",
+                    "En erhvervsskole i Odense",
+                    "I har få elever fra Vollsmose",
                     "Flere lokale elever",
                     "Adgang til unge og forældre",
+                    _SECRETARIAT_GROUP,
                 ),
                 _plan("Praktik", "Ti praktikforløb", "Infomøder i Vollsmose"),
                 _plan("Infomøder", "To infomøder", "Invitere gennem foreningerne"),
             ),
-            _act("agreement", "Samarbejdsaftale om to infomøder om året"),
+            _agree("Samarbejdsaftale", "To infomøder om året", "vi"),
             _fire("reach_self_help"),
             _fire("round_off", level="does"),
-            _fire("close", outcome="Samarbejdsaftale indgået"),
+            _fire(
+                "close",
+                status="Aftalen kører",
+                achievements="Første infomøde holdt med 30 deltagere",
+                outcome="partly_reached",
+                outcome_text="Samarbejdsaftale indgået; praktikforløbene mangler endnu",
+            ),
         ),
         idle_days=9,
+        data={"contact_person": "Studievejleder Lars", "partners": ["skole"]},
     ),
     _Scenario(
         "civil_society",
@@ -397,16 +500,22 @@ SCENARIOS: tuple[_Scenario, ...] = (
         _CIVIL,
         ("sammenhængskraft og medborgerskab",),
         (
-            _fire("make_contact", referred_by="Ungegruppen", reason="Vil arrangere sommerfest"),
+            _fire("make_contact", referred_by="Ungegruppen", reason="Vil arrangere en sommerfest"),
             _fire(
                 "agree_shared_path",
                 **_contact(
-                    "Otte unge", "Ingen erfaring med tilladelser", "En sommerfest", "Hjælp til tilladelser"
+                    "De unge vil lave en sommerfest for hele området",
+                    "Otte unge",
+                    "I har ingen erfaring med tilladelser",
+                    "En sommerfest",
+                    "Hjælp til tilladelser",
+                    _SECRETARIAT_GROUP,
                 ),
             ),
             _fire("withdraw", reason="Gruppen er gået i opløsning"),
-            ("boss", "reopen", {}),
+            ("boss", "reopen", {"reason": "Gruppen er samlet igen"}),
             _note("Gruppen er samlet igen med ny tovholder"),
+            ("fields", "", {"contact_person": "Yusuf"}),
         ),
         idle_days=2,
     ),
@@ -418,7 +527,7 @@ SCENARIOS: tuple[_Scenario, ...] = (
         _CIVIL,
         ("tryghed og trivsel",),
         (),
-        idle_days=15,  # a referral nobody has picked up yet
+        idle_days=30,  # a referral nobody has picked up yet
     ),
 )
 
@@ -476,6 +585,7 @@ def _run_scenario(engine: Engine, clock: list[datetime], scenario: _Scenario, nu
         subject=f"{scenario.prefix}-2026-{number:03d}",
         source=scenario.source,
         actor=worker,
+        data=scenario.data,
         assignee=scenario.assignee,
         supervisor=_LEADER,
         team=scenario.team,
@@ -492,7 +602,12 @@ def _run_scenario(engine: Engine, clock: list[datetime], scenario: _Scenario, nu
         elif op == "record":
             engine.record_details(e.id, data, actor=worker)
         elif op == "activity":
-            engine.record_activity(e.id, arg, actor=worker, description=data["description"])
+            fields = {k: v for k, v in data.items() if k != "description"}
+            engine.record_activity(e.id, arg, actor=worker, description=data["description"], data=fields)
+        elif op == "self_help":
+            engine.record_self_help(e.id, arg, actor=worker)
+        elif op == "fields":
+            engine.update_fields(e.id, data, actor=worker)
         elif op == "consent":
             engine.give_consent(e.id, actor=worker, **data)
         else:  # pragma: no cover - a typo in the table above

@@ -23,6 +23,17 @@ PLAN: dict[str, str] = {
     "plan": "Ugentlige samtaler med familien",
 }
 
+# The first contact's required questions (version 2 of both methods).
+FIRST_CONTACT: dict[str, str] = {
+    "what_brings_us": "Uro i opgangen og ønsket om et fritidsjob",
+    "who_are_you": "17 år, går i 9. klasse, bor med sin mor",
+}
+# What rounding off asks before an engagement is closed, begun anew or handed over (version 2).
+ROUNDING_OFF: dict[str, str] = {
+    "status": "Går i skole hver dag og har et fritidsjob",
+    "achievements": "Fast fremmøde og egen kontakt til UU",
+}
+
 ACTIVE_STAGES = (
     "referral",
     "first_contact",
@@ -36,17 +47,26 @@ ACTIVE_STAGES = (
 # The path forward: (trigger, data, stage reached).
 FORWARD: tuple[tuple[str, Mapping[str, Any] | None, str], ...] = (
     ("make_contact", None, "first_contact"),
-    ("agree_shared_path", None, "shared_path"),
+    ("agree_shared_path", FIRST_CONTACT, "shared_path"),
     ("set_own_path", PLAN, "own_path"),
     ("act", PLAN, "action"),
     ("reach_self_help", None, "self_help"),
     ("round_off", {"level": "does"}, "rounding_off"),
 )
 ENDINGS: dict[str, tuple[str, Mapping[str, Any]]] = {
-    "closed": ("close", {"outcome": "Mål nået"}),
+    # A category of version 2's outcomes (version 1 takes any text, so this serves both).
+    "closed": ("close", {**ROUNDING_OFF, "outcome": "goal_reached"}),
     # A registered receiver and a basis other than consent (which would need a
     # recorded consent first; tests/test_consent.py covers that path).
-    "handed_over": ("hand_over", {"receiver": "jobcenter", "legal_basis": "serviceloven § 11"}),
+    "handed_over": (
+        "hand_over",
+        {**ROUNDING_OFF, "receiver": "jobcenter", "legal_basis": "serviceloven § 11"},
+    ),
+    # Version 2: henvisning, pointing to another actor (no data leaves).
+    "referred_on": (
+        "refer_on",
+        {"referred_to": "jobcenter", "reason": "Vil gerne have hjælp til at søge job"},
+    ),
 }
 
 SOURCES = {"individual_course": "skole", "civil_society": "foreninger"}
@@ -147,7 +167,8 @@ def drive(
 ) -> Engagement:
     """Start an engagement (unless given one at referral) and fire valid triggers until ``stage``.
 
-    ``stage`` is an active stage, ``closed``, ``handed_over`` or ``paused``
+    ``stage`` is an active stage, an ending of ``ENDINGS`` (``closed``,
+    ``handed_over``, ``referred_on``, each from rounding off) or ``paused``
     (paused from ``action``).
     """
     e = engagement or start(engine, actor, workflow, subject=subject)

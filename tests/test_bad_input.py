@@ -370,25 +370,26 @@ def test_guard_failed_names_the_trigger_by_its_label(ctx: Ctx) -> None:
         ctx.engine.fire(ctx.e.id, "set_own_path", actor=ctx.worker)
     assert info.value.message("da") == f"»Gå til beboerens vej« kræver: fokus, mål, plan (forløb {ctx.e.id})."
     assert str(info.value) == (
-        f"'set_own_path' (Go to the own path) needs: focus, goals, plan (engagement {ctx.e.id})."
+        f"'set_own_path' (Go to the resident's path) needs: focus, goals, plan (engagement {ctx.e.id})."
     )
     assert info.value.trigger == "set_own_path" and info.value.state == "shared_path"
 
 
 def test_guard_failed_lists_allowed_choices_with_their_labels(ctx: Ctx) -> None:
+    e = drive(ctx.engine, ctx.worker, "self_help", subject="sag-2")  # where the level is asked
     with pytest.raises(GuardFailed) as info:
-        ctx.engine.record_details(ctx.e.id, {"level": "maybe"}, actor=ctx.worker)
+        ctx.engine.record_details(e.id, {"level": "maybe"}, actor=ctx.worker)
     assert info.value.invalid == (("level", "maybe", ("wants", "can", "does")),)
     da = info.value.message("da")
-    assert "Tilladt: vil selv (wants), kan selv (can), gør det selv (does)." in da
-    assert "Allowed: wants to (wants), can, does it (does)." in str(info.value)
+    assert "Tilladt: Vil selv (wants), Kan selv (can), Gør det selv (does)." in da
+    assert "Allowed: Wants to (wants), Can (can), Does it themselves (does)." in str(info.value)
 
 
 def test_unknown_trigger_lists_the_known_ones_by_key(ctx: Ctx) -> None:
     with pytest.raises(UnknownTrigger) as info:
         ctx.engine.fire(ctx.e.id, "fly_away", actor=ctx.worker)
     da = info.value.message("da")
-    assert "'fly_away'" in da and "»Individuelle forløb«" in da
+    assert "'fly_away'" in da and "»Individuelt forløb«" in da
     assert "make_contact, pause" in da and "make_contact, pause" in str(info.value)
     assert "'individual_course' (" in str(info.value)
     assert info.value.workflow == "individual_course"

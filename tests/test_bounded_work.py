@@ -58,7 +58,7 @@ def _overdue(eng: Engine, clock: StepClock, worker: Actor, n: int) -> None:
     """``n`` engagements whose level-1 reminder is raised, one outbox message each."""
     for i in range(n):
         start(eng, worker, subject=f"sag-{i}")
-    clock.now += timedelta(days=8)
+    clock.now += timedelta(days=15)  # past the referral's 10 working days
     assert len(eng.sweep()) == n
 
 
@@ -109,7 +109,7 @@ def test_a_sweep_asked_to_stop_leaves_the_rest_for_the_next(
     eng, clock = step_engine
     for i in range(3):
         start(eng, worker, subject=f"sag-{i}")
-    clock.now += timedelta(days=8)
+    clock.now += timedelta(days=15)  # past the referral's 10 working days
     unsubscribe = eng.subscribe(
         lambda engagement, event: eng._scheduler.stopping.set(), event_types=["reminder"]
     )

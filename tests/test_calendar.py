@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 import pytest
-from helpers import PLAN, READER, FakeClock, days_after, start
+from helpers import FIRST_CONTACT, PLAN, READER, ROUNDING_OFF, FakeClock, days_after, start
 
 from forloeb import Actor, Engine, WorkingDayCalendar
 from forloeb.engine import Deadline
@@ -50,12 +50,14 @@ def test_christmas_follows_the_holidays_package(cal: WorkingDayCalendar) -> None
     dk = holidays.country_holidays("DK", years=2026)
     assert date(2026, 12, 25) in dk
     assert date(2026, 12, 26) in dk
-    christmas_eve_is_holiday = date(2026, 12, 24) in dk
-    assert cal.is_working_day(date(2026, 12, 24)) is not christmas_eve_is_holiday
-    # Wednesday 23 December 2026 + 2 working days. 25 Dec is a Friday (holiday),
-    # 26-27 a weekend.
-    expected = date(2026, 12, 28) if not christmas_eve_is_holiday else date(2026, 12, 29)
-    assert cal.due(local(2026, 12, 23), Deadline(amount=2)).astimezone(CPH).date() == expected
+    # Juleaften is no public holiday, but the package's optional category lists
+    # it, and public-sector workplaces close: the default calendar closes too.
+    assert date(2026, 12, 24) not in dk
+    assert date(2026, 12, 24) in holidays.country_holidays("DK", years=2026, categories=("optional",))
+    assert not cal.is_working_day(date(2026, 12, 24))
+    # Wednesday 23 December 2026 + 2 working days: 24 closed, 25 a Friday
+    # (holiday), 26-27 a weekend.
+    assert cal.due(local(2026, 12, 23), Deadline(amount=2)).astimezone(CPH).date() == date(2026, 12, 29)
     # New Year's Day 2027 (a Friday) is skipped too, across the year boundary.
     assert date(2027, 1, 1) in holidays.country_holidays("DK", years=2027)
     assert cal.due(local(2026, 12, 31), Deadline(amount=1)).astimezone(CPH).date() == date(2027, 1, 4)
@@ -95,9 +97,9 @@ def test_engine_uses_a_given_calendar(db_url: str, worker: Actor) -> None:
     clock = FakeClock(local(2026, 3, 6).astimezone(UTC))
     cal = WorkingDayCalendar(closed_days=[date(2026, 3, 9)])
     with Engine.open(db_url, migrate=True, clock=clock, calendar=cal) as eng:
-        e = start(eng, worker)  # referral: 5 working days
-    assert e.stage_due_at == cal.due(clock.now, Deadline(amount=5))
-    assert e.stage_due_at.astimezone(CPH) == local(2026, 3, 16)
+        e = start(eng, worker)  # referral: 10 working days (version 2)
+    assert e.stage_due_at == cal.due(clock.now, Deadline(amount=10))
+    assert e.stage_due_at.astimezone(CPH) == local(2026, 3, 23)
 
 
 # -- deadlines set by the engine ------------------------------------------------------
@@ -112,7 +114,7 @@ def test_entering_a_stage_sets_its_due_time(clocked_engine: Engine, clock: FakeC
     assert e.stage_due_at == eng.calendar.due(clock.now, definition.stage("referral").deadline)
     steps = (
         ("make_contact", None, "first_contact"),
-        ("agree_shared_path", None, "shared_path"),
+        ("agree_shared_path", FIRST_CONTACT, "shared_path"),
         ("set_own_path", PLAN, "own_path"),
         ("act", PLAN, "action"),
         ("reach_self_help", None, "self_help"),
@@ -129,18 +131,19 @@ def test_entering_a_stage_sets_its_due_time(clocked_engine: Engine, clock: FakeC
         # Each stage entry starts its reminder ladder at the stage's due time.
         assert e.next_reminder_at == e.stage_due_at, stage
     clock.advance(hours=1)
-    e = eng.fire(e.id, "close", actor=worker, data={"outcome": "ok"})
+    e = eng.fire(e.id, "close", actor=worker, data={**ROUNDING_OFF, "outcome": "goal_reached"})
     assert e.stage_due_at is None
     assert e.next_reminder_at is None
     assert e.stage_entered_at == clock.now
 
 
 def test_referral_deadline_across_easter(clocked_engine: Engine, clock: FakeClock, worker: Actor) -> None:
-    # Friday 27 March 2026, 09:15 local: 5 working days are 30, 31 March, 1, 7, 8 April.
+    # Friday 27 March 2026, 09:15 local: 10 working days are 30, 31 March, 1, 7,
+    # 8, 9, 10, 13, 14, 15 April (Maundy Thursday, Good Friday, Easter Monday).
     clock.set(local(2026, 3, 27, 9, 15))
     e = start(clocked_engine, worker)
     assert e.stage_due_at is not None
-    assert e.stage_due_at.astimezone(CPH) == local(2026, 4, 8, 9, 15)
+    assert e.stage_due_at.astimezone(CPH) == local(2026, 4, 15, 9, 15)
 
 
 def test_pause_stops_the_clock_and_resume_sets_a_due_time_again(
@@ -188,7 +191,7 @@ def test_an_activity_rearms_the_action_review(
     e = start(eng, worker)
     for trigger, data in (
         ("make_contact", None),
-        ("agree_shared_path", None),
+        ("agree_shared_path", FIRST_CONTACT),
         ("set_own_path", PLAN),
         ("act", PLAN),
     ):
@@ -205,7 +208,7 @@ def test_begin_anew_restarts_the_deadline(clocked_engine: Engine, clock: FakeClo
     e = start(eng, worker)
     steps = (
         ("make_contact", None),
-        ("agree_shared_path", None),
+        ("agree_shared_path", FIRST_CONTACT),
         ("set_own_path", PLAN),
         ("act", PLAN),
         ("reach_self_help", None),
@@ -214,7 +217,7 @@ def test_begin_anew_restarts_the_deadline(clocked_engine: Engine, clock: FakeClo
     for trigger, data in steps:
         e = eng.fire(e.id, trigger, actor=worker, data=data)
     clock.advance(days=3)
-    e = eng.fire(e.id, "begin_anew", actor=worker)
+    e = eng.fire(e.id, "begin_anew", actor=worker, data=ROUNDING_OFF)
     assert e.stage_entered_at == clock.now
     assert e.stage_due_at == eng.calendar.due(
         clock.now, eng.workflow("individual_course").stage("shared_path").deadline

@@ -21,6 +21,7 @@ from forloeb.cli import cli, main, mermaid
 from forloeb.engine import GENESIS
 from forloeb.persistence import SCHEMA_HEAD, SqlStore
 from forloeb.workflows import BUILTIN
+from forloeb.workflows import mermaid as draw
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAN = [
@@ -73,14 +74,17 @@ def drive(db: str, engagement_id: int, *steps: list[str]) -> None:
         ok(db, "fire", str(engagement_id), *step)
 
 
-TO_SHARED_PATH = (["make_contact"], ["agree_shared_path"])
+# The first contact's required questions, and rounding off's (version 2).
+CONTACT = ["--data", "what_brings_us=Utryghed i opgangen", "--data", "who_are_you=Beboer i Fyrreparken"]
+ROUNDED = ["--data", "status=Bedre lys i opgangen", "--data", "achievements=Kender naboerne"]
+TO_SHARED_PATH = (["make_contact"], ["agree_shared_path", *CONTACT])
 TO_CLOSED = (
     *TO_SHARED_PATH,
     ["set_own_path", *PLAN],
     ["act", *PLAN],
     ["reach_self_help"],
     ["round_off", "--data", 'level="can"'],
-    ["close", "--data", "outcome=mål nået"],
+    ["close", *ROUNDED, "--data", "outcome=goal_reached"],
 )
 
 
@@ -151,38 +155,37 @@ def test_data_values_are_json_when_they_parse(db: str) -> None:
     e = ok_json(
         db,
         "start",
-        "individual_course",
+        "civil_society",
         "--subject",
-        "sag-1",
+        "forening-1",
         "--source",
-        "skole",
+        "foreninger",
         "--data",
-        "n=3",
+        "participants=3",
         "--data",
-        "x=[1,2]",
+        'partners=["skole","uu"]',
         "--data",
-        'quoted="007"',
+        'referred_by="007"',
         "--data",
-        "ref=007",
+        "contact_person=007",
         "--data",
-        "why=mål nået = godt",
+        "reason=mål nået = godt",
         "--data",
-        "odd=NaN",
-        "--data",
-        "empty=",
-        "--data",
-        "n=4",
+        "participants=4",
     )
     assert e["data"]["referral"] == {
-        "source": "skole",
-        "n": 4,  # the last one wins
-        "x": [1, 2],
-        "quoted": "007",
-        "ref": "007",
-        "why": "mål nået = godt",
-        "odd": "NaN",
-        "empty": "",
+        "source": "foreninger",
+        "referred_by": "007",
+        "reason": "mål nået = godt",
     }
+    assert e["data"]["_fields"] == {
+        "participants": 4,  # the last one wins
+        "partners": ["skole", "uu"],
+        "contact_person": "007",
+    }
+    ok(db, "fire", str(e["id"]), "make_contact")
+    e = ok_json(db, "record", str(e["id"]), "--data", "dreams=NaN", "--data", "challenges=")
+    assert e["data"]["first_contact"] == {"dreams": "NaN", "challenges": ""}
 
 
 # -- the path --------------------------------------------------------------------
@@ -195,7 +198,11 @@ def test_happy_path_to_closed_with_a_hash_chained_history(db: str) -> None:
     assert closed["state"] == "closed"
     assert closed["version"] == 8
     assert closed["data"]["self_help"] == {"level": "can"}
-    assert closed["data"]["rounding_off"] == {"outcome": "mål nået"}
+    assert closed["data"]["rounding_off"] == {
+        "status": "Bedre lys i opgangen",
+        "achievements": "Kender naboerne",
+        "outcome": "goal_reached",
+    }
 
     events = ok_json(db, "history", str(eid))
     assert [e["seq"] for e in events] == list(range(1, 9))
@@ -212,7 +219,7 @@ def test_fire_human_output_and_options_after_the_command(db: str) -> None:
     eid = start(db)
     result = ok(db, "fire", str(eid), "make_contact", "--note", "Ringede op")
     assert result.stdout.startswith(f"Forløb {eid}: Tag første kontakt → Den første kontakt (version 2)")
-    result = ok(db, "fire", str(eid), "agree_shared_path", "--lang", "en")
+    result = ok(db, "fire", str(eid), "agree_shared_path", *CONTACT, "--lang", "en")
     assert result.stdout.startswith(f"Engagement {eid}: Go to the shared path → The shared path (version 3)")
     e = json.loads(ok(db, "show", str(eid), "--json").stdout)
     assert e["state"] == "shared_path"
@@ -223,14 +230,14 @@ def test_fire_human_output_and_options_after_the_command(db: str) -> None:
 def test_pause_resume_revise_begin_anew_withdraw_and_reopen(db: str) -> None:
     eid = start(db)
     drive(db, eid, *TO_SHARED_PATH, ["set_own_path", *PLAN], ["act", *PLAN])
-    ok(db, "activity", str(eid), "wonder", "--description", "Hvorfor går det i stå?", "--data", "with=mor")
+    ok(db, "activity", str(eid), "wonder", "--description", "Hvorfor går det i stå?")
     paused = ok_json(db, "fire", str(eid), "pause", "--data", "reason=Indlagt")
     assert (paused["state"], paused["paused_from"]) == ("paused", "action")
     assert "Sat på pause (fra Handling)" in ok(db, "show", str(eid)).stdout
     assert ok_json(db, "fire", str(eid), "resume")["state"] == "action"
     assert ok_json(db, "fire", str(eid), "revise_own_path")["state"] == "own_path"
     drive(db, eid, ["act"], ["reach_self_help"], ["round_off", "--data", "level=does"])
-    anew = ok_json(db, "fire", str(eid), "begin_anew")
+    anew = ok_json(db, "fire", str(eid), "begin_anew", *ROUNDED)
     assert (anew["state"], anew["cycle"]) == ("shared_path", 2)
     assert ok_json(db, "fire", str(eid), "withdraw", "--data", "reason=Flyttet")["state"] == "closed"
     # A supervisor reopens (anna is a worker: a typed-in --role cannot make her one).
@@ -260,6 +267,7 @@ def test_hand_over(db: str) -> None:
         "fire",
         str(eid),
         "hand_over",
+        *ROUNDED,
         "--data",
         "receiver=jobcenter",
         "--data",
@@ -267,7 +275,7 @@ def test_hand_over(db: str) -> None:
     )
     assert e["state"] == "handed_over"
     assert e["data"]["rounding_off"]["legal_basis"] == "samtykke (skriftligt) 2026-11-20"
-    assert "Overleveret" in ok(db, "list").stdout
+    assert "Overdraget til en anden aktør" in ok(db, "list").stdout
 
 
 def test_record_and_activity(db: str) -> None:
@@ -277,8 +285,17 @@ def test_record_and_activity(db: str) -> None:
     assert result.stdout.startswith(f"Forløb {eid}: registreret i Den fælles vej (version 4)")
     ok(db, "fire", str(eid), "set_own_path", "--data", "goals=Lys", "--data", "plan=Gåtur")
     drive(db, eid, ["act", *PLAN])
-    result = ok(db, "activity", str(eid), "collaborate", "--description", "Møde med boligorganisationen")
-    assert "aktivitet registreret – samarbejde med andre" in result.stdout
+    result = ok(
+        db,
+        "activity",
+        str(eid),
+        "collaborate",
+        "--description",
+        "Møde med boligorganisationen",
+        "--data",
+        'with_whom=["boligorganisation"]',
+    )
+    assert "aktivitet registreret – Samarbejder med andre" in result.stdout
     e = ok_json(db, "show", str(eid))
     assert e["data"]["shared_path"] == {"focus": "Tryghed", "goals": "Lys", "plan": "Gåtur"}
     (activity,) = e["data"]["action"]["activities"]
@@ -288,7 +305,7 @@ def test_record_and_activity(db: str) -> None:
         "anna",
     )
     shown = ok(db, "show", str(eid)).stdout
-    assert "samarbejde med andre: Møde med boligorganisationen [anna]" in shown
+    assert "Samarbejder med andre: Møde med boligorganisationen" in shown
     assert "fokus: Tryghed" in shown
 
 
@@ -349,6 +366,7 @@ def test_workflows_list(db: str) -> None:
 
 def test_workflows_show_json_shape(db: str) -> None:
     shown = json.loads(ok(db, "workflows", "show", "individual_course", "--json").stdout)
+    # Today's keys, and what version 2 adds (questions, results, registers).
     assert set(shown) == {
         "name",
         "version",
@@ -357,20 +375,33 @@ def test_workflows_show_json_shape(db: str) -> None:
         "transitions",
         "referral_sources",
         "choices",
+        "description",
+        "subject_label",
+        "outcomes",
+        "partners",
+        "activities",
+        "self_help",
+        "fields",
     }
-    assert shown["name"] == "individual_course"
+    assert (shown["name"], shown["version"]) == ("individual_course", 2)
     for stage in shown["stages"]:
-        assert set(stage) == {"key", "labels", "kind", "deadline"}
+        assert {"key", "labels", "kind", "deadline", "questions"} <= set(stage)
         assert set(stage["labels"]) == {"da", "en"}
     stages = {s["key"]: s for s in shown["stages"]}
-    assert stages["referral"]["deadline"] == {"amount": 5, "unit": "working_days", "rearm": False}
+    assert stages["referral"]["deadline"] == {"amount": 10, "unit": "working_days", "rearm": False}
     assert stages["closed"]["deadline"] is None
     assert stages["closed"]["labels"]["da"] == "Afsluttet"
+    questions = {q["key"]: q for q in stages["first_contact"]["questions"]}
+    assert questions["what_brings_us"]["labels"]["da"] == "Hvad bringer os sammen?"
+    assert questions["what_brings_us"]["required"] is True
+    assert questions["date"]["kind"] == "date"
     for t in shown["transitions"]:
-        assert set(t) == {"trigger", "source", "dest", "roles", "requires", "labels"}
+        assert {"trigger", "source", "dest", "roles", "requires", "labels", "questions", "outcomes"} <= set(t)
         assert t["roles"] == sorted(t["roles"])
     by_trigger = {t["trigger"]: t for t in shown["transitions"]}
-    assert by_trigger["set_own_path"]["requires"] == ["focus", "goals", "plan"]
+    assert by_trigger["close"]["outcomes"] == ["goal_reached", "partly_reached", "not_reached"]
+    assert by_trigger["back_to_action"]["flexible"] is True
+    assert [o["key"] for o in shown["outcomes"]][:3] == ["goal_reached", "partly_reached", "not_reached"]
     assert by_trigger["reopen"]["roles"] == ["supervisor"]
     assert by_trigger["resume"]["dest"] == "@paused_from"
     assert [s["key"] for s in shown["referral_sources"]] == [
@@ -398,22 +429,35 @@ def test_workflows_show_json_shape(db: str) -> None:
 
 def test_workflows_show_human(db: str) -> None:
     out = ok(db, "workflows", "show", "individual_course").stdout
-    for text in ("Henvendelse / henvisning", "set_own_path", "kræver: fokus, mål, plan", "beboer_selv"):
+    for text in (
+        "Metode: Individuelt forløb",
+        "Henvendelse / henvisning",
+        "set_own_path",
+        "kræver: fokus, mål, plan",
+        "beboer_selv",
+        "* Hvad bringer os sammen?",
+        "Resultater",
+        "Henvist videre",
+        "Samarbejdspartnere",
+    ):
         assert text in out
+    civil = ok(db, "workflows", "show", "civil_society").stdout
+    assert "Hvem er I?" in civil and "Hvem er du?" not in civil
+    old = ok(db, "workflows", "show", "individual_course", "--version", "1").stdout
+    assert "Individuelle forløb (individual_course, version 1)" in old
 
 
-@pytest.mark.parametrize("name", [d.name for d in BUILTIN])
-def test_workflows_diagram_mermaid(db: str, name: str) -> None:
-    out = ok(db, "workflows", "diagram", name, "--format", "mermaid").stdout
+@pytest.mark.parametrize(("name", "version"), [(d.name, d.version) for d in BUILTIN])
+def test_workflows_diagram_mermaid(db: str, name: str, version: int) -> None:
+    out = ok(db, "workflows", "diagram", name, "--format", "mermaid", "--version", str(version)).stdout
     assert out.startswith("stateDiagram-v2\n")
-    definition = next(d for d in BUILTIN if d.name == name)
+    definition = next(d for d in BUILTIN if (d.name, d.version) == (name, version))
+    # The diagram of forloeb.workflows (tests/test_diagram.py renders it with Mermaid's own renderer).
+    assert out == draw(definition, "da") + "\n"
     for stage in definition.stages:
-        assert f" as {stage.key}\n" in out
-        assert stage.labels.da in out
+        assert f" as {stage.key}" in out
     assert "[*] --> referral" in out
-    assert "rounding_off --> handed_over: Overlever til anden aktør" in out
-    assert "note right of paused: Genoptag" in out
-    assert mermaid(definition, "en").startswith("stateDiagram-v2")
+    assert mermaid(definition, "en") == draw(definition, "en")
 
 
 def test_workflows_need_no_database(tmp_path: Path) -> None:
@@ -440,7 +484,12 @@ BAD = [
     ("unknown engagement", ["fire", "999", "make_contact"], 1, "Forløb 999 findes ikke"),
     ("unknown engagement (show)", ["show", "999"], 1, "Forløb 999 findes ikke"),
     ("unknown trigger", ["fire", "{referral}", "fly"], 1, "Ukendt handling 'fly'"),
-    ("not allowed in state", ["fire", "{referral}", "close"], 1, "Handlingen »Afslut« er ikke mulig"),
+    (
+        "not allowed in state",
+        ["fire", "{referral}", "close"],
+        1,
+        "Handlingen »Afslut forløbet« er ikke mulig",
+    ),
     ("guard", ["fire", "{shared}", "set_own_path"], 1, "kræver: fokus, mål, plan"),
     ("guard (en)", ["--lang", "en", "fire", "{shared}", "set_own_path"], 1, "needs: focus, goals, plan"),
     ("auditor fires", ["--as", "revisor", "fire", "{referral}", "make_contact"], 1, "må ikke"),
@@ -456,7 +505,7 @@ BAD = [
     ("over 64 KiB", ["fire", "{referral}", "make_contact", "--data", "big=" + "x" * 70000], 1, "64 KiB"),
     ("bad source", ["start", "individual_course", "--subject", "s", "--source", "x"], 1, "henvisningskilde"),
     ("cpr", ["start", "individual_course", "--subject", "010190-1234", "--source", "skole"], 1, "CPR"),
-    ("bad level", ["record", "{shared}", "--data", "level=maybe"], 1, "selvhjælpsniveau"),
+    ("undeclared key", ["record", "{shared}", "--data", "challange=x"], 1, "tager ikke imod »challange«"),
     ("activity outside action", ["activity", "{shared}", "wonder"], 1, "»Registrér aktivitet«"),
     ("empty note", ["note", "{referral}", " "], 1, "notat"),
 ]
@@ -552,11 +601,12 @@ def test_demo_on_a_fresh_database(tmp_path: Path) -> None:
     path = str(tmp_path / "demo.db")
     result = you(path, "demo")
     for label in (
-        "Individuelle forløb",
+        "Individuelt forløb",
         "Civilsamfund",
         "Afsluttet",
         "Handling",
-        "Overleveret",
+        "Overdraget til en anden aktør",
+        "Henvist videre",
         "Sat på pause",
     ):
         assert label in result.stdout
@@ -564,7 +614,7 @@ def test_demo_on_a_fresh_database(tmp_path: Path) -> None:
     engagements = you_json(path, "list")
     assert {e["workflow"] for e in engagements} == {"individual_course", "civil_society"}
     states = {e["state"] for e in engagements}
-    assert {"closed", "handed_over", "paused", "action", "referral"} <= states
+    assert {"closed", "handed_over", "referred_on", "paused", "action", "referral"} <= states
     assert any(e["cycle"] == 2 for e in engagements)
     handed = next(e for e in engagements if e["state"] == "handed_over")
     assert handed["data"]["rounding_off"]["receiver"] == "jobcenter"

@@ -9,7 +9,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from helpers import READER, start
+from helpers import FIRST_CONTACT, READER, start
 from sqlalchemy import select
 
 from forloeb import Actor, ConcurrencyError, Engine, TransitionNotAllowed
@@ -93,7 +93,7 @@ def test_one_trigger_fired_by_many_threads_wins_once(engine: Engine, worker: Act
 
     def work(i: int) -> None:
         try:
-            engine.fire(e.id, "make_contact", actor=worker, data={"thread": i})
+            engine.fire(e.id, "make_contact", actor=worker, data={"reason": f"tråd {i}"})
         except TransitionNotAllowed as exc:
             assert exc.state == "first_contact"
             with lock:
@@ -117,7 +117,7 @@ def test_stale_expected_version_under_threads_exactly_one_wins(engine: Engine, w
 
     def work(i: int) -> None:
         try:
-            engine.record_details(e.id, {"who": f"tråd {i}"}, actor=worker, expected_version=1)
+            engine.record_details(e.id, {"referred_by": f"tråd {i}"}, actor=worker, expected_version=1)
         except ConcurrencyError as exc:
             assert (exc.expected, exc.actual) == (1, 2)
             with lock:
@@ -138,8 +138,8 @@ def test_threads_on_distinct_engagements_all_succeed(engine: Engine, worker: Act
 
     def work(i: int) -> None:
         e = start(engine, worker, subject=f"sag-{i}")
-        for trigger in ("make_contact", "agree_shared_path"):
-            e = engine.fire(e.id, trigger, actor=worker, expected_version=e.version)
+        for trigger, data in (("make_contact", None), ("agree_shared_path", FIRST_CONTACT)):
+            e = engine.fire(e.id, trigger, actor=worker, data=data, expected_version=e.version)
         for k in range(10):
             e = engine.add_note(e.id, f"{i}-{k}", actor=worker, expected_version=e.version)
         with lock:

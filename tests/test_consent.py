@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers import READER, counts, drive
+from helpers import READER, ROUNDING_OFF, counts, drive
 
 from forloeb import Actor, Engine, GuardFailed, PermissionDenied
 from forloeb.cli import cli
 
-HAND_OVER = {"receiver": "jobcenter", "legal_basis": "samtykke"}
+HAND_OVER = {**ROUNDING_OFF, "receiver": "jobcenter", "legal_basis": "samtykke"}
 
 
 def test_consent_is_an_event_and_kept_on_the_engagement(engine: Engine, worker: Actor) -> None:
@@ -58,7 +58,7 @@ def test_handover_on_consent_needs_a_current_consent_covering_the_receiver(
 
 def test_another_legal_basis_needs_no_consent(engine: Engine, worker: Actor) -> None:
     e = drive(engine, worker, "rounding_off")
-    data = {"receiver": "socialcenter", "legal_basis": "retsplejeloven § 115"}
+    data = {**ROUNDING_OFF, "receiver": "socialcenter", "legal_basis": "retsplejeloven § 115"}
     assert engine.fire(e.id, "hand_over", actor=worker, data=data).state == "handed_over"
 
 
@@ -66,11 +66,14 @@ def test_the_receiver_must_be_registered(engine: Engine, worker: Actor) -> None:
     e = drive(engine, worker, "rounding_off")
     before = counts(engine)
     with pytest.raises(GuardFailed) as info:
-        engine.fire(e.id, "hand_over", actor=worker, data={"receiver": "Naboen", "legal_basis": "x"})
+        engine.fire(
+            e.id, "hand_over", actor=worker, data={**ROUNDING_OFF, "receiver": "Naboen", "legal_basis": "x"}
+        )
     assert info.value.invalid[0][0] == "receiver" and "jobcenter" in info.value.invalid[0][2]
     assert counts(engine) == before
     engine.receivers = {**engine.receivers, "naboen": engine.receivers["forening"]}
-    ok = engine.fire(e.id, "hand_over", actor=worker, data={"receiver": "naboen", "legal_basis": "x"})
+    data = {**ROUNDING_OFF, "receiver": "naboen", "legal_basis": "x"}
+    ok = engine.fire(e.id, "hand_over", actor=worker, data=data)
     assert ok.state == "handed_over"
 
 

@@ -29,6 +29,7 @@ from forloeb import Actor, Engine, PermissionDenied
 from forloeb.cli import cli
 from forloeb.engine import DeliveryError, DispatchResult, InvalidData, Notification, Router, verify_signature
 from forloeb.persistence._tables import outbox, outbox_attempts
+from forloeb.workflows import VERSION_1
 
 SENDER = "forloeb@example.dk"
 SECRET = "hemmelig-nøgle"
@@ -55,8 +56,10 @@ def smtp() -> Iterator[tuple[Controller, Collector]]:
 
 
 @pytest.fixture
-def eng(clocked_engine: Engine) -> Engine:
-    return clocked_engine
+def eng(db_url: str, clock: FakeClock) -> Iterator[Engine]:
+    # Delivery of the reminders of version 1's deadlines (REFERRAL_DUE, LEVEL_2_DUE).
+    with Engine.open(db_url, migrate=True, clock=clock, workflows=VERSION_1) as engine:
+        yield engine
 
 
 def begin(eng: Engine, worker: Actor) -> int:

@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from helpers import PLAN, READER, TEST_STAFF, FakeClock, capture_logs, counts, drive, start
+from helpers import PLAN, READER, ROUNDING_OFF, TEST_STAFF, FakeClock, capture_logs, counts, drive, start
 
 import forloeb
 from forloeb import Actor, Engagement, Engine, Event, GuardFailed, configure_logging
@@ -290,8 +290,11 @@ def test_note_details_and_activity_are_idempotent(engine: Engine, worker: Actor)
     e = drive(engine, worker, "action")
     for call in (
         lambda: engine.add_note(e.id, "samtale", actor=worker, idempotency_key="n"),
-        lambda: engine.record_details(e.id, {"status": "i gang"}, actor=worker, idempotency_key="d"),
-        lambda: engine.record_activity(e.id, "agreement", actor=worker, idempotency_key="a"),
+        # The action stage asks nothing of its own (version 2): its progress is the self-help level.
+        lambda: engine.record_self_help(e.id, "can", actor=worker, idempotency_key="d"),
+        lambda: engine.record_activity(
+            e.id, "agreement", actor=worker, data={"what": "Ringe til UU", "who": "du"}, idempotency_key="a"
+        ),
     ):
         first = call()
         after_first = counts(engine)
@@ -302,7 +305,7 @@ def test_note_details_and_activity_are_idempotent(engine: Engine, worker: Actor)
 
 def test_replay_matches_the_engagement(engine: Engine, worker: Actor, supervisor: Actor) -> None:
     e = drive(engine, worker, "rounding_off")
-    e = engine.fire(e.id, "begin_anew", actor=worker)
+    e = engine.fire(e.id, "begin_anew", actor=worker, data=ROUNDING_OFF)
     e = engine.fire(e.id, "pause", actor=worker, data={"reason": "ferie"})
     got = engine.replay(e.id)
     assert got == {"state": "paused", "cycle": 2, "paused_from": "shared_path", "closed_from": None}

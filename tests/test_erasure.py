@@ -220,7 +220,7 @@ def test_purge_closed_erases_only_final_engagements_older_than_the_limit(
     engine = clocked_engine
     clock.set(datetime(2015, 1, 5, 9, 0, tzinfo=UTC))
     old_closed = drive(engine, worker, "closed", subject="sag-1")
-    old_handed = drive(engine, worker, "handed_over", "civil_society", subject="sag-2")
+    old_referred = drive(engine, worker, "referred_on", "civil_society", subject="sag-2")
     old_active = drive(engine, worker, "action", subject="sag-3")
     noted_later = drive(engine, worker, "closed", subject="sag-4")
     clock.set(datetime(2018, 6, 1, 9, 0, tzinfo=UTC))
@@ -232,15 +232,15 @@ def test_purge_closed_erases_only_final_engagements_older_than_the_limit(
     before = counts(engine)
     preview = engine.purge_closed(actor=supervisor, dry_run=True)
     assert counts(engine) == before  # a dry run writes nothing, not even to the access log
-    assert [(r.engagement_id, r.dry_run) for r in preview] == [(old_closed.id, True), (old_handed.id, True)]
+    assert [(r.engagement_id, r.dry_run) for r in preview] == [(old_closed.id, True), (old_referred.id, True)]
 
     receipts = engine.purge_closed(actor=supervisor)
 
-    assert [r.engagement_id for r in receipts] == [old_closed.id, old_handed.id]
+    assert [r.engagement_id for r in receipts] == [old_closed.id, old_referred.id]
     assert {r.reason for r in receipts} == {"retention: 5 years after closing"}
-    assert [r.events_deleted for r in receipts] == [old_closed.version, old_handed.version]
+    assert [r.events_deleted for r in receipts] == [old_closed.version, old_referred.version]
     assert not any(r.dry_run for r in receipts)
-    for gone in (old_closed, old_handed):
+    for gone in (old_closed, old_referred):
         with pytest.raises(EngagementNotFound):
             engine.get(gone.id, actor=READER)
         [entry] = deletions(engine, supervisor, gone.id)

@@ -26,8 +26,17 @@ def _handed_over(engine: Engine, worker: Actor, *, information: object = SCOPE) 
     engine.record_details(e.id, PLAN, actor=worker)
     engine.fire(e.id, "set_own_path", actor=worker)
     engine.fire(e.id, "act", actor=worker, data=OWN)
-    engine.record_activity(e.id, "agreement", actor=worker, description="Møde med jobcentret hver fredag")
-    engine.record_activity(e.id, "collaborate", actor=worker, description="Fælles møde med sprogskolen")
+    agreement = {"what": "Møde med jobcentret", "who": "du", "by_when": "2026-03-20"}
+    engine.record_activity(
+        e.id, "agreement", actor=worker, description="Møde med jobcentret hver fredag", data=agreement
+    )
+    engine.record_activity(
+        e.id,
+        "collaborate",
+        actor=worker,
+        description="Fælles møde med sprogskolen",
+        data={"with_whom": ["uu"]},
+    )
     engine.add_note(e.id, "Fortroligt: familien har gæld", actor=worker)
     engine.fire(e.id, "reach_self_help", actor=worker)
     engine.fire(e.id, "round_off", actor=worker, data={"level": "can"})
@@ -61,8 +70,8 @@ def test_markdown_package_is_danish_and_names_the_head(engine: Engine, worker: A
         OWN["plan"],
         "### Aftaler",
         "Møde med jobcentret hver fredag",
-        "samarbejde med andre – Fælles møde med sprogskolen",
-        "**Selvhjælpsniveau:** kan selv",
+        "Samarbejder med andre – Fælles møde med sprogskolen",
+        "**Selvhjælpsniveau:** Kan selv",
         "Klar til praktik",
         "**Modtager:** Jobcenter",
         "## Kildegrundlag",

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import PLAN, capture_logs, drive
+from helpers import FIRST_CONTACT, PLAN, capture_logs, drive
 
 from forloeb import Actor, Engagement, Engine, Event, configure_logging
 from forloeb.engine import LogNotifier, Notification
@@ -46,7 +46,8 @@ with Engine.open("sqlite:///" + sys.argv[1], migrate=True) as engine:
     engine.subscribe(broken)
     e = engine.start("individual_course", subject="sag-1", source="skole", actor=anna)
     engine.fire(e.id, "make_contact", actor=anna)
-    engine.fire(e.id, "agree_shared_path", actor=anna)
+    answers = {"what_brings_us": "Naboskab", "who_are_you": "Ny i opgangen"}
+    engine.fire(e.id, "agree_shared_path", actor=anna, data=answers)
     print("fired", engine.get(e.id, actor=anna).version)
 """
 
@@ -114,7 +115,7 @@ def test_configure_logging_renders_console_text_and_replaces_its_own_handler(
     first, second = io.StringIO(), io.StringIO()
     configure_logging("json", level="info", stream=first)
     configure_logging("console", level="info", stream=second)
-    engine.fire(e.id, "agree_shared_path", actor=worker)
+    engine.fire(e.id, "agree_shared_path", actor=worker, data=FIRST_CONTACT)
     assert first.getvalue() == ""
     (line,) = second.getvalue().splitlines()
     assert "[info     ] transition" in line

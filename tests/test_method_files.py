@@ -270,9 +270,15 @@ def test_version_2_keeps_the_stage_keys_and_triggers_of_version_1_where_the_mean
     assert common <= set(v2[name].triggers)
 
 
-def test_the_engine_still_registers_version_1_by_default() -> None:
-    assert BUILTIN == (INDIVIDUAL_COURSE, CIVIL_SOCIETY)
-    assert {d.version for d in BUILTIN} == {1}
+def test_the_engine_registers_versions_1_and_2_by_default() -> None:
+    # Version 1 for the engagements started on it, version 2 for new ones.
+    assert (INDIVIDUAL_COURSE, CIVIL_SOCIETY, *faithful()) == BUILTIN
+    assert sorted((d.name, d.version) for d in BUILTIN) == [
+        ("civil_society", 1),
+        ("civil_society", 2),
+        ("individual_course", 1),
+        ("individual_course", 2),
+    ]
 
 
 # -- the faithful definitions in a running engine ----------------------------------

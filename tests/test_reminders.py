@@ -28,6 +28,7 @@ from forloeb import (
 )
 from forloeb.engine import _reminders
 from forloeb.persistence._tables import events, outbox, reminders
+from forloeb.workflows import VERSION_1
 
 CPH = ZoneInfo("Europe/Copenhagen")
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # the FakeClock's start
@@ -41,8 +42,11 @@ def local(*args: int) -> datetime:
 
 
 @pytest.fixture
-def eng(clocked_engine: Engine) -> Engine:
-    return clocked_engine
+def eng(db_url: str, clock: FakeClock) -> Iterator[Engine]:
+    # The ladder's mechanics, on version 1's deadlines (5 working days, the
+    # supervisor 5 later): version 2's are gentler and its own (docs/methods.md).
+    with Engine.open(db_url, migrate=True, clock=clock, workflows=VERSION_1) as engine:
+        yield engine
 
 
 def begin(eng: Engine, worker: Actor, **kwargs: Any) -> int:
@@ -452,7 +456,7 @@ def test_deadlines_are_overridden_per_workflow_and_stage(
     db_url: str, clock: FakeClock, worker: Actor
 ) -> None:
     overrides = {"individual_course": {"first_contact": Deadline(amount=3)}}
-    with Engine.open(db_url, migrate=True, clock=clock, deadlines=overrides) as eng:
+    with Engine.open(db_url, migrate=True, clock=clock, deadlines=overrides, workflows=VERSION_1) as eng:
         e = eng.fire(start(eng, worker).id, "make_contact", actor=worker)
         assert e.stage_due_at == datetime(2026, 3, 5, 9, 0, tzinfo=UTC)
         # The default ladder comes with it.
@@ -558,7 +562,7 @@ def test_three_processes_sweep_one_database_and_raise_each_reminder_once(
     db_url: str, clock: FakeClock, worker: Actor
 ) -> None:
     n = 1000
-    with Engine.open(db_url, migrate=True, clock=clock) as eng:
+    with Engine.open(db_url, migrate=True, clock=clock, workflows=VERSION_1) as eng:
         for i in range(n):
             eng.start("individual_course", subject=f"sag-{i}", source="skole", actor=worker, assignee="anna")
     # After level 1 is due and before level 2: exactly one reminder each.

@@ -100,6 +100,9 @@ def start(
 @click.argument("trigger")
 @data_option
 @click.option("--note", help="A note kept with the event.")
+@click.option(
+    "--outcome", metavar="KEY", help="The result the move ends with (goal_reached …): --data outcome=KEY."
+)
 @write_options
 @global_options_again
 @click.pass_obj
@@ -109,10 +112,13 @@ def fire(
     trigger: str,
     data: dict[str, Any],
     note: str | None,
+    outcome: str | None,
     expected_version: int | None,
     idempotency_key: str | None,
 ) -> None:
     """Fire TRIGGER on engagement ID (see `forloeb triggers ID`)."""
+    if outcome is not None:
+        data = {**data, "outcome": outcome}
     with open_engine(settings) as engine:
         e = engine.fire(
             engagement_id,
@@ -343,6 +349,18 @@ def note(
 @click.command(cls=ForloebCommand)
 @click.argument("engagement_id", metavar="ID", type=int)
 @data_option
+@click.option(
+    "--fields",
+    "as_fields",
+    is_flag=True,
+    help="The data are the engagement's own fields (a group's contact person, participants …).",
+)
+@click.option(
+    "--self-help",
+    "level",
+    metavar="LEVEL",
+    help="Record the self-help level reached (wants, can, does), in action or self-help.",
+)
 @write_options
 @global_options_again
 @click.pass_obj
@@ -350,18 +368,28 @@ def record(
     settings: Settings,
     engagement_id: int,
     data: dict[str, Any],
+    as_fields: bool,
+    level: str | None,
     expected_version: int | None,
     idempotency_key: str | None,
 ) -> None:
-    """Record items of the current stage (focus, goals, plan …) without moving on."""
+    """Record answers of the current stage (focus, goals, plan …) without moving on;
+    or the engagement's fields (--fields); or the self-help level reached (--self-help)."""
     with open_engine(settings) as engine:
-        e = engine.record_details(
-            engagement_id,
-            data,
-            actor=settings.actor,
-            expected_version=expected_version,
-            idempotency_key=idempotency_key,
-        )
+        options: dict[str, Any] = {
+            "actor": settings.actor,
+            "expected_version": expected_version,
+            "idempotency_key": idempotency_key,
+        }
+        if level is not None and not data:
+            e = engine.record_self_help(engagement_id, level, **options)
+        elif as_fields:
+            e = engine.update_fields(engagement_id, data, **options)
+        else:
+            e = engine.record_details(engagement_id, data, **options)
+        if level is not None and data:
+            # Both: the answers first, then the level, each its own event.
+            e = engine.record_self_help(engagement_id, level, actor=settings.actor)
         _snapshot_out(settings, engine, e, "recorded")
 
 

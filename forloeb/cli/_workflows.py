@@ -1,25 +1,109 @@
-"""``forloeb workflows``: the built-in definitions (no database needed)."""
+"""``forloeb workflows``: the methods' definitions (list, show, diagram, lint, diff need no
+database) and moving running engagements to another version (migrate)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from forloeb.engine import RETURN_TO_CLOSED, RETURN_TO_PAUSED, STAFF, field_label
+from forloeb.engine import RETURN_TO_CLOSED, RETURN_TO_PAUSED, field_label
 
-from ._context import ForloebGroup, Settings, definition, global_options_again
-from ._render import echo, echo_json, mermaid_text, role_label, table
+from ._context import ForloebGroup, Settings, config_option, global_options_again, open_configured
+from ._render import echo, echo_json, role_label, table
 from ._texts import t
 
 if TYPE_CHECKING:
     from forloeb import WorkflowDefinition
-    from forloeb.engine import Lang
+    from forloeb.engine import Label, Lang, MigrationReport, Question
+
+# The texts of the method's own parts (questions, results, registers), beside the
+# commands that show them: (Danish, English).
+_TEXTS: dict[str, tuple[str, str]] = {
+    "method": ("Metode", "Method"),
+    "questions": ("spørger", "asks"),
+    "required": ("skal besvares", "required"),
+    "outcomes": ("Resultater", "Results"),
+    "move_outcomes": ("resultat", "result"),
+    "partners": ("Samarbejdspartnere", "Partners"),
+    "activities": ("Aktiviteter", "Activities"),
+    "self_help": ("Selvhjælp", "Self-help"),
+    "self_help_where": ("registreres i", "recorded in"),
+    "fields": ("Forløbets egne felter", "The engagement's own fields"),
+    "flexible": ("fleksibel", "flexible"),
+    "kind_text": ("tekst", "text"),
+    "kind_choice": ("valg", "choice"),
+    "kind_date": ("dato", "date"),
+    "kind_yes_no": ("ja/nej", "yes/no"),
+    "kind_partner": ("samarbejdspartner", "partner"),
+    "kind_number": ("tal", "number"),
+    "multiple": ("flere", "several"),
+    "no_problems": ("{file}: ingen fejl", "{file}: no problems"),
+    "no_changes": ("Ingen forskelle.", "No differences."),
+    "migrated": (
+        "{workflow}: {moved} forløb flyttet fra version {a} til version {b}.",
+        "{workflow}: {moved} engagements moved from version {a} to version {b}.",
+    ),
+    "would_migrate": (
+        "{workflow}: {moved} forløb ville blive flyttet fra version {a} til version {b} (prøvekørsel).",
+        "{workflow}: {moved} engagements would move from version {a} to version {b} (dry run).",
+    ),
+    "kept_final": (
+        "{final} afsluttede forløb bliver på version {a}.",
+        "{final} closed engagements stay on version {a}.",
+    ),
+}
+
+
+def _t(lang: Lang, key: str, **params: object) -> str:
+    da, en = _TEXTS[key]
+    return (da if lang == "da" else en).format(**params)
 
 
 @click.group(cls=ForloebGroup)
 def workflows() -> None:
-    """The workflow definitions (no database needed)."""
+    """The methods' definitions and their versions."""
+
+
+def _definitions(config_path: str | None) -> tuple[WorkflowDefinition, ...]:
+    """The built-in definitions and the folder of the configuration or FORLOEB_WORKFLOWS."""
+    from forloeb import load_settings
+    from forloeb.workflows import installed
+
+    return installed(load_settings(config_path).workflows_folder)
+
+
+def _definition(config_path: str | None, name: str, version: int | None) -> WorkflowDefinition:
+    """Method ``name`` at ``version`` (default: the newest), without a database."""
+    from forloeb import UnknownWorkflow
+
+    known = _definitions(config_path)
+    found = [d for d in known if d.name == name and (version is None or d.version == version)]
+    if not found:
+        what = name if version is None else f"{name} v{version}"
+        raise UnknownWorkflow(what, {f"{d.name} v{d.version}" for d in known})
+    return max(found, key=lambda d: d.version)
+
+
+def _labels(label: Label | None) -> dict[str, str] | None:
+    return None if label is None else label.as_dict()
+
+
+def _question_dict(q: Question) -> dict[str, Any]:
+    return {
+        "key": q.key,
+        "labels": q.labels.as_dict(),
+        "kind": q.kind,
+        "required": q.required,
+        "choices": [{"key": c.key, "labels": c.labels.as_dict()} for c in q.choices],
+        "multiple": q.multiple,
+        "help": _labels(q.help),
+    }
+
+
+def _choice_dicts(choices: Iterable[Any]) -> list[dict[str, Any]]:
+    return [{"key": c.key, "labels": c.labels.as_dict()} for c in choices]
 
 
 def _definition_dict(d: WorkflowDefinition) -> dict[str, Any]:
@@ -27,6 +111,8 @@ def _definition_dict(d: WorkflowDefinition) -> dict[str, Any]:
         "name": d.name,
         "version": d.version,
         "labels": d.labels.as_dict(),
+        "description": _labels(d.description),
+        "subject_label": _labels(d.subject_label),
         "stages": [
             {
                 "key": s.key,
@@ -37,6 +123,9 @@ def _definition_dict(d: WorkflowDefinition) -> dict[str, Any]:
                     if s.deadline is None
                     else {"amount": s.deadline.amount, "unit": s.deadline.unit, "rearm": s.deadline.rearm}
                 ),
+                "description": _labels(s.description),
+                "questions": [_question_dict(q) for q in s.questions],
+                "extra_keys": s.extra_keys,
             }
             for s in d.stages
         ],
@@ -48,27 +137,50 @@ def _definition_dict(d: WorkflowDefinition) -> dict[str, Any]:
                 "roles": sorted(tr.roles),
                 "requires": list(tr.requires),
                 "labels": tr.labels.as_dict(),
+                "description": _labels(tr.description),
+                "questions": [_question_dict(q) for q in tr.questions],
+                "outcomes": list(tr.outcomes),
+                "default_outcome": tr.default_outcome,
+                "flexible": tr.flexible,
             }
             for tr in d.transitions
         ],
-        "referral_sources": [{"key": c.key, "labels": c.labels.as_dict()} for c in d.referral_sources],
-        "choices": {
-            k: [{"key": c.key, "labels": c.labels.as_dict()} for c in v] for k, v in d.choices.items()
-        },
+        "referral_sources": _choice_dicts(d.referral_sources),
+        "choices": {k: _choice_dicts(v) for k, v in d.choices.items()},
+        "outcomes": [
+            {"key": o.key, "labels": o.labels.as_dict(), "requires": list(o.requires)} for o in d.outcomes
+        ],
+        "partners": _choice_dicts(d.partners),
+        "activities": [
+            {"key": a.key, "labels": a.labels.as_dict(), "fields": [_question_dict(q) for q in a.fields]}
+            for a in d.activity_kinds
+        ],
+        "self_help": (
+            None
+            if d.self_help is None
+            else {"levels": _choice_dicts(d.self_help.levels), "stages": list(d.self_help.stages)}
+        ),
+        "fields": [_question_dict(q) for q in d.fields],
     }
 
 
+def version_option(f: Any) -> Any:
+    return click.option(
+        "--version", "version", type=int, metavar="N", help="The method's version (default: the newest)."
+    )(f)
+
+
 @workflows.command("list")
+@config_option
 @global_options_again
 @click.pass_obj
-def workflows_list(settings: Settings) -> None:
-    """The workflows: name, label and version."""
-    from forloeb.workflows import BUILTIN
-
+def workflows_list(settings: Settings, config_path: str | None) -> None:
+    """The methods: name, label and version (every version an engagement may follow)."""
+    known = _definitions(config_path)
     if settings.as_json:
-        echo_json([{"name": d.name, "version": d.version, "labels": d.labels.as_dict()} for d in BUILTIN])
+        echo_json([{"name": d.name, "version": d.version, "labels": d.labels.as_dict()} for d in known])
         return
-    echo(table((d.name, d.labels.get(settings.lang), f"version {d.version}") for d in BUILTIN))
+    echo(table((d.name, d.labels.get(settings.lang), f"version {d.version}") for d in known))
 
 
 def _dest_text(dest: str, lang: Lang) -> str:
@@ -79,79 +191,214 @@ def _dest_text(dest: str, lang: Lang) -> str:
     return dest
 
 
+def _question_line(q: Question, lang: Lang) -> tuple[str, str, str]:
+    kind = _t(lang, f"kind_{q.kind}") if f"kind_{q.kind}" in _TEXTS else q.kind
+    if q.multiple:
+        kind += f" ({_t(lang, 'multiple')})"
+    if q.choices:
+        kind += ": " + ", ".join(c.labels.get(lang) for c in q.choices)
+    mark = _t(lang, "required") if q.required else ""
+    return (f"{'*' if q.required else ' '} {q.labels.get(lang)}", f"({q.key})", f"{kind}  {mark}".rstrip())
+
+
+def _questions_table(questions: Sequence[Question], lang: Lang, indent: str) -> str:
+    return table((_question_line(q, lang) for q in questions), indent=indent)
+
+
 @workflows.command("show")
 @click.argument("name")
+@version_option
+@config_option
 @global_options_again
 @click.pass_obj
-def workflows_show(settings: Settings, name: str) -> None:
-    """Stages, transitions and referral sources of workflow NAME."""
-    d = definition(name)
+def workflows_show(settings: Settings, name: str, version: int | None, config_path: str | None) -> None:
+    """The stages with their questions, the moves, results and registers of method NAME."""
+    d = _definition(config_path, name, version)
     if settings.as_json:
         echo_json(_definition_dict(d))
         return
     lang = settings.lang
-    echo(f"{d.labels.get(lang)} ({d.name}, version {d.version})")
+    echo(f"{_t(lang, 'method')}: {d.labels.get(lang)} ({d.name}, version {d.version})")
+    if d.description is not None:
+        echo(d.description.get(lang))
     echo(f"\n{t(lang, 'stages')}")
-    rows = []
     for s in d.stages:
         deadline = ""
         if s.deadline is not None:
             deadline = t(lang, "deadline", amount=s.deadline.amount, unit=t(lang, s.deadline.unit))
             if s.deadline.rearm:
                 deadline += f" ({t(lang, 'rearm')})"
-        rows.append((s.key, s.labels.get(lang), t(lang, f"kind_{s.kind}"), deadline))
-    echo(table(rows, indent="  "))
+        echo(table([(s.key, s.labels.get(lang), t(lang, f"kind_{s.kind}"), deadline)], indent="  "))
+        if s.questions:
+            echo(_questions_table(s.questions, lang, "      "))
     echo(f"\n{t(lang, 'transitions')}")
     active = d.active_stages
     rows = []
     for tr in d.transitions:
         source = t(lang, "all_active") if tr.source == active else ", ".join(tr.source)
         extra = f"{t(lang, 'roles')}: {', '.join(role_label(r, lang) for r in sorted(tr.roles))}"
-        if tr.requires:
-            extra += f"; {t(lang, 'requires')}: {', '.join(field_label(k, lang) for k in tr.requires)}"
+        required = d.required_to_leave(tr.trigger, tr.source[0]) if tr.source else ()
+        if required:
+            extra += f"; {t(lang, 'requires')}: {', '.join(field_label(k, lang) for k in required)}"
+        if tr.outcomes:
+            labels = [o.labels.get(lang) for k in tr.outcomes if (o := d.outcome(k)) is not None]
+            extra += f"; {_t(lang, 'move_outcomes')}: {', '.join(labels)}"
+        if tr.flexible:
+            extra += f"; {_t(lang, 'flexible')}"
         rows.append((tr.trigger, f"{source} → {_dest_text(tr.dest, lang)}", tr.labels.get(lang), extra))
     echo(table(rows, indent="  "))
+    for tr in d.transitions:
+        if tr.questions:
+            echo(f"  {tr.trigger} {_t(lang, 'questions')}:")
+            echo(_questions_table(tr.questions, lang, "      "))
+    if d.outcomes:
+        echo(f"\n{_t(lang, 'outcomes')}")
+        echo(table(((o.key, o.labels.get(lang)) for o in d.outcomes), indent="  "))
     echo(f"\n{t(lang, 'sources')}")
     echo(table(((c.key, c.labels.get(lang)) for c in d.referral_sources), indent="  "))
-    for key, choices in d.choices.items():
-        echo(f"\n{field_label(key, lang).capitalize()} ({key})")
-        echo(table(((c.key, c.labels.get(lang)) for c in choices), indent="  "))
+    if d.partners:
+        echo(f"\n{_t(lang, 'partners')}")
+        echo(table(((c.key, c.labels.get(lang)) for c in d.partners), indent="  "))
+    if d.activity_kinds:
+        echo(f"\n{_t(lang, 'activities')}")
+        for a in d.activity_kinds:
+            echo(table([(a.key, a.labels.get(lang))], indent="  "))
+            if a.fields:
+                echo(_questions_table(a.fields, lang, "      "))
+    elif "kind" in d.choices:
+        echo(f"\n{field_label('kind', lang).capitalize()} (kind)")
+        echo(table(((c.key, c.labels.get(lang)) for c in d.choices["kind"]), indent="  "))
+    if d.self_help is not None:
+        where = ", ".join(d.stage(k).labels.get(lang) for k in d.self_help.stages)
+        echo(f"\n{_t(lang, 'self_help')} ({_t(lang, 'self_help_where')}: {where})")
+        echo(table(((c.key, c.labels.get(lang)) for c in d.self_help.levels), indent="  "))
+    elif "level" in d.choices:
+        echo(f"\n{field_label('level', lang).capitalize()} (level)")
+        echo(table(((c.key, c.labels.get(lang)) for c in d.choices["level"]), indent="  "))
+    if d.fields:
+        echo(f"\n{_t(lang, 'fields')}")
+        echo(_questions_table(d.fields, lang, "  "))
 
 
 def mermaid(d: WorkflowDefinition, lang: Lang) -> str:
-    """A Mermaid stateDiagram-v2 of ``d``; return-to transitions (resume, reopen) are notes."""
-    lines = ["stateDiagram-v2"]
-    for s in d.stages:
-        lines.append(f'    state "{mermaid_text(s.labels.get(lang))}" as {s.key}')
-    lines.append(f"    [*] --> {d.initial}")
-    edges: dict[tuple[str, str], list[str]] = {}
-    notes: list[tuple[str, str]] = []
-    for tr in d.transitions:
-        label = tr.labels.get(lang)
-        if tr.roles != STAFF:
-            label += f" ({', '.join(role_label(r, lang) for r in sorted(tr.roles))})"
-        if tr.dest in (RETURN_TO_PAUSED, RETURN_TO_CLOSED):
-            where = t(lang, "return_paused" if tr.dest == RETURN_TO_PAUSED else "return_closed")
-            for src in tr.source:
-                notes.append((src, t(lang, "return_note", label=label, where=where)))
-            continue
-        for src in tr.source:
-            edges.setdefault((src, tr.dest), []).append(label)
-    for (src, dest), labels in edges.items():
-        lines.append(f"    {src} --> {dest}: {mermaid_text(' / '.join(labels))}")
-    for s in d.stages:
-        if s.kind == "final":
-            lines.append(f"    {s.key} --> [*]")
-    for stage, text in notes:
-        lines.append(f"    note right of {stage}: {mermaid_text(text)}")
-    return "\n".join(lines)
+    """A Mermaid stateDiagram-v2 of ``d`` (``forloeb.workflows.mermaid``)."""
+    from forloeb.workflows import mermaid as draw
+
+    return draw(d, lang)
 
 
 @workflows.command("diagram")
 @click.argument("name")
 @click.option("--format", "fmt", type=click.Choice(["mermaid"]), default="mermaid", show_default=True)
+@version_option
+@config_option
 @global_options_again
 @click.pass_obj
-def workflows_diagram(settings: Settings, name: str, fmt: str) -> None:
-    """A state diagram of workflow NAME (Mermaid stateDiagram-v2)."""
-    echo(mermaid(definition(name), settings.lang))
+def workflows_diagram(
+    settings: Settings, name: str, fmt: str, version: int | None, config_path: str | None
+) -> None:
+    """A state diagram of method NAME (Mermaid stateDiagram-v2, which Mermaid's renderer draws)."""
+    echo(mermaid(_definition(config_path, name, version), settings.lang))
+
+
+@workflows.command("lint")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@global_options_again
+@click.pass_obj
+def workflows_lint(settings: Settings, files: tuple[str, ...]) -> None:
+    """Check definition FILES: every problem at once (warnings too); exit 1 on an error."""
+    from forloeb.workflows import lint
+
+    found = [(file, lint(file)) for file in files]
+    if settings.as_json:
+        echo_json([p.as_dict() for _, problems in found for p in problems])
+    else:
+        for file, problems in found:
+            for p in problems:
+                echo(str(p))
+            if not problems:
+                echo(_t(settings.lang, "no_problems", file=file))
+    if any(p.severity == "error" for _, problems in found for p in problems):
+        raise click.exceptions.Exit(1)
+
+
+@workflows.command("diff")
+@click.argument("name")
+@click.argument("a", type=int)
+@click.argument("b", type=int)
+@config_option
+@global_options_again
+@click.pass_obj
+def workflows_diff(settings: Settings, name: str, a: int, b: int, config_path: str | None) -> None:
+    """What changed in method NAME from version A to version B: + added, - removed, ~ changed."""
+    from forloeb.workflows import diff
+
+    changes = diff(_definition(config_path, name, a), _definition(config_path, name, b))
+    if settings.as_json:
+        echo_json([c.as_dict() for c in changes])
+        return
+    echo("\n".join(str(c) for c in changes) if changes else _t(settings.lang, "no_changes"))
+
+
+def _parse_map(ctx: click.Context, _param: click.Parameter, values: Sequence[str]) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for item in values:
+        old, sep, new = item.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            raise click.BadParameter(f"{item!r}: expected OLD=NEW (stage keys)", ctx=ctx)
+        mapping[old.strip()] = new.strip()
+    return mapping
+
+
+def _report_out(settings: Settings, report: MigrationReport, label: str) -> None:
+    if settings.as_json:
+        echo_json(report.to_dict())
+        return
+    lang = settings.lang
+    key = "would_migrate" if report.dry_run else "migrated"
+    params = {"workflow": label, "a": report.from_version, "b": report.to_version}
+    echo(_t(lang, key, moved=report.moved, **params))
+    if report.moves:
+        echo(table(((a, "→", b, str(n)) for (a, b), n in sorted(report.moves.items())), indent="  "))
+    if report.final:
+        echo(_t(lang, "kept_final", final=report.final, **params))
+
+
+@workflows.command("migrate")
+@click.argument("name")
+@click.option("--from", "from_version", type=int, required=True, metavar="A", help="The version to leave.")
+@click.option("--to", "to_version", type=int, required=True, metavar="B", help="The version to move to.")
+@click.option(
+    "--map",
+    "mapping",
+    multiple=True,
+    callback=_parse_map,
+    metavar="OLD=NEW",
+    help="Where engagements in stage OLD go (a stage the new version lacks); repeatable.",
+)
+@click.option("--dry-run", is_flag=True, help="Count what would move; write nothing.")
+@config_option
+@global_options_again
+@click.pass_obj
+def workflows_migrate(
+    settings: Settings,
+    name: str,
+    from_version: int,
+    to_version: int,
+    mapping: dict[str, str],
+    dry_run: bool,
+    config_path: str | None,
+) -> None:
+    """Move the running engagements of method NAME from version A to version B (supervisors).
+
+    Each gets one migration event on its chain; closed ones stay where they
+    ended. A stage the new version lacks must be mapped (--map old=new), or
+    nothing moves.
+    """
+    engine, _config = open_configured(settings, config_path)
+    with engine:
+        report = engine.methods.migrate(
+            name, from_version, to_version, mapping, actor=settings.actor, dry_run=dry_run
+        )
+        label = engine.workflow(name, to_version).labels.get(settings.lang)
+    _report_out(settings, report, label)

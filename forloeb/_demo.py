@@ -605,9 +605,9 @@ def _run_scenario(engine: Engine, clock: list[datetime], scenario: _Scenario, nu
             fields = {k: v for k, v in data.items() if k != "description"}
             engine.record_activity(e.id, arg, actor=worker, description=data["description"], data=fields)
         elif op == "self_help":
-            engine.record_self_help(e.id, arg, actor=worker)
+            engine.progress.record_self_help(e.id, arg, actor=worker)
         elif op == "fields":
-            engine.update_fields(e.id, data, actor=worker)
+            engine.progress.update_fields(e.id, data, actor=worker)
         elif op == "consent":
             engine.give_consent(e.id, actor=worker, **data)
         else:  # pragma: no cover - a typo in the table above

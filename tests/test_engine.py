@@ -291,7 +291,7 @@ def test_note_details_and_activity_are_idempotent(engine: Engine, worker: Actor)
     for call in (
         lambda: engine.add_note(e.id, "samtale", actor=worker, idempotency_key="n"),
         # The action stage asks nothing of its own (version 2): its progress is the self-help level.
-        lambda: engine.record_self_help(e.id, "can", actor=worker, idempotency_key="d"),
+        lambda: engine.progress.record_self_help(e.id, "can", actor=worker, idempotency_key="d"),
         lambda: engine.record_activity(
             e.id, "agreement", actor=worker, data={"what": "Ringe til UU", "who": "du"}, idempotency_key="a"
         ),

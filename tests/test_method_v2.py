@@ -210,10 +210,10 @@ def test_answers_are_checked_by_their_kind(engine: Engine, worker: Actor) -> Non
     civil = start(engine, worker, "civil_society", subject="gruppe-1", data={"participants": "1,5"})
     assert civil.data["_fields"] == {"participants": 1.5}
     with pytest.raises(GuardFailed) as bad:
-        engine.update_fields(civil.id, {"volunteers": "mange"}, actor=worker)
+        engine.progress.update_fields(civil.id, {"volunteers": "mange"}, actor=worker)
     assert bad.value.invalid[0][:2] == ("volunteers", "mange")
     with pytest.raises(GuardFailed) as partner:
-        engine.update_fields(civil.id, {"partners": ["skole", "naboen"]}, actor=worker)
+        engine.progress.update_fields(civil.id, {"partners": ["skole", "naboen"]}, actor=worker)
     assert partner.value.invalid[0][:2] == ("partners", "naboen")
     assert "skole" in partner.value.invalid[0][2]
 
@@ -329,15 +329,15 @@ def test_self_help_is_progress_recorded_any_number_of_times(
 ) -> None:
     e = drive(engine, worker, "shared_path")
     with pytest.raises(TransitionNotAllowed):
-        engine.record_self_help(e.id, "wants", actor=worker)
+        engine.progress.record_self_help(e.id, "wants", actor=worker)
     e = drive(engine, worker, "action", subject="sag-2")
     with pytest.raises(GuardFailed) as info:
-        engine.record_self_help(e.id, "maybe", actor=worker)
+        engine.progress.record_self_help(e.id, "maybe", actor=worker)
     assert info.value.invalid == (("level", "maybe", ("wants", "can", "does")),)
     for level in ("wants", "can"):
-        e = engine.record_self_help(e.id, level, actor=worker)
+        e = engine.progress.record_self_help(e.id, level, actor=worker)
     e = engine.fire(e.id, "reach_self_help", actor=worker)
-    e = engine.record_self_help(e.id, "does", actor=worker)
+    e = engine.progress.record_self_help(e.id, "does", actor=worker)
     history = engine.history(e.id)
     assert [(ev.data["level"], ev.to_state) for ev in history if ev.type == "self_help"] == [
         ("wants", "action"),
@@ -345,6 +345,11 @@ def test_self_help_is_progress_recorded_any_number_of_times(
         ("does", "self_help"),
     ]
     assert e.data["self_help"] == {"level": "does"}  # the latest
+    assert [(stage, level) for _, stage, level in engine.progress.self_help_history(e.id)] == [
+        ("action", "wants"),
+        ("action", "can"),
+        ("self_help", "does"),
+    ]
     assert engine.fire(e.id, "round_off", actor=worker).state == "rounding_off"
 
 
@@ -360,7 +365,7 @@ def test_self_help_in_the_action_stage_counts_as_a_review(clocked_engine: Engine
     anna = Actor("anna", ["worker"])
     e = drive(clocked_engine, anna, "action")
     clock.advance(days=20)
-    e = clocked_engine.record_self_help(e.id, "can", actor=anna)
+    e = clocked_engine.progress.record_self_help(e.id, "can", actor=anna)
     assert e.stage_due_at == clocked_engine.calendar.due(clock.now, Deadline(amount=30, unit="days"))
 
 
@@ -368,8 +373,10 @@ def test_a_groups_fields_are_updated_as_events(engine: Engine, worker: Actor) ->
     e = start(engine, worker, "civil_society", data={"contact_person": "Amina", "reason": "Lektiecafé"})
     assert e.data["_fields"] == {"contact_person": "Amina"}
     assert e.data["referral"] == {"reason": "Lektiecafé", "source": "foreninger"}
-    e = engine.update_fields(e.id, {"participants": 14, "volunteers": "3"}, actor=worker)
-    e = engine.update_fields(e.id, {"contact_person": "Fatima", "partners": ["forening"]}, actor=worker)
+    e = engine.progress.update_fields(e.id, {"participants": 14, "volunteers": "3"}, actor=worker)
+    e = engine.progress.update_fields(
+        e.id, {"contact_person": "Fatima", "partners": ["forening"]}, actor=worker
+    )
     assert e.data["_fields"] == {
         "contact_person": "Fatima",
         "participants": 14,
@@ -378,10 +385,10 @@ def test_a_groups_fields_are_updated_as_events(engine: Engine, worker: Actor) ->
     }
     assert [ev.type for ev in engine.history(e.id)][-2:] == ["fields", "fields"]
     with pytest.raises(UndeclaredKey):
-        engine.update_fields(e.id, {"tovholder": "Yusuf"}, actor=worker)
+        engine.progress.update_fields(e.id, {"tovholder": "Yusuf"}, actor=worker)
     individual = start(engine, worker, subject="sag-2")
     with pytest.raises(TransitionNotAllowed):
-        engine.update_fields(individual.id, {"participants": 1}, actor=worker)
+        engine.progress.update_fields(individual.id, {"participants": 1}, actor=worker)
 
 
 # -- migration ----------------------------------------------------------------------------------

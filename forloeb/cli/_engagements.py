@@ -382,14 +382,14 @@ def record(
             "idempotency_key": idempotency_key,
         }
         if level is not None and not data:
-            e = engine.record_self_help(engagement_id, level, **options)
+            e = engine.progress.record_self_help(engagement_id, level, **options)
         elif as_fields:
-            e = engine.update_fields(engagement_id, data, **options)
+            e = engine.progress.update_fields(engagement_id, data, **options)
         else:
             e = engine.record_details(engagement_id, data, **options)
         if level is not None and data:
             # Both: the answers first, then the level, each its own event.
-            e = engine.record_self_help(engagement_id, level, actor=settings.actor)
+            e = engine.progress.record_self_help(engagement_id, level, actor=settings.actor)
         _snapshot_out(settings, engine, e, "recorded")
 
 

@@ -138,9 +138,52 @@ def update_fields(
     return kernel.run(work, idempotency_key, digest)
 
 
-def self_help_history(events: list[Event]) -> list[tuple[str, str]]:
-    """(when, level) of every self-help level recorded, oldest first."""
-    return [(e.occurred_at.isoformat(), str(e.data.get(LEVEL))) for e in events if e.type == "self_help"]
+class Progress:
+    """Progress recorded along the way on one engagement: ``engine.progress``.
+
+    Apart from the facade, which is at its size: the self-help level and a
+    group's fields are what the method declares for recording as the work
+    goes (``self_help``, ``fields`` in its file), beside the stage answers.
+    """
+
+    def __init__(self, kernel: Kernel) -> None:
+        self._kernel = kernel
+
+    def record_self_help(
+        self,
+        engagement_id: int,
+        level: str,
+        *,
+        actor: Actor,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Engagement:
+        """Record the self-help level reached (vil selv, kan selv, gør det selv), as often
+        as it moves, in the stages the method names (action, self-help): one event each;
+        the latest is what rounding off looks for. In a periodically reviewed stage it
+        counts as a review."""
+        return record_self_help(self._kernel, engagement_id, level, actor, expected_version, idempotency_key)
+
+    def update_fields(
+        self,
+        engagement_id: int,
+        data: Mapping[str, Any],
+        *,
+        actor: Actor,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Engagement:
+        """Update the engagement's own fields (a group's contact person, participants,
+        volunteers, partners), checked against the method's ``fields``: one event each,
+        kept in ``data["_fields"]``."""
+        return update_fields(self._kernel, engagement_id, data, actor, expected_version, idempotency_key)
+
+    def self_help_history(self, engagement_id: int) -> list[tuple[str, str, str]]:
+        """(when, stage, level) of every self-help level recorded, oldest first."""
+        with self._kernel.read() as tx:
+            self._kernel.load(tx, engagement_id)
+            rows = [r for r in tx.events(engagement_id) if r["type"] == "self_help"]
+        return [(r["occurred_at"].isoformat(), str(r["to_state"]), str(r["payload"][LEVEL])) for r in rows]
 
 
-__all__ = ["FIELDS", "SELF_HELP", "record_self_help", "self_help_history", "self_help_stage", "update_fields"]
+__all__ = ["FIELDS", "SELF_HELP", "Progress", "record_self_help", "self_help_stage", "update_fields"]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from helpers import drive
+from helpers import READER, drive
 from test_method_v2 import LEKTIECAFE
 
 from forloeb import Actor, Engine
@@ -94,7 +94,7 @@ def test_migrate_dry_run_then_for_real(tmp_path: Path) -> None:
     assert "2 forløb ville blive flyttet fra version 1 til version 2 (prøvekørsel)" in dry.stdout
     assert "1 afsluttede forløb bliver på version 1." in dry.stdout
     with Engine.open(f"sqlite:///{db}") as engine:
-        assert {engine.get(i).workflow_version for i in ids} == {1}
+        assert {engine.get(i, actor=READER).workflow_version for i in ids} == {1}
     refused = run(*base, "--from", "1", "--to", "2", "--map", "action=closed")
     assert refused.exit_code == 1 and refused.stderr.startswith("Fejl: ")
     worker = run(
@@ -108,8 +108,8 @@ def test_migrate_dry_run_then_for_real(tmp_path: Path) -> None:
         ("paused", "paused", 1),
     }
     with Engine.open(f"sqlite:///{db}") as engine:
-        assert {engine.get(i).workflow_version for i in ids} == {2}
-        assert engine.get(closed).workflow_version == 1
+        assert {engine.get(i, actor=READER).workflow_version for i in ids} == {2}
+        assert engine.get(closed, actor=READER).workflow_version == 1
         assert engine.audit.verify(Actor("leder", ["supervisor"])).ok
 
 
@@ -145,7 +145,13 @@ def test_record_the_self_help_level_and_a_groups_fields(tmp_path: Path) -> None:
     refused = run(*base, "record", eid, "--self-help", "can")
     assert refused.exit_code == 1 and "Registrér" not in refused.stdout
     with Engine.open(f"sqlite:///{db}") as engine:
-        drive(engine, Actor("anna", ["worker"]), "action", "civil_society", engagement=engine.get(e["id"]))
+        drive(
+            engine,
+            Actor("anna", ["worker"]),
+            "action",
+            "civil_society",
+            engagement=engine.get(e["id"], actor=READER),
+        )
     level = ok_json(*base, "record", eid, "--self-help", "can")
     assert level["data"]["self_help"] == {"level": "can"}
     closed = ok_json(*base, "fire", eid, "withdraw", "--outcome", "broken_off", "--data", "reason=Opløst")

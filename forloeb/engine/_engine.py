@@ -115,7 +115,8 @@ class Engine:
         makes the event hash chain an HMAC. ``workflows`` defaults to versions 1
         and 2 of both methods and the files in ``workflows_folder`` (default
         ``FORLOEB_WORKFLOWS``), linted as they load. ``deadlines`` overrides
-        stage deadlines per workflow and stage, e.g. ``{"individual_course": {"first_contact": Deadline(amount=3)}}``;
+        stage deadlines per workflow and stage, e.g.
+        ``{"individual_course": {"first_contact": Deadline(amount=3)}}``;
         ``team_leads`` maps a team to the lead who gets level-3 escalations;
         ``router`` delivers the outbox (default: the log only). ``simulation``: the
         database is a copy to simulate on (background work may run ahead of the clock).

@@ -25,6 +25,7 @@ from ._commands import partners_of
 from ._definition import STAFF, WorkflowDefinition
 from ._errors import GuardFailed, InvalidData, TransitionNotAllowed
 from ._kernel import Kernel, check_version, fingerprint
+from ._queries import history
 from ._types import Actor, Engagement, Event
 
 SELF_HELP = "record_self_help"
@@ -178,12 +179,17 @@ class Progress:
         kept in ``data["_fields"]``."""
         return update_fields(self._kernel, engagement_id, data, actor, expected_version, idempotency_key)
 
-    def self_help_history(self, engagement_id: int) -> list[tuple[str, str, str]]:
-        """(when, stage, level) of every self-help level recorded, oldest first."""
-        with self._kernel.read() as tx:
-            self._kernel.load(tx, engagement_id)
-            rows = [r for r in tx.events(engagement_id) if r["type"] == "self_help"]
-        return [(r["occurred_at"].isoformat(), str(r["to_state"]), str(r["payload"][LEVEL])) for r in rows]
+    def self_help_history(
+        self, engagement_id: int, *, actor: Actor, purpose: str | None = None
+    ) -> list[tuple[str, str, str]]:
+        """(when, stage, level) of every self-help level recorded, oldest first; a read of
+        the engagement's history, if ``actor`` may see it, access-logged."""
+        events = history(self._kernel, engagement_id, actor=actor, purpose=purpose)
+        return [
+            (e.occurred_at.isoformat(), str(e.to_state), str(e.data[LEVEL]))
+            for e in events
+            if e.type == "self_help"
+        ]
 
 
 __all__ = ["FIELDS", "SELF_HELP", "Progress", "record_self_help", "self_help_stage", "update_fields"]

@@ -333,7 +333,7 @@ def test_reads_searches_and_exports_are_logged(engine: Engine, worker: Actor, au
     ]
     assert [x.shown for x in entries[2:4]] == [[{"id": e.id, "subject": "sag-42"}], []]
     assert entries[0].purpose == "opfølgning"
-    assert entries[2].criteria == {"subject": "sag-42"}
+    assert entries[2].criteria == {"subject": "sag-42", "limit": 50}  # a page of the default size
     assert entries[4].criteria == {"engagement": e.id, "format": "csv"}
     assert [x.action for x in engine.audit.access(auditor, subject="sag-42")] == [
         "read",

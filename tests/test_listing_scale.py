@@ -337,10 +337,6 @@ def test_upgrading_to_0007_keeps_the_access_log_and_adds_the_page_column(empty_d
         store.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="until Engine.list pages by default and logs a page with audit.insert_access_page (lead)",
-)
 def test_listing_20000_engagements_writes_one_access_log_row(db_url: str) -> None:
     bulk(db_url, 20_000)
     viewer = Actor("leder", ["supervisor"])

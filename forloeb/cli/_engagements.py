@@ -10,6 +10,7 @@ import click
 from forloeb.engine import field_label
 
 from ._context import (
+    EngineDefault,
     ForloebCommand,
     Settings,
     data_option,
@@ -248,7 +249,16 @@ def show(settings: Settings, engagement_id: int) -> None:
 @click.option("--tag", help="Only engagements with this tag.")
 @click.option("--subject", metavar="REF", help="Only this subject reference.")
 @click.option("--stale", is_flag=True, help="Only engagements past their stage's due time.")
-@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most N engagements.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    cls=EngineDefault,
+    engine_default="DEFAULT_PAGE",
+    show_default=True,
+    metavar="N",
+    help="At most N engagements (a page).",
+)
+@click.option("--cursor", help="Continue after the page that printed this cursor.")
 @global_options_again
 @click.pass_obj
 def list_(
@@ -261,9 +271,10 @@ def list_(
     tag: str | None,
     subject: str | None,
     stale: bool,
-    limit: int | None,
+    limit: int,
+    cursor: str | None,
 ) -> None:
-    """Engagements, by id, filtered."""
+    """Engagements, by id (--stale: by due time), filtered, a page at a time."""
     lang = settings.lang
     with open_engine(settings) as engine:
         found = engine.list(
@@ -276,8 +287,12 @@ def list_(
             subject=subject,
             stale=stale,
             limit=limit,
-            actor=settings.actor,  # access-logged: the criteria and who was shown
+            cursor=cursor,
+            actor=settings.actor,  # access-logged: one entry per page, naming who was shown
         )
+        if found.next_cursor:
+            # On stderr: the JSON on stdout keeps its shape (a list).
+            echo(t(lang, "next_page", cursor=found.next_cursor), err=True)
         if settings.as_json:
             echo_json([e.to_dict() for e in found])
             return

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
         WorkingDayCalendar,
     )
     from ._chain import GENESIS, canonical_bytes, event_hash
-    from ._checks import MAX_PAYLOAD_BYTES
+    from ._checks import DEFAULT_PAGE, MAX_PAYLOAD_BYTES
     from ._config import CONFIG_ENV, Settings, load_settings, settings_from_mapping
     from ._consent import DEFAULT_RECEIVERS, SECTIONS, Consent, consent_guard, is_consent_basis
     from ._definition import (
@@ -96,7 +96,7 @@ if TYPE_CHECKING:
     from ._logging import configure_logging
     from ._methods import Methods
     from ._migration import MigrationReport
-    from ._queries import replay
+    from ._queries import EngagementPage, replay
     from ._register import ADMIN, Impersonation, NotInRegister, StaffMember
     from ._reminders import SYSTEM_ACTOR
     from ._staff import Staff
@@ -121,7 +121,7 @@ _MODULES: dict[str, str] = {
     "._audit": "DEFAULT_RETENTION AccessEntry Audit AuditPage AuditRecord ChainBreak VerifyReport parse_time",
     "._calendar": "CLOSING_DAYS COPENHAGEN DEFAULT_CLOSING_DAYS BusinessCalendar WorkingDayCalendar",
     "._chain": "GENESIS canonical_bytes event_hash",
-    "._checks": "MAX_PAYLOAD_BYTES",
+    "._checks": "DEFAULT_PAGE MAX_PAYLOAD_BYTES",
     "._config": "CONFIG_ENV Settings load_settings settings_from_mapping",
     "._consent": "DEFAULT_RECEIVERS SECTIONS Consent consent_guard is_consent_basis",
     "._definition": (
@@ -143,7 +143,7 @@ _MODULES: dict[str, str] = {
     "._logging": "configure_logging",
     "._methods": "Methods",
     "._migration": "MigrationReport",
-    "._queries": "replay",
+    "._queries": "EngagementPage replay",
     "._register": "ADMIN Impersonation NotInRegister StaffMember",
     "._reminders": "SYSTEM_ACTOR",
     "._staff": "Staff",
@@ -166,6 +166,7 @@ __all__ = [
     "DEFAULT_OUTBOX_RETENTION_DAYS",
     "DEFAULT_RECEIVERS",
     "DEFAULT_RETENTION",
+    "DEFAULT_PAGE",
     "DEFAULT_RETENTION_YEARS",
     "ESCALATE_TO_SUPERVISOR",
     "GENESIS",
@@ -206,6 +207,7 @@ __all__ = [
     "Engine",
     "ErasureReceipt",
     "Escalation",
+    "EngagementPage",
     "Event",
     "ForloebError",
     "Guard",

@@ -20,6 +20,7 @@ MAX_TEXT = 200  # subject, assignee, team, ids … (column widths)
 MAX_TAG = 100
 MAX_REASON = 1000  # a reason or purpose written by a person
 MAX_INTERVAL_S = 86400
+DEFAULT_PAGE = 50  # a listing's page when the caller names no limit
 
 # A Danish CPR number (DDMMYY-NNNN): the subject must be a reference, never
 # the personal identity number itself (data minimisation, GDPR art. 5).

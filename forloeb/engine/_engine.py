@@ -21,13 +21,14 @@ from ..persistence import Store
 from . import _commands, _consent, _dispatch, _erasure, _handover, _progress, _queries, _reminders
 from ._audit import Audit
 from ._calendar import BusinessCalendar, WorkingDayCalendar
-from ._checks import positive_int
+from ._checks import DEFAULT_PAGE, positive_int
 from ._config import default_router
 from ._definition import Label, WorkflowDefinition
 from ._dispatch import DEFAULT_OUTBOX_RETENTION_DAYS, DispatchResult, OutboxMessage, RetryPolicy
 from ._errors import InvalidData
 from ._kernel import REMINDER_CHANNEL, Clock, Kernel, Subscriber, open_store, utcnow
 from ._methods import DEFAULT_WORKFLOWS, Methods, load_workflows, receivers_with_partners
+from ._queries import EngagementPage
 from ._registry import Registry
 from ._scheduler import SchedulerControl
 from ._staff import Staff
@@ -564,28 +565,18 @@ class Engine:
         tag: str | None = None,
         subject: str | None = None,
         stale: bool = False,
-        limit: int | None = None,
+        limit: int | None = DEFAULT_PAGE,
         offset: int = 0,
         actor: Actor,
         purpose: str | None = None,
-    ) -> builtins.list[Engagement]:
-        """Engagements ``actor`` may see matching every filter given, by id. ``stale``:
-        past their stage's due time. Access-logged: the criteria and what was shown."""
-        return _queries.list_engagements(
-            self._kernel,
-            workflow,
-            state,
-            assignee,
-            supervisor,
-            team,
-            tag,
-            subject,
-            stale,
-            limit,
-            offset,
-            actor,
-            purpose,
-        )
+        cursor: str | None = None,
+    ) -> EngagementPage:
+        """Engagements ``actor`` may see matching every filter given, by id (``stale``: past
+        their stage's due time, by due time), a page of ``limit`` (default 50; None: all):
+        pass its ``next_cursor`` as ``cursor`` for the next. Access-logged: one entry per
+        page, naming what it showed."""
+        args = (workflow, state, assignee, supervisor, team, tag, subject, stale, limit, offset)
+        return _queries.list_engagements(self._kernel, *args, actor, purpose, cursor)
 
     def replay(self, engagement_id: int) -> dict[str, Any]:
         """The state, cycle and return stages obtained by replaying the event log."""

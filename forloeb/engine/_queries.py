@@ -9,12 +9,17 @@ read is the engine's own (a feature that reads to do its work).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import base64
+import binascii
+import json
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from ..persistence import EngagementFilter
 from ._access import visibility
 from ._definition import WorkflowDefinition
+from ._errors import InvalidData
 from ._kernel import Kernel, snapshot
 from ._types import Actor, Engagement, Event
 
@@ -63,7 +68,8 @@ def list_engagements(
     offset: int = 0,
     actor: Actor | None = None,
     purpose: str | None = None,
-) -> list[Engagement]:
+    cursor: str | None = None,
+) -> EngagementPage:
     """:meth:`Engine.list`: with an actor, only what it may see, and ONE access-log
     entry naming every engagement shown (a page costs one row, and a resident's
     access request still finds it)."""
@@ -79,12 +85,23 @@ def list_engagements(
         tag=tag,
         subject=subject,
         due_before=kernel.clock() if stale else None,
-        limit=limit,
+        # One more than asked: whether a next page exists, without a count.
+        limit=limit + 1 if limit is not None else None,
         offset=offset,
         visibility=visibility(acting) if acting is not None else None,
+        # The order an index serves: by id, or a stale list by its due time.
+        order="due" if stale else "id",
+        **_after(cursor, stale),
     )
     with kernel.read() as tx:
-        found = [snapshot(r) for r in tx.list_engagements(where)]
+        rows = tx.list_engagements(where)
+    more = limit is not None and len(rows) > limit
+    found = EngagementPage(snapshot(r) for r in rows[:limit])
+    if more:
+        last = found[-1]
+        # A stale listing only holds engagements with a due time (the index's order).
+        due = last.stage_due_at.isoformat() if last.stage_due_at is not None else ""
+        found.next_cursor = _cursor(["due", due, last.id] if stale else ["id", last.id])
     if acting is not None:
         criteria: dict[str, Any] = {
             k: v
@@ -99,6 +116,7 @@ def list_engagements(
                 ("stale", stale or None),
                 ("limit", limit),
                 ("offset", offset or None),
+                ("cursor", cursor),
             )
             if v is not None
         }
@@ -111,6 +129,41 @@ def list_engagements(
             page=True,
         )
     return found
+
+
+class EngagementPage(list[Engagement]):
+    """A page of engagements (a plain list) and the cursor of the next page:
+    pass ``next_cursor`` as ``cursor`` with the same filters; None on the last page."""
+
+    next_cursor: str | None = None
+
+    def __init__(self, items: Iterable[Engagement] = ()) -> None:
+        super().__init__(items)
+        self.next_cursor = None
+
+
+def _cursor(key: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+def _after(cursor: str | None, stale: bool) -> dict[str, Any]:
+    """The keyset start of the page after ``cursor`` (from a listing with the same order)."""
+    if cursor is None:
+        return {}
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if stale and key[0] == "due" and len(key) == 3 and isinstance(key[2], int):
+            due = datetime.fromisoformat(key[1])
+            if due.tzinfo is not None:
+                return {"after_due": (due, key[2])}
+        if not stale and key[0] == "id" and len(key) == 2 and type(key[1]) is int:
+            return {"after_id": key[1]}
+    except (ValueError, TypeError, IndexError, binascii.Error):
+        pass
+    raise InvalidData(
+        "not a cursor from an earlier page of this listing",
+        detail_da="ikke en gyldig cursor fra en tidligere side af denne liste",
+    )
 
 
 def replay(

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from forloeb import Actor, Engine, StaffMember, configure_logging
+from forloeb.workflows import VERSION_1
 
 PLAN = {"focus": "tryghed i opgangen", "goals": "kende naboerne", "plan": "møde hver uge"}
 STEPS: list[tuple[str, dict[str, Any] | None]] = [
@@ -51,7 +52,7 @@ def worker(url: str, ids: list[int], barrier: Any, results: Any) -> None:
     configure_logging(level="warning")  # one log line per fire would measure the terminal
     actor = Actor.worker("bench")
     latencies: list[float] = []
-    with Engine.open(url) as engine:
+    with Engine.open(url, workflows=VERSION_1) as engine:
         engine.get(ids[0], actor=actor)  # the pool's first connection, outside the timing
         barrier.wait(timeout=120)
         start = time.monotonic()
@@ -65,7 +66,7 @@ def worker(url: str, ids: list[int], barrier: Any, results: Any) -> None:
 
 
 def run(url: str, n: int, procs: int) -> dict[str, Any]:
-    with Engine.open(url, migrate=True) as engine:
+    with Engine.open(url, migrate=True, workflows=VERSION_1) as engine:
         engine.staff.bootstrap(  # the register the fires resolve their actor in (issue 11)
             [
                 StaffMember(id="it", display_name="IT", roles=frozenset({"admin"})),

@@ -121,6 +121,24 @@ def test_scheduler_run_refuses_a_bad_config_in_one_line(tmp_path: Path) -> None:
     assert line.startswith("Error: ") and "sweep_evry" in line
 
 
+def test_scheduler_run_with_a_bad_digest_time_says_only_the_error(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'sched.db'}"
+    overdue_engagement(db)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FORLOEB_DB": db}
+    env.pop("FORLOEB_CONFIG", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "forloeb", "--lang", "en", "scheduler", "run", "--digest-at", "25:00"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert proc.returncode == 1
+    assert proc.stdout == ""  # no "scheduler running" line before the refusal
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("Error: ") and "25:00" in line
+
+
 def test_start_scheduler_in_process_raises_and_delivers(
     tmp_path: Path, smtp: tuple[Controller, Collector]
 ) -> None:

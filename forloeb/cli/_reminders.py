@@ -284,14 +284,19 @@ def scheduler_run(
         engine.staff.authorize_jobs(settings.job_actor)
         sweep_s = sweep_every if sweep_every is not None else config.sweep_every
         dispatch_s = dispatch_every if dispatch_every is not None else config.dispatch_every
-        if not settings.as_json:
-            echo(t(lang, "scheduler_started", sweep=sweep_s, dispatch=dispatch_s))
+
+        def started() -> None:
+            # Said once the arguments are checked (a bad --digest-at is only an error).
+            if not settings.as_json:
+                echo(t(lang, "scheduler_started", sweep=sweep_s, dispatch=dispatch_s))
+
         # Blocks in this (the main) thread until SIGTERM or SIGINT; the job in
         # flight finishes and records its outcome first.
         engine.run_scheduler(
             sweep_every=sweep_s,
             dispatch_every=dispatch_s,
             digest_at=digest_at if digest_at is not None else config.digest_at,
+            on_start=started,
         )
     if settings.as_json:
         echo_json({"stopped": True})

@@ -449,10 +449,12 @@ class Engine:
         sweep_every: float = 60,
         dispatch_every: float = 15,
         digest_at: str | None = None,
+        on_start: Callable[[], None] | None = None,
     ) -> None:
         """Run sweep, dispatch (and the digest) in this thread until SIGTERM or SIGINT
-        (``forloeb scheduler run``); a job in flight finishes first."""
-        self._scheduler.run(sweep_every=sweep_every, dispatch_every=dispatch_every, digest_at=digest_at)
+        (``forloeb scheduler run``); a job in flight finishes first. ``on_start`` is
+        called once the arguments are checked, just before it blocks."""
+        self._scheduler.run(sweep_every, dispatch_every, digest_at, on_start)
 
     # -- audit, consent and handover (logic in _audit, _consent, _handover) --------
 

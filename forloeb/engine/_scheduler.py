@@ -147,6 +147,7 @@ def run_blocking(
     dispatch_every: float = 15,
     digest_at: str | None = None,
     stopping: threading.Event | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> None:
     """Run the jobs in this (the main) thread until SIGINT or SIGTERM; a job in flight finishes.
 
@@ -174,6 +175,8 @@ def run_blocking(
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
+        if on_start is not None:
+            on_start()
         blocking.start()
     finally:
         for sig, handler in previous.items():
@@ -214,7 +217,13 @@ class SchedulerControl:
             self.stopping.set()
             scheduler.shutdown(wait=wait)
 
-    def run(self, *, sweep_every: float, dispatch_every: float, digest_at: str | None) -> None:
+    def run(
+        self,
+        sweep_every: float,
+        dispatch_every: float,
+        digest_at: str | None,
+        on_start: Callable[[], None] | None = None,
+    ) -> None:
         self.stopping.clear()
         run_blocking(
             self._jobs,
@@ -222,4 +231,5 @@ class SchedulerControl:
             dispatch_every=dispatch_every,
             digest_at=digest_at,
             stopping=self.stopping,
+            on_start=on_start,
         )

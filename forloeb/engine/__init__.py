@@ -43,15 +43,8 @@ if TYPE_CHECKING:
     from ._config import CONFIG_ENV, Settings, load_settings, settings_from_mapping
     from ._consent import DEFAULT_RECEIVERS, SECTIONS, Consent, consent_guard, is_consent_basis
     from ._definition import (
-        AUDITOR,
         ESCALATE_TO_SUPERVISOR,
         QUESTION_KINDS,
-        RETURN_TO_CLOSED,
-        RETURN_TO_PAUSED,
-        ROLES,
-        STAFF,
-        SUPERVISOR,
-        WORKER,
         ActivityKind,
         Choice,
         Deadline,
@@ -99,6 +92,7 @@ if TYPE_CHECKING:
     from ._queries import EngagementPage, replay
     from ._register import ADMIN, Impersonation, NotInRegister, StaffMember
     from ._reminders import SYSTEM_ACTOR
+    from ._roles import AUDITOR, RETURN_TO_CLOSED, RETURN_TO_PAUSED, ROLES, STAFF, SUPERVISOR, WORKER
     from ._staff import Staff
     from ._types import Actor, Engagement, Event, Reminder, TriggerOption
     from .notifiers import (
@@ -125,10 +119,10 @@ _MODULES: dict[str, str] = {
     "._config": "CONFIG_ENV Settings load_settings settings_from_mapping",
     "._consent": "DEFAULT_RECEIVERS SECTIONS Consent consent_guard is_consent_basis",
     "._definition": (
-        "AUDITOR ESCALATE_TO_SUPERVISOR QUESTION_KINDS RETURN_TO_CLOSED RETURN_TO_PAUSED ROLES "
-        "STAFF SUPERVISOR WORKER ActivityKind Choice Deadline Escalation Guard GuardContext Label "
-        "Outcome Question SelfHelp Stage StageKind Transition WorkflowDefinition"
+        "ESCALATE_TO_SUPERVISOR QUESTION_KINDS ActivityKind Choice Deadline Escalation Guard "
+        "GuardContext Label Outcome Question SelfHelp Stage StageKind Transition WorkflowDefinition"
     ),
+    "._roles": "AUDITOR RETURN_TO_CLOSED RETURN_TO_PAUSED ROLES STAFF SUPERVISOR WORKER",
     "._dispatch": "DEFAULT_OUTBOX_RETENTION_DAYS DispatchResult OutboxMessage RetryPolicy",
     "._engine": "DeadlineOverrides Engine",
     "._erasure": "DEFAULT_RETENTION_YEARS ErasureReceipt",

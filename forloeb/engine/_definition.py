@@ -12,17 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ._i18n import Lang
-
-WORKER = "worker"
-SUPERVISOR = "supervisor"
-AUDITOR = "auditor"
-ROLES: tuple[str, ...] = (WORKER, SUPERVISOR, AUDITOR)
-STAFF: frozenset[str] = frozenset({WORKER, SUPERVISOR})
-
-# A transition whose destination is one of these goes back to where the
-# engagement came from (resume after pause, reopen after close).
-RETURN_TO_PAUSED = "@paused_from"
-RETURN_TO_CLOSED = "@closed_from"
+from ._roles import AUDITOR, RETURN_TO_CLOSED, RETURN_TO_PAUSED, ROLES, STAFF, SUPERVISOR, WORKER
 
 StageKind = Literal["active", "paused", "final"]
 
@@ -431,3 +421,35 @@ class Labels:
 
     def choice(self, field_key: str, value: str) -> Label | None:
         return self.choices.get(field_key, {}).get(value)
+
+
+# The role names are re-exported: the definition model has always offered them.
+__all__ = [
+    "AUDITOR",
+    "ESCALATE_TO_SUPERVISOR",
+    "KIND_HINTS",
+    "QUESTION_KINDS",
+    "RETURN_TO_CLOSED",
+    "RETURN_TO_PAUSED",
+    "ROLES",
+    "STAFF",
+    "SUPERVISOR",
+    "WORKER",
+    "ActivityKind",
+    "Choice",
+    "Deadline",
+    "Escalation",
+    "EscalationRole",
+    "Guard",
+    "GuardContext",
+    "Label",
+    "Labels",
+    "Outcome",
+    "Question",
+    "QuestionKind",
+    "SelfHelp",
+    "Stage",
+    "StageKind",
+    "Transition",
+    "WorkflowDefinition",
+]

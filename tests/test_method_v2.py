@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from helpers import FIRST_CONTACT, PLAN, READER, ROUNDING_OFF, FakeClock, counts, drive, start
+from sqlalchemy import func, select
 
 from forloeb import (
     Actor,
@@ -28,6 +29,8 @@ from forloeb import (
     load_settings,
 )
 from forloeb.engine import Deadline, settings_from_mapping
+from forloeb.persistence import EngagementFilter
+from forloeb.persistence._tables import engagements
 from forloeb.workflows import VERSION_1, problems_of
 
 CPH = ZoneInfo("Europe/Copenhagen")
@@ -291,6 +294,44 @@ def test_the_short_referral_course_is_counted_as_referred_on(engine: Engine, wor
     for engagement_id in (e.id, other.id):
         results.update(_outcomes(engine, engagement_id))
     assert results == Counter({"referred_on": 1, "broken_off": 1})
+
+
+def _row_outcomes(engine: Engine) -> dict[int, str | None]:
+    """The ``outcome`` column of every engagement, as the store has it."""
+    with engine.store.read() as tx:
+        return {row["id"]: row["outcome"] for row in tx.list_engagements(EngagementFilter())}
+
+
+def test_the_result_is_on_the_row_countable_and_cleared_by_a_reopen(
+    engine: Engine, worker: Actor, supervisor: Actor
+) -> None:
+    ids = {
+        "referred": drive(engine, worker, "first_contact", subject="sag-1").id,
+        "closed": drive(engine, worker, "closed", subject="sag-2").id,
+        "withdrawn": drive(engine, worker, "action", subject="sag-3").id,
+        "running": drive(engine, worker, "action", subject="sag-4").id,
+    }
+    engine.fire(ids["referred"], "refer_on", actor=worker, data={"referred_to": "uu", "reason": "Uddannelse"})
+    engine.fire(ids["withdrawn"], "withdraw", actor=worker, data={"reason": "Ville ikke mere"})
+    rows = _row_outcomes(engine)
+    assert [rows[ids[k]] for k in ("referred", "closed", "withdrawn", "running")] == [
+        "referred_on",
+        "goal_reached",
+        "broken_off",
+        None,
+    ]
+    with engine.store.sa_engine.connect() as conn:
+        counted = dict(
+            conn.execute(
+                select(engagements.c.outcome, func.count())
+                .where(engagements.c.workflow == "individual_course", engagements.c.outcome.is_not(None))
+                .group_by(engagements.c.outcome)
+            ).all()
+        )
+    assert counted == {"referred_on": 1, "goal_reached": 1, "broken_off": 1}
+    engine.fire(ids["referred"], "reopen", actor=supervisor, data={"reason": "Jobcentret sendte ham tilbage"})
+    assert _row_outcomes(engine)[ids["referred"]] is None
+    assert engine.get(ids["referred"], actor=READER).state == "first_contact"
 
 
 def test_civil_society_refers_on_and_never_hands_over(engine: Engine, worker: Actor) -> None:

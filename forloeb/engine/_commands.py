@@ -121,6 +121,7 @@ def start(
                 "reminder_epoch": None,
                 # Level 1 is due at the stage's due time.
                 "next_reminder_at": due,
+                "outcome": None,
             }
         )
         tx.insert_tags(engagement_id, tag_list)
@@ -224,8 +225,12 @@ def fire(
             payload["cycle"] = cycle
         outcome = chosen_outcome(spec, carrier.record)
         if outcome is not None:
-            # The ending as a category that can be counted (its text is in the data).
+            # The ending as a category that can be counted (its text is in the data),
+            # on the event and on the row.
             payload["outcome"] = outcome
+            values["outcome"] = outcome
+        elif compiled.kind_of[state] == "final":
+            values["outcome"] = None  # reopened: no result yet
         return kernel.commit_change(tx, row, values, actor, role, "transition", trigger, dest, payload, now)
 
     return kernel.run(work, idempotency_key, digest)

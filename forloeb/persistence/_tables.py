@@ -28,7 +28,7 @@ from ._types import JSONData, UTCDateTime
 # The newest migration revision these tables describe; the engine refuses an
 # older database. A test checks it equals Alembic's head, so adding a
 # migration without bumping it fails.
-SCHEMA_HEAD = "0008"
+SCHEMA_HEAD = "0009"
 
 # A finished outbox message: delivered, or given up on (dead). The predicate
 # of the partial index the outbox purge reads, and the purge's condition
@@ -90,7 +90,13 @@ engagements = Table(
     # next level's time, a snooze holds it back; NULL when none is due
     # (paused, final, no deadline, or the ladder is done).
     Column("next_reminder_at", UTCDateTime),
+    # The result the engagement ended with, a category of its method
+    # (goal_reached, referred_on, broken_off …): set by the move that ends it,
+    # cleared by a reopen; NULL while running and for methods without results.
+    Column("outcome", String(64)),
     Index(None, "workflow", "state"),
+    # Results per method ("how many were referred on?") are a GROUP BY on this index.
+    Index(None, "workflow", "outcome"),
     Index(None, "assignee"),
     Index(None, "team"),
     Index(None, "subject"),

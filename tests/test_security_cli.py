@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from helpers import PLAN, READER, TEST_LOGIN, drive
+from helpers import FIRST_CONTACT, PLAN, READER, TEST_LOGIN, drive
 
 from forloeb import Actor, Engine, StaffMember
 from forloeb.cli import cli
@@ -260,7 +260,7 @@ def test_access_request_is_the_residents_whole_data(social: tuple[str, int], tmp
     db, eid = social
     with Engine.open(db) as engine:
         anna = Actor("anna", ["worker"])
-        engine.fire(eid, "agree_shared_path", actor=anna)
+        engine.fire(eid, "agree_shared_path", actor=anna, data=FIRST_CONTACT)
         engine.record_details(eid, PLAN, actor=anna)
     out = tmp_path / "indsigt.md"
     done = forloeb(db, "--as", "revisor", "audit", "access-request", "sag-1", "--out", str(out))

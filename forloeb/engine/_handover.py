@@ -20,8 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
+from ._calendar import COPENHAGEN
 from ._checks import check_note
 from ._consent import (
     DEFAULT_SECTIONS,
@@ -41,7 +41,6 @@ from ._types import Actor, Event
 EXPORTED = "handover_exported"
 FORMAT = "forloeb-handover/1"
 Format = Literal["md", "json"]
-_TZ = ZoneInfo("Europe/Copenhagen")
 # Staff who work the case hand it over; an auditor exports the audit log, never
 # a package to another organisation (an export is an event that restarts the
 # case's retention period, M9).
@@ -247,7 +246,7 @@ def _local(iso: str | None) -> str:
     if not iso:
         return "-"
     try:
-        return datetime.fromisoformat(iso).astimezone(_TZ).strftime("%Y-%m-%d %H:%M")
+        return datetime.fromisoformat(iso).astimezone(COPENHAGEN).strftime("%Y-%m-%d %H:%M")
     except ValueError:
         return iso
 

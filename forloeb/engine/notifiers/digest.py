@@ -12,13 +12,12 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
+from .._calendar import COPENHAGEN
 from .._errors import InvalidData
 from .._i18n import Lang
 from .base import Notification
 
-COPENHAGEN: Final = ZoneInfo("Europe/Copenhagen")
 # Fixed forever: changing it would change every digest id and resend a day's digest.
 _NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, "urn:forloeb:digest")
 

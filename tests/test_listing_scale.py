@@ -57,6 +57,7 @@ def _engagement(i: int) -> dict[str, Any]:
         "due_remaining_s": None,
         "reminder_epoch": None,
         "next_reminder_at": due,
+        "outcome": None,
     }
 
 

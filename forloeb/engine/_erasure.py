@@ -31,6 +31,7 @@ from ._definition import SUPERVISOR
 from ._errors import ConcurrencyError
 from ._kernel import Kernel
 from ._logging import get_logger
+from ._residue import leave_no_residue
 from ._types import Actor
 
 # Erasing is irreversible and about a resident's rights: a supervisor decides.
@@ -84,6 +85,7 @@ def erase(
         purpose = check_text("purpose", purpose, limit=MAX_REASON, name_da="formål")
     receipt = _erase_one(kernel, engagement_id, actor, role, reason, {"purpose": purpose} if purpose else {})
     assert receipt is not None  # no condition: erased or an exception
+    leave_no_residue(kernel.store)  # committed: now off the disk (WAL checkpoint, VACUUM)
     return receipt
 
 
@@ -133,6 +135,8 @@ def purge_closed(
                 if progress is not None:
                     progress(len(receipts), 0)
         if len(rows) < BATCH:
+            if receipts and not dry_run:
+                leave_no_residue(kernel.store)  # once, after every erasure has committed
             return receipts
         # Keyset paging: erased rows are gone, skipped ones are not fetched again.
         after = (rows[-1]["updated_at"], rows[-1]["id"])

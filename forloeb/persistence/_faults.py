@@ -19,6 +19,22 @@ from sqlalchemy.exc import DBAPIError
 
 from .base import StoreBusy, StoreFault, StoreFull, StoreReadOnly, StoreUnavailable
 
+
+class StoreRejected(StoreFault):
+    """A value the database cannot hold or compare: a whole number beyond its
+    integer range (an id of 20 digits), a NUL character in text on PostgreSQL,
+    text that is not valid Unicode (undecodable bytes from a command line).
+    About the value, not the data's meaning: the engine refuses it in one line
+    (``DatabaseRejected``), and nothing was written."""
+
+    reason = "rejected"
+
+
+# Raised by the drivers themselves, before the database sees the statement:
+# sqlite3 cannot bind an int beyond 64 bits (OverflowError) nor a str with
+# lone surrogates (UnicodeEncodeError).
+VALUE_ERRORS: tuple[type[BaseException], ...] = (OverflowError, UnicodeEncodeError)
+
 # SQLite's primary result codes (https://sqlite.org/rescode.html); an
 # extended code carries its primary code in the low byte.
 SQLITE_BUSY = 5
@@ -49,6 +65,15 @@ _PG_BUSY = frozenset(
 )
 _PG_FULL = frozenset({"53100"})  # disk_full
 _PG_READ_ONLY = frozenset({"25006"})  # read_only_sql_transaction: a hot standby
+_PG_REJECTED = frozenset(
+    {
+        "22003",  # numeric_value_out_of_range: an id beyond integer
+        "22P05",  # untranslatable_character: \u0000 in jsonb
+        "22021",  # character_not_in_repertoire: NUL or invalid UTF-8 in text
+    }
+)
+# psycopg refuses NUL in text on the client side, without a SQLSTATE.
+_PG_NUL = "cannot contain nul"
 
 
 def first_line(exc: BaseException | None) -> str:
@@ -127,6 +152,8 @@ def pg_fault(exc: BaseException, *, operational: bool) -> StoreFault | None:
         return StoreFull(text)
     if sqlstate in _PG_READ_ONLY:
         return StoreReadOnly(text)
+    if sqlstate in _PG_REJECTED or (sqlstate is None and _PG_NUL in text.lower()):
+        return StoreRejected(text)
     if operational and pg_server_gone(sqlstate):
         return StoreUnavailable(text)
     return None
@@ -140,11 +167,14 @@ class Faults:
         self.path = path
         self._error: type[BaseException] = getattr(dbapi, "Error", Exception)
         self._operational: type[BaseException] = getattr(dbapi, "OperationalError", Exception)
+        self._caught: tuple[type[BaseException], ...] = (DBAPIError, self._error, *VALUE_ERRORS)
 
     def of(self, exc: BaseException) -> StoreFault | None:
         """The fault ``exc`` (a driver error, or SQLAlchemy's wrapper of one) stands for."""
         if isinstance(exc, StoreFault):
             return exc
+        if isinstance(exc, VALUE_ERRORS):
+            return StoreRejected(first_line(exc))
         orig = exc.orig if isinstance(exc, DBAPIError) else exc
         if orig is None or not isinstance(orig, self._error):
             return None
@@ -161,7 +191,7 @@ class Faults:
         """Re-raise a fault of the block as the store's exception (the driver's as its cause)."""
         try:
             yield
-        except (DBAPIError, self._error) as exc:
+        except self._caught as exc:
             fault = self.of(exc)
             if fault is None:
                 raise

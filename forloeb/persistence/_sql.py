@@ -12,18 +12,20 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError
 from sqlalchemy.pool import StaticPool
 
 from . import _pg
 from ._audit import SqlAuditStore
-from ._faults import Faults, first_line
+from ._faults import VALUE_ERRORS, Faults, StoreRejected, first_line
 from ._hotpath import SqlText
 from ._sqlite import (
     SQLITE_OPTIONS,
     ThreadConnection,
+    checkpoint_truncate,
     configure_sqlite,
+    create_private,
     sqlite_path,
     sqlite_pragmas,
     sqlite_setup,
@@ -71,12 +73,26 @@ def _pool_options(query: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+# Query parameters of a database URL whose value is a secret: libpq takes the
+# password (and the client key's) there too, and no value of these is shown.
+SECRET_QUERY = frozenset({"password", "passwd", "pwd", "sslpassword", "token", "secret", "key"})
+
+
+def shown_url(parsed: URL) -> str:
+    """``parsed`` as it may be shown: the user's password and secret query values as ***."""
+    secret = {k: "***" for k in parsed.query if k.lower() in SECRET_QUERY}
+    if not secret:
+        return parsed.render_as_string(hide_password=True)
+    # Rendered percent-encoded; shown as the *** of the user part's password.
+    return parsed.update_query_dict(secret).render_as_string(hide_password=True).replace("%2A%2A%2A", "***")
+
+
 def safe_url(url: str | None) -> str:
-    """The URL as it may be shown: the password hidden."""
+    """The URL as it may be shown: the password hidden (also one given as ``?password=``)."""
     raw = normalize_url(url or DEFAULT_URL)
     try:
-        return make_url(raw).render_as_string(hide_password=True)
-    except ArgumentError:
+        return shown_url(make_url(raw))
+    except (ArgumentError, ValueError):  # ValueError: a port that is no number
         return "<unparseable URL>"
 
 
@@ -84,7 +100,7 @@ def sqlite_file_missing(url: str | None) -> bool:
     """True for a SQLite file URL whose file does not exist (yet)."""
     try:
         parsed = make_url(normalize_url(url or DEFAULT_URL))
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return False
     path = sqlite_path(parsed)
     return path is not None and not os.path.exists(path)
@@ -142,9 +158,14 @@ class SqlStore(Store):
         raw = normalize_url(url or DEFAULT_URL)
         try:
             parsed = make_url(raw)
+        except (ArgumentError, ValueError) as exc:
+            # Not the exception's text: it may repeat the URL, password and all.
+            raise StoreUnavailable("not a usable database URL (it cannot be parsed)") from exc
+        try:
             parsed.get_dialect()  # an unknown scheme or a missing driver fails here
         except (ArgumentError, ImportError) as exc:
-            raise StoreUnavailable(f"not a usable database URL ({exc})") from exc
+            unknown = f"unknown database or driver {parsed.drivername!r}"
+            raise StoreUnavailable(f"not a usable database URL: {unknown}") from exc
         kwargs: dict[str, Any] = {}
         pragmas: tuple[str, ...] | None = None
         memory = False
@@ -157,6 +178,9 @@ class SqlStore(Store):
             parsed = parsed.difference_update_query(list(SQLITE_OPTIONS))
             path = sqlite_path(parsed)
             memory = path is None
+            if path is not None and str(parsed.query.get("uri", "")).lower() not in ("true", "1"):
+                # Owner-only before SQLite creates it (a URI filename keeps its own modes).
+                create_private(path)
             kwargs["connect_args"] = {"timeout": busy_timeout}
             if memory:
                 # One shared connection, or every checkout would see a new empty db.
@@ -188,7 +212,7 @@ class SqlStore(Store):
             _ping_idle_connections(engine, watchdog)
         store = cls(
             engine,
-            parsed.render_as_string(hide_password=True),
+            shown_url(parsed),
             pragmas=pragmas,
             memory=memory,
             busy_timeout=busy_timeout,
@@ -284,6 +308,10 @@ class SqlStore(Store):
                 raise
         except self._conflict_errors as exc:
             raise WriteConflict(str(exc)) from exc
+        except VALUE_ERRORS as exc:
+            # A value the driver cannot bind (an int beyond 64 bits, undecodable
+            # text): refused, and the transaction was rolled back above.
+            raise StoreRejected(first_line(exc)) from exc
         except self._dbapi.Error as exc:
             sqlstate = getattr(exc, "sqlstate", None)
             if self.dialect == "postgresql" and sqlstate in ("40001", "40P01"):
@@ -325,6 +353,23 @@ class SqlStore(Store):
                 t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
                 for t in ALL_TABLES
             }
+
+    def scrub(self) -> str | None:
+        if self._memory:
+            return None  # nothing on disk
+        try:
+            if self.dialect == "sqlite":
+                if not checkpoint_truncate(self._own_connection()):
+                    return "a reader kept the WAL checkpoint from finishing"
+                return None
+            tables = ", ".join(table for table, _ in self._sql.delete_engagement)
+            with self._engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                # The rows' dead versions go, and their space is free for reuse
+                # (the statement timeout applies: a huge table may need an operator's VACUUM).
+                conn.exec_driver_sql(f"VACUUM {tables}")
+            return None
+        except (DBAPIError, self._dbapi.Error) as exc:
+            return first_line(getattr(exc, "orig", None) or exc)
 
     def audit(self) -> AuditStore:
         return SqlAuditStore(self._engine, self._faults, self._watching)

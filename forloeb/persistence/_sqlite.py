@@ -88,12 +88,41 @@ def sqlite_setup(dbapi_con: Any, pragmas: tuple[str, ...], *, wal: bool) -> None
     if wal:
         cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
+    # Deleted content is overwritten with zeros, not left in free pages (an
+    # erasure must not leave the text on disk). SQLite's default is off unless
+    # the library was built with SQLITE_SECURE_DELETE; set it on every connection.
+    cur.execute("PRAGMA secure_delete=ON")
     for pragma in pragmas:
         cur.execute(f"PRAGMA {pragma}")
     # Read pages through a memory map: a page the OS already caches costs a
     # memory access instead of a read() call on large databases.
     cur.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
     cur.close()
+
+
+def create_private(path: str) -> None:
+    """Create the database file ``path`` readable and writable by its owner only
+    (0600), unless it exists: SQLite then opens it, and its -wal and -shm files
+    take the database file's permissions. Personal data; the umask is not asked."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    except FileExistsError:
+        return
+    except OSError:
+        return  # a folder that does not exist or cannot be written: SQLite says so when it opens
+    os.close(fd)
+
+
+def checkpoint_truncate(conn: Any) -> bool:
+    """Copy the WAL into the database and truncate it to zero bytes (what an erasure
+    needs: the WAL still holds the pages as they were before the delete). False
+    when a reader kept the checkpoint from finishing within the busy timeout."""
+    cur = conn.cursor()
+    try:
+        busy, _log_pages, _done = cur.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    finally:
+        cur.close()
+    return not busy
 
 
 def configure_sqlite(engine: Engine, pragmas: tuple[str, ...], *, wal: bool) -> None:

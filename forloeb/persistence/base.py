@@ -446,4 +446,14 @@ class Store(ABC):
         """Rows per table: what tests compare to prove nothing was written."""
 
     @abstractmethod
+    def scrub(self) -> str | None:
+        """After committed deletions (an erasure, a purge): let what they removed
+        leave the disk where the database can. SQLite (which zeroes deleted
+        content, ``secure_delete``) checkpoints its WAL, which still holds the
+        pages as they were, and truncates it; PostgreSQL VACUUMs the tables an
+        erasure deletes from, outside a transaction. None when done, else what
+        kept it from finishing (a reader holding the WAL, a timeout): the
+        deletion itself stands either way."""
+
+    @abstractmethod
     def close(self) -> None: ...

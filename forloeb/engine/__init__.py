@@ -68,6 +68,7 @@ if TYPE_CHECKING:
         DatabaseBusy,
         DatabaseError,
         DatabaseReadOnly,
+        DatabaseRejected,
         DatabaseUnavailable,
         DefinitionError,
         EngagementNotFound,
@@ -127,7 +128,8 @@ _MODULES: dict[str, str] = {
     "._engine": "DeadlineOverrides Engine",
     "._erasure": "DEFAULT_RETENTION_YEARS ErasureReceipt",
     "._errors": (
-        "ConcurrencyError DatabaseBusy DatabaseError DatabaseReadOnly DatabaseUnavailable DefinitionError "
+        "ConcurrencyError DatabaseBusy DatabaseError DatabaseReadOnly DatabaseRejected DatabaseUnavailable "
+        "DefinitionError "
         "EngagementNotFound ForloebError GuardFailed IdempotencyConflict InvalidData "
         "OutboxMessageNotFound PermissionDenied ReminderNotFound SchemaOutOfDate StorageFull "
         "TransitionNotAllowed UnknownTrigger UnknownWorkflow"
@@ -190,6 +192,7 @@ __all__ = [
     "DatabaseBusy",
     "DatabaseError",
     "DatabaseReadOnly",
+    "DatabaseRejected",
     "DatabaseUnavailable",
     "Deadline",
     "DeadlineOverrides",

@@ -30,7 +30,7 @@ from ..persistence import AccessQuery, EventQuery
 from . import _access_log, _verify
 from ._access import ACCESS_LOG_PURGERS, AUDIT_OFFICERS, AUDIT_READERS, visibility
 from ._access_request import AccessEntry, AccessRequest, access_request
-from ._checks import parse_time
+from ._checks import env_days, env_years, parse_time
 from ._errors import InvalidData
 from ._kernel import Kernel
 from ._queries import get, history
@@ -102,10 +102,11 @@ class Audit:
         self._store = kernel.audit_store()
         days = os.environ.get("FORLOEB_ACCESS_LOG_DAYS")
         # Datatilsynet: the access log has its own retention; six months by default.
-        self.retention: timedelta = timedelta(days=int(days)) if days else DEFAULT_RETENTION
+        # A malformed value is InvalidData naming the variable (issue 12, L6).
+        self.retention: timedelta = env_days("FORLOEB_ACCESS_LOG_DAYS", days, DEFAULT_RETENTION)
         years = os.environ.get("FORLOEB_RECORDS_YEARS")
-        self.records_retention: timedelta = (
-            timedelta(days=round(float(years) * 365.25)) if years else DEFAULT_RECORDS_RETENTION
+        self.records_retention: timedelta = env_years(
+            "FORLOEB_RECORDS_YEARS", years, DEFAULT_RECORDS_RETENTION
         )
 
     # -- the access log -----------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -22,9 +23,52 @@ MAX_REASON = 1000  # a reason or purpose written by a person
 MAX_INTERVAL_S = 86400
 DEFAULT_PAGE = 50  # a listing's page when the caller names no limit
 
-# A Danish CPR number (DDMMYY-NNNN): the subject must be a reference, never
-# the personal identity number itself (data minimisation, GDPR art. 5).
-_CPR = re.compile(r"^\s*[0-3]\d[01]\d\d\d-?\d{4}\s*$")
+MAX_DEPTH = 32  # nesting of lists and objects in data (a form's answers need two or three)
+
+# A Danish CPR number (DDMMYY-NNNN) anywhere in a text, however it is written:
+# with or without a hyphen (also the Unicode dashes and the minus sign), with
+# spaces around it, in full-width digits (NFKC makes them ASCII first). Ten
+# digits that stand alone (no digit right before or after) and whose first six
+# are a date that exists. The subject must be a reference, and free text has
+# no use for the personal identity number either (data minimisation, GDPR art. 5).
+_DASHES = "\\-\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
+_CPR = re.compile(rf"(?<!\d)(\d\d)(\d\d)(\d\d)\s{{0,3}}(?:[{_DASHES}]\s{{0,3}})?\d{{4}}(?!\d)")
+# Invisible characters that could hide a number from the pattern (0101\u200b90-1234).
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060-\u206f\ufeff]")
+_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+# Text that cannot be stored: NUL (PostgreSQL refuses it) and lone surrogates,
+# which is what undecodable bytes on a command line become (not valid UTF-8).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def contains_cpr(text: str) -> bool:
+    """True when ``text`` holds something written like a CPR number whose date exists."""
+    plain = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+    for match in _CPR.finditer(plain):
+        day, month, year = (int(g) for g in match.groups())
+        if 1 <= month <= 12 and 1 <= day <= _DAYS_IN_MONTH[month - 1]:
+            if month == 2 and day == 29 and year % 4:
+                continue  # 29 February in a year that has none
+            return True
+    return False
+
+
+def check_storable(name: str, value: str, *, name_da: str | None = None) -> str:
+    """``value`` unless it holds a character no database can keep: NUL, or a lone
+    surrogate (bytes that were not valid UTF-8)."""
+    found = _UNSTORABLE.search(value)
+    if found is None:
+        return value
+    da = name_da or name
+    if found.group() == "\x00":
+        raise InvalidData(
+            f"{name} holds a NUL character (\\x00), which cannot be stored",
+            detail_da=f"{da} indeholder et NUL-tegn (\\x00), som ikke kan gemmes",
+        )
+    raise InvalidData(
+        f"{name} is not valid UTF-8 text (undecodable bytes)",
+        detail_da=f"{da} er ikke gyldig UTF-8-tekst (bytes, der ikke kan læses som tegn)",
+    )
 
 
 def positive_int(name: str, value: object) -> int:
@@ -68,6 +112,7 @@ def check_text(name: str, value: object, *, limit: int = MAX_TEXT, name_da: str 
     da = name_da or name
     if not isinstance(value, str) or not value.strip():
         raise InvalidData(f"{name} must be a non-empty text", detail_da=f"{da} skal være en tekst")
+    check_storable(name, value, name_da=da)
     if (_UNPRINTABLE if limit <= MAX_TEXT else _UNPRINTABLE_IN_PROSE).search(value):
         raise InvalidData(
             f"{name} may only hold printable characters",
@@ -82,22 +127,37 @@ def check_text(name: str, value: object, *, limit: int = MAX_TEXT, name_da: str 
 
 
 def check_note(text: object) -> str:
-    """Free text (a note, a description): text of at most 64 KiB encoded."""
+    """Free text (a note, a description, a reason): text of at most 64 KiB encoded,
+    storable (:func:`check_storable`), and with no CPR number (:func:`check_free_text`)."""
     if not isinstance(text, str):
         raise InvalidData("a note must be text", detail_da="et notat skal være tekst")
+    check_storable("the text", text, name_da="teksten")
     if len(text.encode()) > MAX_PAYLOAD_BYTES:
         raise InvalidData(
             f"text is larger than {MAX_PAYLOAD_BYTES // 1024} KiB",
             detail_da=f"teksten er større end {MAX_PAYLOAD_BYTES // 1024} KiB",
         )
+    return check_free_text(text)
+
+
+def check_free_text(text: str) -> str:
+    """``text`` unless it holds a CPR number (:func:`contains_cpr`): refused, and the
+    number is not repeated in the message (messages end up in logs)."""
+    if contains_cpr(text):
+        raise InvalidData(
+            "the text contains what looks like a CPR number; write a case reference instead "
+            "(a CPR number is not kept in forloeb)",
+            detail_da="teksten ser ud til at indeholde et CPR-nummer; skriv en sagsreference i stedet "
+            "(forloeb gemmer ikke CPR-numre)",
+        )
     return text
 
 
 def check_subject(subject: object) -> None:
-    """A subject is a case reference: text, and never a CPR number."""
+    """A subject is a case reference: text, and never a CPR number, however written."""
     check_text("subject", subject)
     assert isinstance(subject, str)
-    if _CPR.match(subject):
+    if contains_cpr(subject):
         raise InvalidData(
             "the subject must be a case reference, not a CPR number",
             detail_da="borgerreferencen skal være en sagsreference, ikke et CPR-nummer",
@@ -115,6 +175,7 @@ def check_tags(tags: Iterable[str]) -> list[str]:
                 f"tag {tag!r} must be a text of 1-{MAX_TAG} characters",
                 detail_da=f"mærket {tag!r} skal være en tekst på 1-{MAX_TAG} tegn",
             )
+        check_storable("tag", tag, name_da="mærket")
         if tag not in result:
             result.append(tag)
     return result
@@ -134,13 +195,43 @@ _PLAIN_VALUES = (str, int, bool, type(None))
 
 def _plain(data: Mapping[str, Any]) -> bool:
     """True when ``data`` is flat text/int/bool/None under text keys, small enough
-    that its JSON is under the size limit whatever its characters."""
+    that its JSON is under the size limit whatever its characters, with nothing
+    a database cannot store (NUL, undecodable bytes; those take the long way)."""
     size = 0
     for key, value in data.items():
         if type(key) is not str or type(value) not in _PLAIN_VALUES:
             return False
-        size += len(key) + (len(value) if type(value) is str else 20) + 4
+        if type(value) is str:
+            size += len(value)
+            if _UNSTORABLE.search(value):
+                return False
+        else:
+            size += 20
+        size += len(key) + 4
+        if _UNSTORABLE.search(key):
+            return False
     return size * 6 < MAX_PAYLOAD_BYTES
+
+
+def _check_shape(data: Mapping[str, Any]) -> None:
+    """Nesting at most MAX_DEPTH deep and only storable text, keys and values alike
+    (walked without recursion: a deeply nested value must not crash the check)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            check_storable("data", value)
+        elif isinstance(value, Mapping | list | tuple):
+            if depth > MAX_DEPTH:
+                raise InvalidData(
+                    f"data is nested deeper than {MAX_DEPTH} levels",
+                    detail_da=f"data er indlejret dybere end {MAX_DEPTH} niveauer",
+                )
+            items = value.items() if isinstance(value, Mapping) else ((None, v) for v in value)
+            for key, item in items:
+                if isinstance(key, str):
+                    check_storable("data", key)
+                stack.append((item, depth + 1))
 
 
 def check_data(data: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -163,10 +254,16 @@ def check_data(data: Mapping[str, Any] | None) -> dict[str, Any]:
         # answers): JSON keeps them exactly, and even escaped (≤ 6 bytes a
         # character) they fit; the round trip below would change nothing.
         return dict(data)
+    _check_shape(data)
     try:
         encoded = json.dumps(data, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise InvalidData(f"data is not JSON: {exc}", detail_da=f"data er ikke JSON: {exc}") from None
+    except RecursionError:  # past the depth check: only a structure that contains itself
+        raise InvalidData(
+            "data is nested too deeply or contains itself",
+            detail_da="data er indlejret for dybt eller indeholder sig selv",
+        ) from None
     if len(encoded.encode()) > MAX_PAYLOAD_BYTES:
         raise InvalidData(
             f"data is larger than {MAX_PAYLOAD_BYTES // 1024} KiB",
@@ -256,3 +353,38 @@ def _check_interval(name: str, value: object) -> float:
             detail_da=f"{name} skal være et antal sekunder mellem 0 og 86400, ikke {value!r}",
         )
     return float(value)
+
+
+MAX_RETENTION_DAYS = 100 * 366  # a century: beyond it a retention is a typo
+
+
+def env_days(name: str, value: str | None, default: timedelta) -> timedelta:
+    """A retention in days from the environment variable ``name`` (``value`` as read):
+    ``default`` when unset or empty, else a whole number of days (0 up to a century),
+    or InvalidData naming the variable (one line, before anything is done)."""
+    if value is None or not value.strip():
+        return default
+    text = value.strip()
+    if not text.isdigit() or int(text) > MAX_RETENTION_DAYS:
+        raise InvalidData(
+            f"{name} must be a whole number of days (0 to {MAX_RETENTION_DAYS}), not {value!r}",
+            detail_da=f"{name} skal være et helt antal dage (0 til {MAX_RETENTION_DAYS}), ikke {value!r}",
+        )
+    return timedelta(days=int(text))
+
+
+def env_years(name: str, value: str | None, default: timedelta) -> timedelta:
+    """A retention in years (a decimal number allowed) from the environment variable
+    ``name``: ``default`` when unset or empty, else 0 up to a century, or InvalidData."""
+    if value is None or not value.strip():
+        return default
+    try:
+        years = float(value.strip())
+    except ValueError:
+        years = -1.0
+    if not 0 <= years <= 100:  # also NaN
+        raise InvalidData(
+            f"{name} must be a number of years (0 to 100), not {value!r}",
+            detail_da=f"{name} skal være et antal år (0 til 100), ikke {value!r}",
+        )
+    return timedelta(days=round(years * 365.25))

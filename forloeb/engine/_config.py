@@ -91,6 +91,12 @@ def load_settings(
             f"config file {chosen} is not valid TOML: {exc}",
             detail_da=f"konfigurationsfilen {chosen} er ikke gyldig TOML: {exc}",
         ) from None
+    except (UnicodeDecodeError, RecursionError):  # not UTF-8; nested deeper than the parser goes
+        raise InvalidData(
+            f"config file {chosen} is not valid TOML (UTF-8 text, not nested too deeply)",
+            detail_da=f"konfigurationsfilen {chosen} er ikke gyldig TOML "
+            "(UTF-8-tekst, ikke indlejret for dybt)",
+        ) from None
     try:
         return settings_from_mapping(data, path=str(Path(chosen)), environ=env)
     except InvalidData as exc:

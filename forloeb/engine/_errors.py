@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from ._i18n import DEFAULT_LANG, Lang, action_label, field_label, render
+from ._i18n import DEFAULT_LANG, Lang, action_label, action_phrase, field_label, render
+from ._secrets import mask_secrets
 
 if TYPE_CHECKING:
     from ..persistence.base import StoreError
@@ -257,7 +258,9 @@ class PermissionDenied(ForloebError):
 
     def message(self, lang: Lang = DEFAULT_LANG) -> str:
         if self.action_labels is None and action_label(self.action, lang) is None:
-            return super().message(lang)  # a phrase ("query the audit log"), shown as given
+            # A phrase ("query the audit log"), in the message's language.
+            phrase = action_phrase(self.action, lang)
+            return render("permission_denied", lang, {**self.params, "action": phrase})
         params = {**self.params, "action": _trigger_text(self.action, self.action_labels, lang)}
         return render("permission_denied_action", lang, params)
 
@@ -342,9 +345,25 @@ class DatabaseError(ForloebError):
     http_status = 503
 
     def __init__(self, url: str, detail: str) -> None:
+        # A password in the URL's query, or one a driver repeats: never shown (L3).
+        url, detail = mask_secrets(url), mask_secrets(detail)
         self.url = url
         self.detail = detail
         super().__init__(url=url, detail=detail)
+
+    def _params(self, lang: Lang) -> dict[str, object]:
+        if lang != "da":
+            return dict(self.params)
+        # The drivers' and the store's common texts in Danish; anything else as the driver said it.
+        detail = self.detail
+        for english, danish in _OWN_DETAILS_DA:  # forloeb's own words: translated
+            detail = detail.replace(english, danish)
+        for english, danish in _DETAILS_DA:
+            if english in detail:
+                # The driver's own words stay beside, quoted: what an operator searches for.
+                detail = f"{danish}: »{detail}«"
+                break
+        return {**self.params, "detail": detail}
 
     def message(self, lang: Lang = DEFAULT_LANG) -> str:
         own = _DATABASE_TEXTS.get(self.code)
@@ -380,6 +399,15 @@ class DatabaseReadOnly(DatabaseError):
     code = "database_read_only"
 
 
+class DatabaseRejected(DatabaseError):
+    """A value the database cannot hold or compare: a whole number beyond its
+    integer range (an id of 20 digits), a NUL character in text (PostgreSQL),
+    text that is not valid Unicode. About the input, so an HTTP API answers 422."""
+
+    code = "database_rejected"
+    http_status = 422
+
+
 # The texts of the database errors added with the store's faults (issue 9).
 # Kept here, beside the classes, until the engine's text catalog takes them.
 _DATABASE_TEXTS: dict[str, dict[Lang, str]] = {
@@ -401,6 +429,16 @@ _DATABASE_TEXTS: dict[str, dict[Lang, str]] = {
             "The database {url} is out of space; nothing was saved. Free disk space and try again. ({detail})"
         ),
     },
+    "database_rejected": {
+        "da": (
+            "Databasen {url} kan ikke gemme eller søge efter en af værdierne (et tal uden for "
+            "databasens talområde eller tegn, den ikke kan rumme); intet er gemt. ({detail})"
+        ),
+        "en": (
+            "The database {url} cannot store or look up one of the values (a number beyond its "
+            "integer range, or characters it cannot hold); nothing was saved. ({detail})"
+        ),
+    },
     "database_read_only": {
         "da": (
             "Databasen {url} kan kun læses; intet er gemt. Tjek rettighederne til filen og mappen, "
@@ -413,12 +451,34 @@ _DATABASE_TEXTS: dict[str, dict[Lang, str]] = {
     },
 }
 
+# What SQLite, psycopg and the store say most often, in Danish (issue 12, L8).
+_DETAILS_DA: tuple[tuple[str, str], ...] = (
+    ("file is not a database", "filen er ikke en database"),
+    ("unable to open database file", "databasefilen kan ikke åbnes"),
+    ("database is locked", "databasen er låst af en anden"),
+    ("attempt to write a readonly database", "databasen kan kun læses"),
+    ("database or disk is full", "databasen eller disken er fuld"),
+    ("Python int too large to convert to SQLite INTEGER", "et tal er for stort til databasen"),
+    ("integer out of range", "et tal er uden for databasens talområde"),
+    ("PostgreSQL text fields cannot contain NUL (0x00) bytes", "tekst kan ikke indeholde NUL-tegn (0x00)"),
+)
+
+# The store's own texts (persistence/_sql.py), in Danish.
+_OWN_DETAILS_DA: tuple[tuple[str, str], ...] = (
+    ("not a usable database URL (it cannot be parsed)", "ikke en brugbar database-URL (den kan ikke læses)"),
+    (
+        "not a usable database URL: unknown database or driver",
+        "ikke en brugbar database-URL: ukendt database eller driver",
+    ),
+)
+
 # StoreFault.reason -> the error it is reported as (see database_error).
 _BY_REASON: dict[str, type[DatabaseError]] = {
     "unavailable": DatabaseUnavailable,
     "busy": DatabaseBusy,
     "full": StorageFull,
     "read_only": DatabaseReadOnly,
+    "rejected": DatabaseRejected,
 }
 
 

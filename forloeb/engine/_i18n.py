@@ -7,6 +7,7 @@ test failure rather than a surprise in front of a resident.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Final, Literal
 
@@ -160,3 +161,80 @@ def action_label(key: str, lang: Lang) -> str | None:
     """The label of one of the engine's own actions, or None."""
     labels = ACTION_LABELS.get(key)
     return labels[lang] if labels else None
+
+
+# What a PermissionDenied names when the refused action is no trigger: the
+# phrase its raise site gives (or an event type), read after "må ikke" / "may
+# not": (Danish, English). Every phrase a role or visibility check passes is
+# here, so that a Danish message is Danish throughout (issue 12, L8).
+ACTION_PHRASES: Final[Mapping[str, tuple[str, str]]] = {
+    # reading an engagement
+    "read": ("se forløbet", "read the engagement"),
+    "history": ("se forløbets historik", "read the history"),
+    "triggers": ("se forløbets mulige handlinger", "list the triggers"),
+    "read a timeline": ("læse et forløbs tidslinje", "read a timeline"),
+    # changing one (event types, when no trigger is named)
+    "transition": ("flytte forløbet", "move the engagement"),
+    "details": ("registrere oplysninger", "record details"),
+    "activity": ("registrere en aktivitet", "record an activity"),
+    "reminder": ("registrere en påmindelse", "record a reminder"),
+    "reminder_acknowledged": ("kvittere for en påmindelse", "acknowledge a reminder"),
+    "reminder_snoozed": ("udskyde en påmindelse", "snooze a reminder"),
+    "export a handover package": ("eksportere en overleveringspakke", "export a handover package"),
+    "erase": ("slette et forløb", "erase an engagement"),
+    "purge closed engagements": (
+        "slette afsluttede forløb efter opbevaringstiden",
+        "purge closed engagements",
+    ),
+    "migrate engagements to another version": (
+        "flytte forløb til en anden version af arbejdsgangen",
+        "migrate engagements to another version",
+    ),
+    # the audit log and the access log
+    "query the audit log": ("søge i hændelsesloggen", "query the audit log"),
+    "verify the audit log": ("efterprøve hændelsesloggen", "verify the audit log"),
+    "write an audit checkpoint": ("skrive et kontrolpunkt for hændelsesloggen", "write an audit checkpoint"),
+    "read the access log": ("læse adgangsloggen", "read the access log"),
+    "export an access request": ("udlevere svaret på en anmodning om indsigt", "export an access request"),
+    "purge the access log": ("rydde op i adgangsloggen", "purge the access log"),
+    # background work and the outbox
+    "sweep": ("sende påmindelser", "sweep reminders"),
+    "dispatch": ("levere beskeder fra udbakken", "deliver the outbox"),
+    "digest": ("sende oversigter", "send digests"),
+    "run the background jobs": ("køre baggrundsjobbene", "run the background jobs"),
+    "purge the outbox": ("rydde op i udbakken", "purge the outbox"),
+    # the staff register
+    "list the staff register": ("se personaleregistret", "list the staff register"),
+    "show a staff member": ("se en medarbejder i personaleregistret", "show a staff member"),
+    "add a staff member": ("tilføje en medarbejder til personaleregistret", "add a staff member"),
+    "update a staff member": ("ændre en medarbejder i personaleregistret", "update a staff member"),
+    "deactivate a staff member": (
+        "deaktivere en medarbejder i personaleregistret",
+        "deactivate a staff member",
+    ),
+    "act": ("handle i forloeb", "act in forloeb"),
+    "log in": ("logge ind", "log in"),
+    "act as the system": ("handle som systemet", "act as the system"),
+}
+
+# "start individual_course"; "read (forløb 3)" (a visibility refusal names the engagement).
+_START = re.compile(r"^start (?P<workflow>\S+)$")
+_ON_ENGAGEMENT = re.compile(r"^(?P<action>.*) \(forløb (?P<id>[^)]*)\)$")
+
+
+def action_phrase(action: str, lang: Lang) -> str:
+    """``action`` (a phrase from a role or visibility check) in ``lang``; a phrase
+    not in :data:`ACTION_PHRASES` (a trigger's key) is shown quoted in Danish."""
+    on = _ON_ENGAGEMENT.match(action)
+    if on is not None:
+        inner = action_phrase(on["action"], lang)
+        return f"{inner} (forløb {on['id']})" if lang == "da" else f"{inner} (engagement {on['id']})"
+    if action in ACTION_PHRASES:
+        da, en = ACTION_PHRASES[action]
+        return da if lang == "da" else en
+    if lang == "en":
+        return action
+    start = _START.match(action)
+    if start is not None:
+        return f"oprette et forløb i arbejdsgangen {start['workflow']}"
+    return f"udføre handlingen »{action_label(action, lang) or action}«"

@@ -25,11 +25,13 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from typing import Any, Final, Literal, TextIO
 
 import structlog
 from structlog.typing import Processor
+
+from ._secrets import mask_secrets
 
 LogFormat = Literal["json", "console"]
 
@@ -138,9 +140,20 @@ class ForloebLogger(structlog.stdlib.BoundLogger):
             )
 
 
+def mask_url_secrets(
+    _logger: Any, _name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Every text field of a line with URL passwords and token-like query values
+    masked (``***``): a database URL's ``?password=``, a webhook's token (L3)."""
+    for key, value in event_dict.items():
+        if isinstance(value, str):
+            event_dict[key] = mask_secrets(value)
+    return event_dict
+
+
 # Run at call time, for enabled levels only: an app's contextvars (a request
 # id) belong to the line of the moment they were bound in.
-_PROCESSORS: Final[Sequence[Processor]] = (structlog.contextvars.merge_contextvars,)
+_PROCESSORS: Final[Sequence[Processor]] = (structlog.contextvars.merge_contextvars, mask_url_secrets)
 
 
 def get_logger(name: str = LOGGER_NAME) -> ForloebLogger:

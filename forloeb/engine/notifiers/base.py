@@ -14,6 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from .._errors import ForloebError, InvalidData
 from .._i18n import Lang
+from .._secrets import mask_secrets
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,6 +80,8 @@ class DeliveryError(ForloebError):
         retry_after: float | None = None,
         message_id: str | None = None,
     ) -> None:
+        # A URL's password or token (a webhook's, a driver's text) is never shown or logged (L3).
+        recipient, detail = mask_secrets(recipient), mask_secrets(detail)
         self.channel = channel
         self.recipient = recipient
         self.detail = detail

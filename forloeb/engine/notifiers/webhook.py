@@ -23,6 +23,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from .._errors import InvalidData
+from .._secrets import mask_secrets
 from .base import DeliveryError, Notification
 
 SIGNATURE_HEADER: Final = "X-Forloeb-Signature"
@@ -57,17 +58,42 @@ def verify_signature(body: bytes, header: str | None, secret: str | bytes) -> bo
 
 
 def _is_http_url(value: str) -> bool:
-    parts = urlsplit(value.strip())
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+    try:
+        parts = urlsplit(value.strip())
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # an unclosed IPv6 bracket
+        return False
 
 
 def _redact(url: str) -> str:
     """scheme://host:port only: webhook paths and queries often hold tokens
-    (Slack, Teams), and error messages end up in logs and the outbox."""
-    parts = urlsplit(url)
-    port = f":{parts.port}" if parts.port else ""
+    (Slack, Teams), the user part a password, and error messages end up in
+    logs and the outbox."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname or "?"
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # a port that is no number, an unclosed bracket
+        return "<URL>"
     rest = "/…" if parts.path.strip("/") or parts.query else ""
-    return f"{parts.scheme}://{parts.hostname}{port}{rest}"
+    return f"{parts.scheme or '?'}://{host}{port}{rest}"
+
+
+def _scrubbed(detail: str, url: str) -> str:
+    """An error text with the URL (and its path and query, which urllib and
+    http.client repeat) replaced by :func:`_redact`'s form, and any other
+    URL's secrets masked."""
+    url = url.strip()
+    detail = detail.replace(url, _redact(url))
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        parts = None
+    if parts is not None:
+        for piece in (f"{parts.path}?{parts.query}" if parts.query else "", parts.path, parts.query):
+            if len(piece) > 1:
+                detail = detail.replace(piece, "/…")
+    return mask_secrets(detail)
 
 
 def _json_default(value: object) -> str:
@@ -114,7 +140,11 @@ class WebhookNotifier:
         user_agent: str = "forloeb-webhook/1",
     ) -> None:
         if not _is_http_url(url):
-            raise InvalidData(f"a webhook URL must be http:// or https://, not {url!r}")
+            shown = _redact(url)
+            raise InvalidData(
+                f"a webhook URL must be http:// or https://, not {shown}",
+                detail_da=f"en webhook-URL skal begynde med http:// eller https://, ikke {shown}",
+            )
         if not secret:
             raise InvalidData("a webhook needs a secret to sign with")
         if timeout <= 0:
@@ -157,7 +187,7 @@ class WebhookNotifier:
             return DeliveryError(
                 notification.channel,
                 _redact(url),
-                detail,
+                _scrubbed(detail, url),
                 permanent=permanent,
                 status=status,
                 retry_after=retry_after,

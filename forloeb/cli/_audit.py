@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
 from ._context import (
     EngineDefault,
     ForloebGroup,
+    OneLineError,
     Settings,
     YesRequired,
     global_options_again,
@@ -17,6 +18,7 @@ from ._context import (
     progress_bar,
     yes_option,
 )
+from ._output import out_options, output
 from ._render import (
     csv_cell,
     echo,
@@ -27,9 +29,11 @@ from ._render import (
     stage_label,
     table,
     to_json,
-    write_out,
 )
 from ._texts import t
+
+if TYPE_CHECKING:
+    from forloeb.engine import Lang
 
 _CSV_COLUMNS = (
     "engagement_id",
@@ -47,6 +51,9 @@ _CSV_COLUMNS = (
     "data",
     "hash",
 )
+
+
+_ACCESS_HEADINGS = ("h_time", "h_actor", "h_role", "h_action", "h_id", "h_subject", "h_label", "h_purpose")
 
 
 @click.group(cls=ForloebGroup)
@@ -75,7 +82,7 @@ def audit() -> None:
     default="table",
     show_default=True,
 )
-@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to this file.")
+@out_options
 @click.option("--purpose", help="Why you query (kept in the access log).")
 @global_options_again
 @click.pass_obj
@@ -96,58 +103,57 @@ def audit_query(
     cursor: str | None,
     fmt: str,
     out: str | None,
+    force: bool,
     purpose: str | None,
 ) -> None:
     """Who did what, when, to which engagement: events matching every filter."""
     lang = settings.lang
     if settings.as_json and fmt == "table":
         fmt = "json"
-    with open_engine(settings) as engine:
-        page = engine.audit.query(
-            settings.actor,
-            engagement_id=engagement_id,
-            workflow=workflow,
-            actor=actor,
-            type=type_,
-            trigger=trigger,
-            state=state,
-            since=since,
-            until=until,
-            tag=tag,
-            team=team,
-            order=cast(Any, order),
-            limit=limit,
-            cursor=cursor,
-            purpose=purpose,
-            export=None if fmt == "table" and out is None else fmt,
-        )
-        definitions = {n: engine.workflow(n) for n in engine.workflow_names}
-    rows = [r.to_dict() for r in page.records]
-    if fmt == "json":
-        write_out(
-            to_json({"records": rows, "next_cursor": page.next_cursor}, indent=2) + "\n",
-            out,
-        )
-        return
-    if fmt == "jsonl":
-        write_out("".join(to_json(r) + "\n" for r in rows), out)
-    elif fmt == "csv":
-        import csv
-        import io
-
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(_CSV_COLUMNS)
-        for r in rows:
-            writer.writerow(
-                [
-                    csv_cell(to_json(r[c]) if c == "data" else ("" if r[c] is None else r[c]))
-                    for c in _CSV_COLUMNS
-                ]
+    # The file first: a path that cannot be written records no export (M4).
+    with output(settings, out, force) as dest:
+        with open_engine(settings) as engine:
+            page = engine.audit.query(
+                settings.actor,
+                engagement_id=engagement_id,
+                workflow=workflow,
+                actor=actor,
+                type=type_,
+                trigger=trigger,
+                state=state,
+                since=since,
+                until=until,
+                tag=tag,
+                team=team,
+                order=cast(Any, order),
+                limit=limit,
+                cursor=cursor,
+                purpose=purpose,
+                export=None if fmt == "table" and out is None else fmt,
             )
-        write_out(buffer.getvalue(), out)
-    else:
-        if not rows:
+            definitions = {n: engine.workflow(n) for n in engine.workflow_names}
+        rows = [r.to_dict() for r in page.records]
+        if fmt == "json":
+            dest.write(to_json({"records": rows, "next_cursor": page.next_cursor}, indent=2) + "\n")
+            return
+        if fmt == "jsonl":
+            dest.write("".join(to_json(r) + "\n" for r in rows))
+        elif fmt == "csv":
+            import csv
+            import io
+
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            writer.writerow(_CSV_COLUMNS)
+            for r in rows:
+                writer.writerow(
+                    [
+                        csv_cell(to_json(r[c]) if c == "data" else ("" if r[c] is None else r[c]))
+                        for c in _CSV_COLUMNS
+                    ]
+                )
+            dest.write(buffer.getvalue())
+        elif not rows and not dest.to_file:
             echo(t(lang, "no_events"))
         else:
             text = table(
@@ -166,7 +172,7 @@ def audit_query(
                 ),
                 header=[t(lang, k) for k in ("h_id", "h_seq", "h_time", "h_actor", "h_role", "h_event")],
             )
-            write_out(text + "\n", out)
+            dest.write(text + "\n")
     if page.next_cursor:
         echo(t(lang, "next_page", cursor=page.next_cursor), err=True)
 
@@ -241,8 +247,9 @@ def audit_verify(ctx: click.Context, engagement_id: int | None, checkpoint_file:
 
             with open(checkpoint_file, encoding="utf-8") as fh:
                 checkpoint = json.load(fh)
-        except (OSError, ValueError) as exc:
-            raise click.BadParameter(str(exc), param_hint="--checkpoint") from None
+        except (OSError, ValueError, RecursionError) as exc:
+            # Unreadable, not text, not JSON, nested too deeply: one line (L6), in the language (L8).
+            raise CheckpointFileError(_unreadable(exc, lang), settings) from None
     with open_engine(settings) as engine, progress_bar(settings, "progress_verify") as progress:
         report = engine.audit.verify(
             settings.actor, engagement_id=engagement_id, checkpoint=checkpoint, progress=progress
@@ -268,21 +275,38 @@ def audit_verify(ctx: click.Context, engagement_id: int | None, checkpoint_file:
         ctx.exit(1)
 
 
+class CheckpointFileError(OneLineError, click.BadParameter):
+    """A --checkpoint file that cannot be read as one: one line, exit code 2."""
+
+    def __init__(self, why: str, settings: Settings | None) -> None:
+        self._use(settings)
+        super().__init__(why, param_hint="--checkpoint")
+
+
+def _unreadable(exc: BaseException, lang: Lang) -> str:
+    """Why a checkpoint file cannot be read, in ``lang``."""
+    if isinstance(exc, OSError):
+        return f"{t(lang, 'checkpoint_unreadable')} ({exc.strerror or exc})"
+    if isinstance(exc, UnicodeDecodeError):
+        return t(lang, "checkpoint_not_text")
+    if isinstance(exc, RecursionError):
+        return t(lang, "checkpoint_too_deep")
+    return f"{t(lang, 'checkpoint_not_json')} ({exc})"
+
+
 @audit.command("checkpoint")
-@click.option(
-    "--out", type=click.Path(dir_okay=False, writable=True), help="Write to this file (default stdout)."
-)
+@out_options
 @global_options_again
 @click.pass_obj
-def audit_checkpoint(settings: Settings, out: str | None) -> None:
+def audit_checkpoint(settings: Settings, out: str | None, force: bool) -> None:
     """A signed checkpoint of every chain (head hash and event count) to store elsewhere."""
     lang = settings.lang
-    with open_engine(settings) as engine:
-        data = engine.audit.checkpoint(settings.actor)
-    if not data["signature"]:
-        echo(f"{t(lang, 'warning')}: {t(lang, 'unsigned')}", err=True)
-    text = to_json(data, indent=2) + "\n"
-    write_out(text, out)
+    with output(settings, out, force) as dest:
+        with open_engine(settings) as engine:
+            data = engine.audit.checkpoint(settings.actor)
+        if not data["signature"]:
+            echo(f"{t(lang, 'warning')}: {t(lang, 'unsigned')}", err=True)
+        dest.write(to_json(data, indent=2) + "\n")
     if out is not None and not settings.as_json:
         how = t(lang, "signed" if data["signature"] else "unsigned")
         echo(t(lang, "checkpoint_written", path=out, n=len(data["engagements"]), how=how))
@@ -306,7 +330,7 @@ def audit_checkpoint(settings: Settings, out: str | None) -> None:
     help="With --for-subject: leave out staff identities, also in free text [default: leave out].",
 )
 @click.option("--purpose", help="Why (kept in the access log).")
-@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to this file.")
+@out_options
 @global_options_again
 @click.pass_obj
 def audit_access(
@@ -321,53 +345,54 @@ def audit_access(
     redact_staff: bool,
     purpose: str | None,
     out: str | None,
+    force: bool,
 ) -> None:
     """The access log: who read, searched, exported or deleted engagement data."""
     lang = settings.lang
-    with open_engine(settings) as engine:
+    with output(settings, out, force) as dest:
+        with open_engine(settings) as engine:
+            if for_subject is not None:
+                result = engine.audit.for_subject(
+                    settings.actor, for_subject, redact_staff=redact_staff, purpose=purpose
+                )
+            else:
+                entries = engine.audit.access(
+                    settings.actor,
+                    subject=subject,
+                    actor=actor,
+                    engagement_id=engagement_id,
+                    since=since,
+                    until=until,
+                    limit=limit,
+                )
         if for_subject is not None:
-            result = engine.audit.for_subject(
-                settings.actor, for_subject, redact_staff=redact_staff, purpose=purpose
-            )
-            write_out(to_json(result, indent=2) + "\n", out)
+            dest.write(to_json(result, indent=2) + "\n")
             if out is not None:
                 echo(t(lang, "written", path=out))
             return
-        entries = engine.audit.access(
-            settings.actor,
-            subject=subject,
-            actor=actor,
-            engagement_id=engagement_id,
-            since=since,
-            until=until,
-            limit=limit,
-        )
-    if settings.as_json:
-        write_out(to_json([e.to_dict() for e in entries], indent=2) + "\n", out)
-        return
-    if not entries:
-        echo(t(lang, "no_access"))
-        return
-    text = table(
-        (
+        if settings.as_json:
+            dest.write(to_json([e.to_dict() for e in entries], indent=2) + "\n")
+            return
+        if not entries and not dest.to_file:
+            echo(t(lang, "no_access"))
+            return
+        text = table(
             (
-                local(e.occurred_at),
-                e.actor,
-                role_label(e.role, lang),
-                e.action,
-                str(e.engagement_id) if e.engagement_id is not None else "-",
-                e.subject or "-",
-                to_json(e.criteria) if e.criteria else "",
-                e.purpose or "",
-            )
-            for e in entries
-        ),
-        header=[
-            t(lang, k)
-            for k in ("h_time", "h_actor", "h_role", "h_action", "h_id", "h_subject", "h_label", "h_purpose")
-        ],
-    )
-    write_out(text + "\n", out)
+                (
+                    local(e.occurred_at),
+                    e.actor,
+                    role_label(e.role, lang),
+                    e.action,
+                    str(e.engagement_id) if e.engagement_id is not None else "-",
+                    e.subject or "-",
+                    to_json(e.criteria) if e.criteria else "",
+                    e.purpose or "",
+                )
+                for e in entries
+            ),
+            header=[t(lang, k) for k in _ACCESS_HEADINGS],
+        )
+        dest.write(text + "\n")
 
 
 @audit.command("purge-access")
@@ -446,21 +471,28 @@ def audit_purge_access(
     help="Leave out staff identities, also in free text [default: leave out].",
 )
 @click.option("--purpose", help="Why (kept in the access log).")
-@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to this file.")
+@out_options
 @global_options_again
 @click.pass_obj
 def audit_access_request(
-    settings: Settings, subject: str, fmt: str, redact_staff: bool, purpose: str | None, out: str | None
+    settings: Settings,
+    subject: str,
+    fmt: str,
+    redact_staff: bool,
+    purpose: str | None,
+    out: str | None,
+    force: bool,
 ) -> None:
     """A resident's right of access (GDPR art. 15): every engagement of SUBJECT with its
     data and history, and the access log about them, in one package (the request is logged)."""
     from ._staff import tt
 
-    with open_engine(settings) as engine:
-        package = engine.audit.access_request(
-            settings.actor, subject, redact_staff=redact_staff, purpose=purpose
-        )
-    write_out(package.text if fmt == "md" else package.json, out)
+    with output(settings, out, force) as dest:
+        with open_engine(settings) as engine:
+            package = engine.audit.access_request(
+                settings.actor, subject, redact_staff=redact_staff, purpose=purpose
+            )
+        dest.write(package.text if fmt == "md" else package.json)
     if out is not None:
         n = len(package.content["engagements"])
         echo(

@@ -7,7 +7,8 @@ from typing import Any, cast
 import click
 
 from ._context import ForloebGroup, Settings, global_options_again, idempotency_option, open_engine
-from ._render import echo, echo_json, table, write_out
+from ._output import out_options, output
+from ._render import echo, echo_json, table
 from ._texts import t
 
 
@@ -19,7 +20,7 @@ def handover() -> None:
 @handover.command("export")
 @click.argument("engagement_id", metavar="ID", type=int)
 @click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to this file.")
+@out_options
 @click.option("--receiver", help="Receiver (default: the one recorded at the handover).")
 @click.option("--purpose", help="Why (kept in the access log and the event).")
 @global_options_again
@@ -29,20 +30,23 @@ def handover_export(
     engagement_id: int,
     fmt: str,
     out: str | None,
+    force: bool,
     receiver: str | None,
     purpose: str | None,
 ) -> None:
     """Build engagement ID's handover package from the event log (recorded as an event)."""
-    with open_engine(settings) as engine:
-        package = engine.export_handover(
-            engagement_id,
-            actor=settings.actor,
-            format=cast(Any, fmt),
-            lang=settings.lang,
-            receiver=receiver,
-            purpose=purpose,
-        )
-    write_out(package.text, out)
+    # The file first: a path that cannot be written records no export.
+    with output(settings, out, force) as dest:
+        with open_engine(settings) as engine:
+            package = engine.export_handover(
+                engagement_id,
+                actor=settings.actor,
+                format=cast(Any, fmt),
+                lang=settings.lang,
+                receiver=receiver,
+                purpose=purpose,
+            )
+        dest.write(package.text)
     if out is not None:
         echo(t(settings.lang, "exported", id=engagement_id, path=out, sha=package.sha256[:16]))
 

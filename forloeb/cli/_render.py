@@ -7,7 +7,6 @@ database.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
@@ -60,16 +59,6 @@ def csv_cell(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
-
-
-def write_out(text: str, out: str | None) -> None:
-    """``text`` to the file ``out``, or to stdout (escaped for a terminal when it is one)."""
-    if out is None:
-        # Data piped into a file stays exactly the data.
-        click.echo(terminal_safe(text) if sys.stdout.isatty() else text, nl=not text.endswith("\n"))
-        return
-    with open(out, "w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
 
 
 def local(value: datetime | None) -> str:

@@ -249,10 +249,55 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
         "Note: {option} {value} occurs twice in Danish time (the clocks go back an hour that night); "
         "read as the first, {taken} (summer time). Write {other} for the second.",
     ),
+    "checkpoint_unreadable": ("filen kan ikke læses", "the file cannot be read"),
+    "checkpoint_not_text": ("filen er ikke UTF-8-tekst", "the file is not UTF-8 text"),
+    "checkpoint_too_deep": (
+        "filen er indlejret for dybt til at være et kontrolpunkt",
+        "the file is nested too deeply to be a checkpoint",
+    ),
+    "checkpoint_not_json": ("filen er ikke gyldig JSON", "the file is not valid JSON"),
+    "not_iso_time": (
+        "{value!r} er ikke et ISO 8601-tidspunkt (fx 2026-03-09T09:00)",
+        "{value!r} is not an ISO 8601 time (e.g. 2026-03-09T09:00)",
+    ),
     # -- progress bars on a terminal
     "progress_verify": ("Kontrollerer hændelser", "Verifying events"),
     "progress_purge": ("Sletter forløb", "Erasing engagements"),
     "progress_demo": ("Opretter eksempelforløb", "Creating example engagements"),
+    # -- --out: the file an export goes to (checked before anything is recorded)
+    "out_error": ("Kan ikke skrive til {path}: {why}", "Cannot write to {path}: {why}"),
+    "out_exists": (
+        "filen findes allerede; brug --force for at overskrive den",
+        "the file exists already; use --force to overwrite it",
+    ),
+    "out_symlink": (
+        "det er et symbolsk link, og links følges ikke; angiv selve filen",
+        "it is a symbolic link, and links are not followed; name the file itself",
+    ),
+    "out_no_folder": ("mappen {folder} findes ikke", "the folder {folder} does not exist"),
+    "out_not_folder": ("en del af stien er ikke en mappe", "a part of the path is not a folder"),
+    "out_is_dir": ("det er en mappe, ikke en fil", "it is a folder, not a file"),
+    "out_not_file": ("det er ikke en almindelig fil", "it is not a regular file"),
+    "out_denied": ("ingen adgang (rettigheder)", "permission denied"),
+    "out_read_only": ("filsystemet er skrivebeskyttet", "the file system is read-only"),
+    "out_full": ("der er ikke plads på disken", "the disk is full"),
+    "out_after": (
+        "Kan ikke skrive til {path}: {why}. Udtrækket er registreret, men filen blev ikke skrevet",
+        "Cannot write to {path}: {why}. The export is recorded, but the file was not written",
+    ),
+    # -- bytes on the command line that are not text
+    "not_utf8_arg": (
+        "Argument nr. {n} er ikke gyldig UTF-8-tekst (bytes, der ikke kan læses som tegn)",
+        "Argument {n} is not valid UTF-8 text (bytes that cannot be read as characters)",
+    ),
+    "not_utf8_env": (
+        "Miljøvariablen {name} er ikke gyldig UTF-8-tekst (bytes, der ikke kan læses som tegn)",
+        "The environment variable {name} is not valid UTF-8 text (bytes that cannot be read as characters)",
+    ),
+    "data_too_deep": (
+        "{item} er indlejret for dybt (lister og objekter i hinanden)",
+        "{item} is nested too deeply (lists and objects inside each other)",
+    ),
 }
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import getpass
 import importlib
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal, TextIO, cast
 
 import click
@@ -35,6 +35,7 @@ import click
 from forloeb import __version__
 from forloeb.engine import LANGS, ROLES
 
+from ._click_da import click_language, language_of, refuse_undecodable
 from ._context import ForloebGroup, Settings
 
 # Every role of the staff register (the engine's ROLES are the workflows').
@@ -86,6 +87,18 @@ class LazyGroup(ForloebGroup):
     def __init__(self, *args: Any, lazy: Mapping[str, str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lazy = lazy
+
+    def main(self, args: Sequence[str] | None = None, *rest: Any, **kwargs: Any) -> Any:
+        # click's own messages (usage errors) in the invocation's language.
+        with click_language(sys.argv[1:] if args is None else args):
+            return super().main(args, *rest, **kwargs)
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        # Inside click's error handling: bytes that are not text are one line (exit code 2).
+        refuse_undecodable(args, cast("Lang", language_of(args)))
+        return super().make_context(info_name, args, parent, **extra)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy})

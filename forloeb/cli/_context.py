@@ -152,9 +152,9 @@ class CliError(OneLineError, click.ClickException):
 class DataError(OneLineError, click.BadParameter):
     """A malformed ``--data`` item: a usage error (exit code 2)."""
 
-    def __init__(self, item: str, settings: Settings | None) -> None:
+    def __init__(self, item: str, settings: Settings | None, key: str = "bad_data") -> None:
         self._use(settings)
-        super().__init__(t(self.lang, "bad_data", item=item))
+        super().__init__(t(self.lang, key, item=item))
 
 
 class LocalTimeError(OneLineError, click.UsageError):
@@ -269,6 +269,8 @@ def _parse_data(ctx: click.Context, _param: click.Parameter, values: Sequence[st
             data[key] = _json_loads(raw)
         except ValueError:
             data[key] = raw
+        except RecursionError:  # deeper than the parser goes: refused, not kept as text
+            raise DataError(f"{key}=…", ctx.find_object(Settings), "data_too_deep") from None
     return data
 
 
@@ -382,7 +384,9 @@ class TimeParam(click.ParamType):  # type: ignore[type-arg]
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
-            self.fail(f"{value!r} is not an ISO 8601 time (e.g. 2026-03-09T09:00)", param, ctx)
+            settings = ctx.find_object(Settings) if ctx is not None else None
+            lang: Lang = settings.lang if settings is not None else "da"
+            self.fail(t(lang, "not_iso_time", value=value), param, ctx)
         if parsed.tzinfo is not None:
             return parsed
         return _danish_time(parsed, text, param, ctx)

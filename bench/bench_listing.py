@@ -95,6 +95,7 @@ def _engagement(i: int) -> dict[str, Any]:
         "due_remaining_s": None,
         "reminder_epoch": None,
         "next_reminder_at": due,
+        "outcome": None,
     }
 
 
@@ -233,7 +234,7 @@ def _cases(engine: Engine) -> dict[str, Callable[[], object]]:
         "store audit --actor (page 1)": lambda: store_actor_pages(1),
         "store audit --actor (pages 1-10)": lambda: store_actor_pages(10),
         "engine list (page 1, access-logged)": lambda: engine.list(limit=PAGE, actor=WORKER),
-        "engine list --stale (page 1, id order)": lambda: engine.list(stale=True, limit=PAGE, actor=WORKER),
+        "engine list --stale (page 1, due order)": lambda: engine.list(stale=True, limit=PAGE, actor=WORKER),
         "engine audit query --actor (page 1)": lambda: engine_actor_pages(1),
         "engine audit query --actor (pages 1-10)": lambda: engine_actor_pages(10),
         "engine history ID": lambda: engine.history(HISTORY_ID, actor=WORKER),

@@ -69,6 +69,7 @@ def build(path: Path, total: int, due: int) -> None:
             "reminder_epoch": None,
             # No reminder raised yet: level 1 is due at the stage's due time.
             "next_reminder_at": due_at,
+            "outcome": None,
         }
         return tuple(values[c] for c in cols)
 

@@ -332,7 +332,7 @@ def test_show_list_and_history_human_output(db: str) -> None:
     eid = start(db)
     drive(db, eid, *TO_SHARED_PATH)
     shown = ok(db, "show", str(eid)).stdout
-    assert "Den fælles vej (cyklus 1)" in shown
+    assert "Den fælles vej (runde 1)" in shown
     assert "Medarbejder:" in shown and "Kilde:" in shown and "Skole" in shown
     listed = ok(db, "list").stdout.splitlines()
     assert listed[0].split()[:3] == ["ID", "Arbejdsgang", "Fase"]
@@ -480,10 +480,10 @@ def ids(db: str) -> dict[str, str]:
 
 
 BAD = [
-    ("unknown workflow", ["start", "nope", "--subject", "s", "--source", "skole"], 1, "Ukendt arbejdsgang"),
+    ("unknown workflow", ["start", "nope", "--subject", "s", "--source", "skole"], 1, "Ukendt metode"),
     ("unknown engagement", ["fire", "999", "make_contact"], 1, "Forløb 999 findes ikke"),
     ("unknown engagement (show)", ["show", "999"], 1, "Forløb 999 findes ikke"),
-    ("unknown trigger", ["fire", "{referral}", "fly"], 1, "Ukendt handling 'fly'"),
+    ("unknown trigger", ["fire", "{referral}", "fly"], 1, "Ukendt skridt 'fly'"),
     (
         "not allowed in state",
         ["fire", "{referral}", "close"],

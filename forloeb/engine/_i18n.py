@@ -24,7 +24,7 @@ FIELD_LABELS: Final[Mapping[str, Mapping[Lang, str]]] = {
     "plan": {"da": "plan", "en": "plan"},
     "kind": {"da": "aktivitetstype", "en": "activity kind"},
     "level": {"da": "selvhjælpsniveau", "en": "self-help level"},
-    "outcome": {"da": "udfald", "en": "outcome"},
+    "outcome": {"da": "resultat", "en": "outcome"},
     "reason": {"da": "begrundelse", "en": "reason"},
     "receiver": {"da": "modtagende aktør", "en": "receiving actor"},
     "legal_basis": {"da": "hjemmel eller samtykke", "en": "legal basis or consent"},
@@ -52,7 +52,7 @@ FIELD_LABELS: Final[Mapping[str, Mapping[Lang, str]]] = {
 
 MESSAGES: Final[Mapping[str, Mapping[Lang, str]]] = {
     "unknown_workflow": {
-        "da": "Ukendt arbejdsgang {workflow!r}. Kendte: {known}.",
+        "da": "Ukendt metode {workflow!r}. Kendte: {known}.",
         "en": "Unknown workflow {workflow!r}. Known: {known}.",
     },
     "engagement_not_found": {
@@ -64,7 +64,7 @@ MESSAGES: Final[Mapping[str, Mapping[Lang, str]]] = {
         "en": "Reminder {reminder_id} does not exist.",
     },
     "unknown_trigger": {
-        "da": "Ukendt handling {trigger!r} i arbejdsgangen {workflow}. Kendte: {known}.",
+        "da": "Ukendt skridt {trigger!r} i metoden {workflow}. Kendte: {known}.",
         "en": "Unknown trigger {trigger!r} in workflow {workflow}. Known: {known}.",
     },
     # {trigger} and {state} arrive quoted with their labels (see _errors.py).
@@ -113,7 +113,7 @@ MESSAGES: Final[Mapping[str, Mapping[Lang, str]]] = {
         "en": "Idempotency key {key!r} was already used for a different command.",
     },
     "definition_error": {
-        "da": "Fejl i arbejdsgangen {workflow!r}: {detail}",
+        "da": "Fejl i metoden {workflow!r}: {detail}",
         "en": "Error in workflow {workflow!r}: {detail}",
     },
     "delivery_failed": {
@@ -187,7 +187,7 @@ ACTION_PHRASES: Final[Mapping[str, tuple[str, str]]] = {
         "purge closed engagements",
     ),
     "migrate engagements to another version": (
-        "flytte forløb til en anden version af arbejdsgangen",
+        "flytte forløb til en anden version af metoden",
         "migrate engagements to another version",
     ),
     # the audit log and the access log
@@ -236,5 +236,5 @@ def action_phrase(action: str, lang: Lang) -> str:
         return action
     start = _START.match(action)
     if start is not None:
-        return f"oprette et forløb i arbejdsgangen {start['workflow']}"
+        return f"oprette et forløb i metoden {start['workflow']}"
     return f"udføre handlingen »{action_label(action, lang) or action}«"

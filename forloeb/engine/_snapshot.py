@@ -37,6 +37,7 @@ def snapshot(row: Row) -> Engagement:
         stage_due_at=row["stage_due_at"],
         # .get: a response stored for an idempotency key before the column existed.
         next_reminder_at=row.get("next_reminder_at"),
+        outcome=row.get("outcome"),
     )
 
 

@@ -73,6 +73,8 @@ class Engagement:
     # When the next reminder or escalation is due (None: none is, e.g. every
     # level has been raised; the stage can still be overdue).
     next_reminder_at: datetime | None = None
+    # How it ended, as the method's outcome category (None while it runs).
+    outcome: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (times as ISO 8601 strings)."""
@@ -98,6 +100,7 @@ class Engagement:
             "stage_entered_at": _iso(self.stage_entered_at),
             "stage_due_at": _iso(self.stage_due_at),
             "next_reminder_at": _iso(self.next_reminder_at),
+            "outcome": self.outcome,
         }
 
 

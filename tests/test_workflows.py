@@ -459,7 +459,7 @@ def test_start_needs_a_subject(engine: Engine, worker: Actor, subject: str) -> N
     with pytest.raises(GuardFailed) as info:
         engine.start("individual_course", subject=subject, source="skole", actor=worker)
     assert info.value.missing == ("subject",)
-    assert "borgerreference" in info.value.message("da")
+    assert "sagsnr." in info.value.message("da")
 
 
 @pytest.mark.parametrize("subject", ["010190-1234", "0101901234", " 311299-0001 "])

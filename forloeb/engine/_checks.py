@@ -160,7 +160,7 @@ def check_subject(subject: object) -> None:
     if contains_cpr(subject):
         raise InvalidData(
             "the subject must be a case reference, not a CPR number",
-            detail_da="borgerreferencen skal være en sagsreference, ikke et CPR-nummer",
+            detail_da="sagsnr. skal være en sagsreference, ikke et CPR-nummer",
         )
 
 

@@ -17,7 +17,7 @@ DEFAULT_LANG: Final[Lang] = "en"
 
 # Labels of the data keys the guards look for. Workflows may add their own.
 FIELD_LABELS: Final[Mapping[str, Mapping[Lang, str]]] = {
-    "subject": {"da": "borgerreference", "en": "subject reference"},
+    "subject": {"da": "sagsnr.", "en": "subject reference"},
     "source": {"da": "henvisningskilde", "en": "referral source"},
     "focus": {"da": "fokus", "en": "focus"},
     "goals": {"da": "mål", "en": "goals"},
@@ -31,7 +31,9 @@ FIELD_LABELS: Final[Mapping[str, Mapping[Lang, str]]] = {
     "status": {"da": "status", "en": "status"},
     "referred_by": {"da": "henvist af", "en": "referred by"},
     "date": {"da": "dato", "en": "date"},
-    "who_are_you": {"da": "hvem er du", "en": "who are you"},
+    "who_are_you": {"da": "hvem er du / I", "en": "who are you"},
+    "what_brings_us": {"da": "hvad bringer os sammen", "en": "what brings us together"},
+    "who_is_secretariat": {"da": "hvem er sekretariatet", "en": "who is the secretariat"},
     "challenges": {"da": "udfordringer", "en": "challenges"},
     "dreams": {"da": "drømme", "en": "dreams"},
     "use_of_secretariat": {"da": "brug af sekretariatet", "en": "use of the secretariat"},

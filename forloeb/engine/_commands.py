@@ -20,7 +20,7 @@ from ._calendar import BusinessCalendar
 from ._chain import GENESIS
 from ._checks import check_data, check_note, check_subject, check_tags, check_text
 from ._consent import check_receiver
-from ._definition import RETURN_TO_PAUSED, STAFF, Transition
+from ._definition import RETURN_TO_PAUSED, STAFF, Stage, Transition
 from ._errors import GuardFailed, InvalidData, PermissionDenied, TransitionNotAllowed, UnknownTrigger
 from ._kernel import Kernel, check_version, fingerprint
 from ._machine import Carrier, CompiledWorkflow, MachineError
@@ -319,6 +319,32 @@ def stage_entry(
     return values
 
 
+def locked_for_staff(
+    kernel: Kernel,
+    tx: WriteTransaction,
+    engagement_id: int,
+    expected_version: int | None,
+    actor: Actor,
+    action: str,
+) -> tuple[Row, CompiledWorkflow, str]:
+    """What a staff command on one engagement starts with: the row locked, its
+    workflow, the expected version checked, and the role ``actor`` acts in."""
+    row = kernel.load(tx, engagement_id)
+    compiled = kernel.registry.compiled(row["workflow"], row["workflow_version"])
+    check_version(row, expected_version)
+    return row, compiled, kernel.role_for(actor, STAFF, action)
+
+
+def review(stage: Stage, now: datetime, calendar: BusinessCalendar) -> dict[str, Any]:
+    """The deadline columns when work is recorded in a periodically reviewed stage
+    (an activity, a self-help level): it counts as a review and starts a new review
+    period, whose reminders are new rows. Nothing for any other stage."""
+    if stage.deadline is None or not stage.deadline.rearm:
+        return {}
+    due = calendar.due(now, stage.deadline)
+    return {"stage_due_at": due, "next_reminder_at": due, "reminder_epoch": now}
+
+
 def add_note(
     kernel: Kernel,
     engagement_id: int,
@@ -360,10 +386,9 @@ def record_details(
     digest = fingerprint("details", actor, engagement_id, payload_data) if idempotency_key else ""
 
     def work(tx: WriteTransaction) -> tuple[Row, Event]:
-        row = kernel.load(tx, engagement_id)
-        compiled = kernel.registry.compiled(row["workflow"], row["workflow_version"])
-        check_version(row, expected_version)
-        role = kernel.role_for(actor, STAFF, "record_details")
+        row, compiled, role = locked_for_staff(
+            kernel, tx, engagement_id, expected_version, actor, "record_details"
+        )
         state = row["state"]
         if compiled.kind_of[state] != "active":
             raise TransitionNotAllowed(engagement_id, state, "record_details", labels=compiled.labels)
@@ -417,10 +442,7 @@ def record_activity(
     )
 
     def work(tx: WriteTransaction) -> tuple[Row, Event]:
-        row = kernel.load(tx, engagement_id)
-        compiled = kernel.registry.compiled(row["workflow"], row["workflow_version"])
-        check_version(row, expected_version)
-        role = kernel.role_for(actor, STAFF, ACTIVITY)
+        row, compiled, role = locked_for_staff(kernel, tx, engagement_id, expected_version, actor, ACTIVITY)
         state = row["state"]
         stage = compiled.stages[state]
         if "activities" not in stage.records:
@@ -454,13 +476,7 @@ def record_activity(
             {**activity, "at": now.isoformat(), "by": actor.id},
         ]
         records[state] = stage_record
-        values: dict[str, Any] = {"data": records, "updated_at": now}
-        if stage.deadline and stage.deadline.rearm:
-            # A periodically reviewed stage: activity counts as a review, and
-            # starts a new review period (its reminders are new rows).
-            values["stage_due_at"] = kernel.calendar.due(now, stage.deadline)
-            values["next_reminder_at"] = values["stage_due_at"]
-            values["reminder_epoch"] = now
+        values: dict[str, Any] = {"data": records, "updated_at": now, **review(stage, now, kernel.calendar)}
         return kernel.commit_change(tx, row, values, actor, role, "activity", None, state, activity, now)
 
     return kernel.run(work, idempotency_key, digest)

@@ -21,10 +21,10 @@ from typing import Any
 from ..persistence import Row, WriteTransaction
 from ._answers import FIELDS_RECORD, check, fields_asks
 from ._checks import check_data
-from ._commands import partners_of
-from ._definition import STAFF, WorkflowDefinition
+from ._commands import locked_for_staff, partners_of, review
+from ._definition import WorkflowDefinition
 from ._errors import GuardFailed, InvalidData, TransitionNotAllowed
-from ._kernel import Kernel, check_version, fingerprint
+from ._kernel import Kernel, fingerprint
 from ._queries import history
 from ._types import Actor, Engagement, Event
 
@@ -55,10 +55,7 @@ def record_self_help(
     digest = fingerprint("self_help", actor, engagement_id, level) if idempotency_key else ""
 
     def work(tx: WriteTransaction) -> tuple[Row, Event]:
-        row = kernel.load(tx, engagement_id)
-        compiled = kernel.registry.compiled(row["workflow"], row["workflow_version"])
-        check_version(row, expected_version)
-        role = kernel.role_for(actor, STAFF, SELF_HELP)
+        row, compiled, role = locked_for_staff(kernel, tx, engagement_id, expected_version, actor, SELF_HELP)
         state = row["state"]
         definition = compiled.definition
         target = self_help_stage(definition)
@@ -74,13 +71,8 @@ def record_self_help(
         now = kernel.clock()
         records = dict(row["data"])
         records[target] = {**records.get(target, {}), LEVEL: level}
-        values: dict[str, Any] = {"data": records, "updated_at": now}
-        stage = compiled.stages[state]
-        if stage.deadline and stage.deadline.rearm:
-            # Recording progress is a review of a periodically reviewed stage.
-            values["stage_due_at"] = kernel.calendar.due(now, stage.deadline)
-            values["next_reminder_at"] = values["stage_due_at"]
-            values["reminder_epoch"] = now
+        # Recording progress is a review of a periodically reviewed stage.
+        values = {"data": records, "updated_at": now, **review(compiled.stages[state], now, kernel.calendar)}
         return kernel.commit_change(
             tx, row, values, actor, role, "self_help", None, state, {LEVEL: level}, now
         )
@@ -103,10 +95,7 @@ def update_fields(
     digest = fingerprint("fields", actor, engagement_id, given) if idempotency_key else ""
 
     def work(tx: WriteTransaction) -> tuple[Row, Event]:
-        row = kernel.load(tx, engagement_id)
-        compiled = kernel.registry.compiled(row["workflow"], row["workflow_version"])
-        check_version(row, expected_version)
-        role = kernel.role_for(actor, STAFF, FIELDS)
+        row, compiled, role = locked_for_staff(kernel, tx, engagement_id, expected_version, actor, FIELDS)
         state = row["state"]
         definition = compiled.definition
         if not definition.fields or compiled.kind_of[state] == "final":

@@ -431,3 +431,21 @@ def test_a_failed_command_does_not_burn_its_idempotency_key(ctx: Ctx) -> None:
     e = ctx.engine.fire(ctx.e.id, "set_own_path", actor=ctx.worker, idempotency_key="retry-me")
     assert e.state == "own_path"
     assert counts(ctx.engine)["idempotency_keys"] == before["idempotency_keys"] + 1
+
+
+@pytest.mark.parametrize(
+    "number", [10**5000, 10**60, -(10**60)], ids=["5000-digits", "60-digits", "minus-60-digits"]
+)
+def test_a_huge_number_in_data_is_refused_or_kept_exactly_and_never_half_written(
+    engine: Engine, worker: Actor, number: int
+) -> None:
+    e = start(engine, worker)
+    before = counts(engine)
+    try:
+        done = engine.record_details(e.id, {"reason": number}, actor=worker)
+    except InvalidData:
+        assert counts(engine) == before  # refused: nothing written
+        assert abs(number) > 10**4300  # only what JSON cannot hold is refused
+    else:
+        # Kept exactly (a text question keeps the answer as text).
+        assert str(done.data["referral"]["reason"]) == str(number)

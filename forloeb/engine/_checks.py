@@ -205,6 +205,8 @@ def _plain(data: Mapping[str, Any]) -> bool:
             size += len(value)
             if _UNSTORABLE.search(value):
                 return False
+        elif type(value) is int and not -(10**18) < value < 10**18:
+            return False  # a huge number: the long way checks its size and what JSON can hold
         else:
             size += 20
         size += len(key) + 4

@@ -28,7 +28,7 @@ from ._types import JSONData, UTCDateTime
 # The newest migration revision these tables describe; the engine refuses an
 # older database. A test checks it equals Alembic's head, so adding a
 # migration without bumping it fails.
-SCHEMA_HEAD = "0009"
+SCHEMA_HEAD = "0010"
 
 # A finished outbox message: delivered, or given up on (dead). The predicate
 # of the partial index the outbox purge reads, and the purge's condition
@@ -325,6 +325,16 @@ staff = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
+# What the database keeps about itself (issue 12): "audit_key" says whether
+# its chains are keyed and holds the key's check value (never the key).
+settings = Table(
+    "settings",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", JSONData, nullable=False),
+    Column("set_at", UTCDateTime, nullable=False),
+)
+
 # Row counts of these tables are what "writes nothing" tests compare.
 ALL_TABLES = (
     engagements,
@@ -337,6 +347,7 @@ ALL_TABLES = (
     access_log,
     access_chains,
     staff,
+    settings,
 )
 
 __all__ = [
@@ -353,5 +364,6 @@ __all__ = [
     "outbox",
     "outbox_attempts",
     "reminders",
+    "settings",
     "staff",
 ]

@@ -95,6 +95,7 @@ if TYPE_CHECKING:
     from ._reminders import SYSTEM_ACTOR
     from ._roles import AUDITOR, RETURN_TO_CLOSED, RETURN_TO_PAUSED, ROLES, STAFF, SUPERVISOR, WORKER
     from ._staff import Staff
+    from ._tokens import ApiToken, AuthenticationFailed, IssuedToken, Tokens
     from ._types import Actor, Engagement, Event, Reminder, TriggerOption
     from .notifiers import (
         DeliveryError,
@@ -143,6 +144,7 @@ _MODULES: dict[str, str] = {
     "._register": "ADMIN Impersonation NotInRegister StaffMember",
     "._reminders": "SYSTEM_ACTOR",
     "._staff": "Staff",
+    "._tokens": "ApiToken AuthenticationFailed IssuedToken Tokens",
     "._types": "Actor Engagement Event Reminder TriggerOption",
     ".notifiers": (
         "DeliveryError LogNotifier Notification Notifier Route Router SmtpNotifier WebhookNotifier "
@@ -181,9 +183,11 @@ __all__ = [
     "AccessRequest",
     "ActivityKind",
     "Actor",
+    "ApiToken",
     "Audit",
     "AuditPage",
     "AuditRecord",
+    "AuthenticationFailed",
     "BusinessCalendar",
     "ChainBreak",
     "Choice",
@@ -214,6 +218,7 @@ __all__ = [
     "IdempotencyConflict",
     "Impersonation",
     "InvalidData",
+    "IssuedToken",
     "Label",
     "Lang",
     "LogNotifier",
@@ -241,6 +246,7 @@ __all__ = [
     "Stage",
     "StageKind",
     "StorageFull",
+    "Tokens",
     "Transition",
     "TransitionNotAllowed",
     "TriggerOption",

@@ -32,6 +32,7 @@ from ._queries import EngagementPage
 from ._registry import Registry
 from ._scheduler import SchedulerControl
 from ._staff import Staff
+from ._tokens import Tokens
 from ._types import Actor, Engagement, Event, Reminder, TriggerOption
 from .notifiers import Router
 
@@ -83,6 +84,7 @@ class Engine:
         self.methods = Methods(self._kernel)
         self.progress = _progress.Progress(self._kernel)
         self._staff = Staff(self._kernel)
+        self.tokens = Tokens(self._kernel)  # the HTTP API's bearer tokens (admins manage them)
         if deadlines:
             workflows = _reminders.with_deadlines(workflows, deadlines)
         for definition in workflows:

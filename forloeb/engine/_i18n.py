@@ -217,6 +217,10 @@ ACTION_PHRASES: Final[Mapping[str, tuple[str, str]]] = {
     "act": ("handle i forloeb", "act in forloeb"),
     "log in": ("logge ind", "log in"),
     "act as the system": ("handle som systemet", "act as the system"),
+    # API tokens of the HTTP API
+    "create an API token": ("oprette en API-nøgle", "create an API token"),
+    "list API tokens": ("se API-nøglerne", "list API tokens"),
+    "revoke an API token": ("tilbagekalde en API-nøgle", "revoke an API token"),
 }
 
 # "start individual_course"; "read (forløb 3)" (a visibility refusal names the engagement).

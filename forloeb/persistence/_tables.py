@@ -28,7 +28,7 @@ from ._types import JSONData, UTCDateTime
 # The newest migration revision these tables describe; the engine refuses an
 # older database. A test checks it equals Alembic's head, so adding a
 # migration without bumping it fails.
-SCHEMA_HEAD = "0010"
+SCHEMA_HEAD = "0011"
 
 # A finished outbox message: delivered, or given up on (dead). The predicate
 # of the partial index the outbox purge reads, and the purge's condition
@@ -335,6 +335,24 @@ settings = Table(
     Column("set_at", UTCDateTime, nullable=False),
 )
 
+# API tokens of the HTTP API (issue 14): a bearer token acts as its staff
+# entry. Only a SHA-256 digest of the secret is kept (the secret is 256 random
+# bits: a fast digest is enough, nothing to brute-force); ``id`` is the
+# token's public prefix, by which it is found, listed and revoked.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("staff_id", String(200), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("expires_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+    Column("revoked_by", String(200)),
+)
+
 # Row counts of these tables are what "writes nothing" tests compare.
 ALL_TABLES = (
     engagements,
@@ -348,6 +366,7 @@ ALL_TABLES = (
     access_chains,
     staff,
     settings,
+    api_tokens,
 )
 
 __all__ = [
@@ -356,6 +375,7 @@ __all__ = [
     "SCHEMA_HEAD",
     "access_chains",
     "access_log",
+    "api_tokens",
     "engagement_tags",
     "engagements",
     "events",

@@ -15,6 +15,7 @@ from ._outbox import OutboxReads, OutboxWrites
 from ._query import where_equal
 from ._register import RegisterReads, RegisterWrites
 from ._tables import engagement_tags, engagements, events, reminders
+from ._tokens import TokenReads, TokenWrites
 from .base import EngagementFilter, ReadTransaction, ReminderFilter, Row, WriteTransaction
 
 # Built once: SQLAlchemy compiles each statement shape once and caches it.
@@ -23,7 +24,7 @@ _EVENTS_OF = select(events).where(events.c.engagement_id == bindparam("_id")).or
 _GET_REMINDER = select(reminders).where(reminders.c.id == bindparam("_id"))
 
 
-class SqlReadTransaction(OutboxReads, RegisterReads, ReadTransaction):
+class SqlReadTransaction(OutboxReads, RegisterReads, TokenReads, ReadTransaction):
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
@@ -122,7 +123,7 @@ class SqlReadTransaction(OutboxReads, RegisterReads, ReadTransaction):
         return [cast(Row, r._mapping) for r in self._conn.execute(stmt)]
 
 
-class SqlWriteTransaction(OutboxWrites, RegisterWrites, WriteTransaction):
+class SqlWriteTransaction(OutboxWrites, RegisterWrites, TokenWrites, WriteTransaction):
     def __init__(self, cursor: Any, sql: SqlText) -> None:
         self._cur = cursor
         self._sql = sql

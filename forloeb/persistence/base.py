@@ -149,6 +149,16 @@ class ReadTransaction(ABC):
     def list_staff(self) -> list[Row]:
         """Every register entry, by id."""
 
+    # -- API tokens of the HTTP API (implemented in _tokens.py) --
+
+    @abstractmethod
+    def get_api_token(self, token_id: str) -> Row | None:
+        """The token whose public id (prefix) is ``token_id``, or None."""
+
+    @abstractmethod
+    def list_api_tokens(self, staff_id: str | None = None) -> list[Row]:
+        """Every token (or one staff member's), by creation time."""
+
     # -- outbox delivery (implemented in _outbox.py) --
 
     @abstractmethod
@@ -254,6 +264,19 @@ class WriteTransaction(ABC):
 
     @abstractmethod
     def update_staff(self, staff_id: str, values: Mapping[str, Any]) -> None: ...
+
+    # -- API tokens (implemented in _tokens.py) --
+
+    @abstractmethod
+    def lock_api_token(self, token_id: str) -> Row | None:
+        """The token row, locked against other writers until the end."""
+
+    @abstractmethod
+    def insert_api_token(self, values: Mapping[str, Any]) -> None: ...
+
+    @abstractmethod
+    def revoke_api_token(self, token_id: str, values: Mapping[str, Any]) -> None:
+        """Set ``revoked_at`` and ``revoked_by``."""
 
     @abstractmethod
     def lock_access_chain(self, chain: str) -> tuple[int, str]:

@@ -3,7 +3,7 @@ database) and moving running engagements to another version (migrate)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -16,7 +16,7 @@ from ._texts import t
 
 if TYPE_CHECKING:
     from forloeb import WorkflowDefinition
-    from forloeb.engine import Label, Lang, MigrationReport, Question
+    from forloeb.engine import Lang, MigrationReport, Question
 
 # The texts of the method's own parts (questions, results, registers), beside the
 # commands that show them: (Danish, English).
@@ -86,84 +86,6 @@ def _definition(config_path: str | None, name: str, version: int | None) -> Work
     return max(found, key=lambda d: d.version)
 
 
-def _labels(label: Label | None) -> dict[str, str] | None:
-    return None if label is None else label.as_dict()
-
-
-def _question_dict(q: Question) -> dict[str, Any]:
-    return {
-        "key": q.key,
-        "labels": q.labels.as_dict(),
-        "kind": q.kind,
-        "required": q.required,
-        "choices": [{"key": c.key, "labels": c.labels.as_dict()} for c in q.choices],
-        "multiple": q.multiple,
-        "help": _labels(q.help),
-    }
-
-
-def _choice_dicts(choices: Iterable[Any]) -> list[dict[str, Any]]:
-    return [{"key": c.key, "labels": c.labels.as_dict()} for c in choices]
-
-
-def _definition_dict(d: WorkflowDefinition) -> dict[str, Any]:
-    return {
-        "name": d.name,
-        "version": d.version,
-        "labels": d.labels.as_dict(),
-        "description": _labels(d.description),
-        "subject_label": _labels(d.subject_label),
-        "stages": [
-            {
-                "key": s.key,
-                "labels": s.labels.as_dict(),
-                "kind": s.kind,
-                "deadline": (
-                    None
-                    if s.deadline is None
-                    else {"amount": s.deadline.amount, "unit": s.deadline.unit, "rearm": s.deadline.rearm}
-                ),
-                "description": _labels(s.description),
-                "questions": [_question_dict(q) for q in s.questions],
-                "extra_keys": s.extra_keys,
-            }
-            for s in d.stages
-        ],
-        "transitions": [
-            {
-                "trigger": tr.trigger,
-                "source": list(tr.source),
-                "dest": tr.dest,
-                "roles": sorted(tr.roles),
-                "requires": list(tr.requires),
-                "labels": tr.labels.as_dict(),
-                "description": _labels(tr.description),
-                "questions": [_question_dict(q) for q in tr.questions],
-                "outcomes": list(tr.outcomes),
-                "default_outcome": tr.default_outcome,
-                "flexible": tr.flexible,
-            }
-            for tr in d.transitions
-        ],
-        "referral_sources": _choice_dicts(d.referral_sources),
-        "choices": {k: _choice_dicts(v) for k, v in d.choices.items()},
-        "outcomes": [
-            {"key": o.key, "labels": o.labels.as_dict(), "requires": list(o.requires)} for o in d.outcomes
-        ],
-        "partners": _choice_dicts(d.partners),
-        "activities": [
-            {"key": a.key, "labels": a.labels.as_dict(), "fields": [_question_dict(q) for q in a.fields]}
-            for a in d.activity_kinds
-        ],
-        "self_help": (
-            None
-            if d.self_help is None
-            else {"levels": _choice_dicts(d.self_help.levels), "stages": list(d.self_help.stages)}
-        ),
-        "fields": [_question_dict(q) for q in d.fields],
-    }
-
-
 def version_option(f: Any) -> Any:
     return click.option(
         "--version", "version", type=int, metavar="N", help="The method's version (default: the newest)."
@@ -215,7 +137,9 @@ def workflows_show(settings: Settings, name: str, version: int | None, config_pa
     """The stages with their questions, the moves, results and registers of method NAME."""
     d = _definition(config_path, name, version)
     if settings.as_json:
-        echo_json(_definition_dict(d))
+        from forloeb.workflows import definition_dict  # shared with the HTTP API
+
+        echo_json(definition_dict(d))
         return
     lang = settings.lang
     echo(f"{_t(lang, 'method')}: {d.labels.get(lang)} ({d.name}, version {d.version})")

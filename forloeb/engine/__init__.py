@@ -87,7 +87,7 @@ if TYPE_CHECKING:
     )
     from ._handover import HandoverPackage
     from ._i18n import LANGS, Lang, field_label
-    from ._logging import configure_logging
+    from ._logging import configure_logging, get_logger
     from ._methods import Methods
     from ._migration import MigrationReport
     from ._queries import EngagementPage, replay
@@ -137,7 +137,7 @@ _MODULES: dict[str, str] = {
     ),
     "._handover": "HandoverPackage",
     "._i18n": "LANGS Lang field_label",
-    "._logging": "configure_logging",
+    "._logging": "configure_logging get_logger",
     "._methods": "Methods",
     "._migration": "MigrationReport",
     "._queries": "EngagementPage replay",
@@ -263,6 +263,7 @@ __all__ = [
     "consent_guard",
     "event_hash",
     "field_label",
+    "get_logger",
     "is_consent_basis",
     "load_settings",
     "parse_time",

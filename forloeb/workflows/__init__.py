@@ -20,6 +20,7 @@ from forloeb.engine import WorkflowDefinition
 
 from ._diagram import mermaid
 from ._diff import Change, diff
+from ._export import definition_dict
 from ._lint import lint_definition, lint_migration, migration_map
 from ._loader import GUARDS, check_file, lint, load_definition, load_folder, parse_definition
 from ._problems import Problem, definition_error, problems_of
@@ -107,6 +108,7 @@ __all__ = [
     "Problem",
     "builtin",
     "check_file",
+    "definition_dict",
     "diff",
     "faithful",
     "installed",

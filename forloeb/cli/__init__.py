@@ -78,6 +78,9 @@ COMMANDS: Final[Mapping[str, str]] = {
     "retention": "_retention:retention",
     # example data
     "demo": "_demo:demo",
+    # the HTTP API and its tokens
+    "serve": "_serve:serve",
+    "token": "_tokens:token",
 }
 
 

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from forloeb import __version__
-from forloeb.engine import Engine, ForloebError, get_logger
+from forloeb.engine import Engine, ForloebError, configure_logging, get_logger
 
 from . import _engagements, _resources
 from ._auth import Failures
@@ -64,6 +64,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if engine is None:
+            # ``forloeb serve``'s workers: their own engine, and logging as FORLOEB_LOG_* say.
+            configure_logging()
             opened = Engine.open(db or os.environ.get("FORLOEB_DB"))
             owned.append(opened)
             app.state.forloeb = Context(opened, config, failures)
@@ -164,7 +166,6 @@ def create_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
 
-    asgi: Any = app
     if config.cors_origins:
         from starlette.middleware.cors import CORSMiddleware
 
@@ -175,8 +176,7 @@ def create_app(
             allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key", "Accept-Language"],
             expose_headers=["ETag", "Location", "Forloeb-Next-Cursor", "X-Request-Id"],
         )
-    app.add_middleware(RequestContext, config=config)  # type: ignore[arg-type]
-    del asgi
+    app.add_middleware(RequestContext, config=config)
     app.state.failures = failures
     return app
 

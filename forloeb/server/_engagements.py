@@ -44,8 +44,8 @@ from ._schemas import (
 
 router = APIRouter(prefix="/v1/engagements", tags=["engagements"])
 
-_ONE = {"200": {"headers": ENGAGEMENT_HEADERS}}
-_WRITE = {"openapi_extra": {"parameters": WRITE_PARAMETERS}}
+_ONE: dict[int | str, dict[str, Any]] = {"200": {"headers": ENGAGEMENT_HEADERS}}
+_WRITE: dict[str, Any] = {"parameters": WRITE_PARAMETERS}
 Purpose = Query(None, description="Why you read it (kept in the access log).")
 
 
@@ -161,7 +161,7 @@ def history(
     response_model=EngagementOut,
     responses={**_ONE, **problems(403, 404, 409, 412, 422)},
     summary="Fire a trigger (move the engagement on)",
-    **_WRITE,
+    openapi_extra=_WRITE,
 )
 def fire(engagement_id: int, body: FireBody, request: Request, actor: Actor = Caller) -> Response:
     e = context(request).engine.fire(
@@ -181,7 +181,7 @@ def fire(engagement_id: int, body: FireBody, request: Request, actor: Actor = Ca
     response_model=EngagementOut,
     responses={**_ONE, **problems(403, 404, 409, 412, 422)},
     summary="Add a dated running note (notatpligt)",
-    **_WRITE,
+    openapi_extra=_WRITE,
 )
 def note(engagement_id: int, body: NoteBody, request: Request, actor: Actor = Caller) -> Response:
     e = context(request).engine.add_note(
@@ -199,7 +199,7 @@ def note(engagement_id: int, body: NoteBody, request: Request, actor: Actor = Ca
     response_model=EngagementOut,
     responses={**_ONE, **problems(403, 404, 409, 412, 422)},
     summary="Record answers of the current stage, the engagement's fields, or the self-help level",
-    **_WRITE,
+    openapi_extra=_WRITE,
 )
 def record(engagement_id: int, body: RecordBody, request: Request, actor: Actor = Caller) -> Response:
     engine = context(request).engine
@@ -225,7 +225,7 @@ def record(engagement_id: int, body: RecordBody, request: Request, actor: Actor 
     response_model=EngagementOut,
     responses={**_ONE, **problems(403, 404, 409, 412, 422)},
     summary="Record an activity of the action stage",
-    **_WRITE,
+    openapi_extra=_WRITE,
 )
 def activity(engagement_id: int, body: ActivityBody, request: Request, actor: Actor = Caller) -> Response:
     e = context(request).engine.record_activity(

@@ -229,7 +229,7 @@ _RESERVED = frozenset({"type", "title", "status", "detail", "instance"})
 def problem_type(error: ForloebError) -> ProblemType:
     """The type of the nearest class of ``error`` that has one."""
     for cls in type(error).__mro__:
-        found = PROBLEMS.get(cls)  # type: ignore[call-overload]
+        found = PROBLEMS.get(cls)
         if found is not None:
             return found
     return PROBLEMS[ForloebError]  # pragma: no cover - every error is a ForloebError

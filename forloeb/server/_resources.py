@@ -33,7 +33,9 @@ me = APIRouter(prefix="/v1", tags=["caller"])
 health = APIRouter(tags=["health"])
 
 Purpose = Query(None, description="Why you read it (kept in the access log).")
-_OBJECT = {"200": {"content": {"application/json": {"schema": {"type": "object"}}}}}
+_OBJECT: dict[int | str, dict[str, Any]] = {
+    "200": {"content": {"application/json": {"schema": {"type": "object"}}}}
+}
 
 
 # -- workflows (the definitions; no engagement data) -------------------------------------

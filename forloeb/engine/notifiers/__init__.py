@@ -13,11 +13,25 @@ from .digest import build_digest, digest_message_id
 from .log import LogNotifier
 from .routing import Route, Router
 from .smtp import SmtpNotifier
-from .webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookNotifier, sign, verify_signature
+from .webhook import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    WEBHOOK_ID,
+    WEBHOOK_SIGNATURE,
+    WEBHOOK_TIMESTAMP,
+    WebhookNotifier,
+    sign,
+    sign_standard,
+    standard_key,
+    verify_signature,
+)
 
 __all__ = [
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
+    "WEBHOOK_ID",
+    "WEBHOOK_SIGNATURE",
+    "WEBHOOK_TIMESTAMP",
     "DeliveryError",
     "LogNotifier",
     "Notification",
@@ -29,5 +43,7 @@ __all__ = [
     "build_digest",
     "digest_message_id",
     "sign",
+    "sign_standard",
+    "standard_key",
     "verify_signature",
 ]

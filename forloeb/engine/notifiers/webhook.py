@@ -1,13 +1,25 @@
-"""JSON over HTTP POST with the standard library, signed with HMAC-SHA256.
+"""JSON over HTTP POST with the standard library, signed as the Standard Webhooks
+specification says (https://www.standardwebhooks.com).
 
-The receiver checks ``X-Forloeb-Signature`` with :func:`verify_signature` over
-the exact body bytes (before any JSON parsing: a re-encoded body would not
-match), and drops duplicates by ``Idempotency-Key`` — the outbox may deliver a
-message again when a 2xx answer was lost on the way back.
+Each delivery carries ``webhook-id`` (the outbox message id: the same on every
+retry), ``webhook-timestamp`` (Unix seconds) and ``webhook-signature``
+(``v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">``): a receiver checks
+it with any Standard Webhooks library (``standardwebhooks`` for Python, and
+for most other languages), refuses stale timestamps (a captured delivery
+cannot be replayed later) and drops duplicates by ``webhook-id``. The key is
+the secret's UTF-8 bytes, or, for a secret written ``whsec_<base64>`` (the
+specification's form), the bytes it encodes.
+
+Deprecated, kept for one release: ``X-Forloeb-Signature: sha256=<hex>`` over
+the body alone (no timestamp: replayable), checked with
+:func:`verify_signature`, and ``X-Forloeb-Timestamp``. Receivers should move to
+the standard headers; the next release stops sending these.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import hashlib
 import hmac
@@ -26,8 +38,14 @@ from .._errors import InvalidData
 from .._secrets import mask_secrets
 from .base import DeliveryError, Notification
 
+# Deprecated (one release): the bespoke signature over the body alone.
 SIGNATURE_HEADER: Final = "X-Forloeb-Signature"
 TIMESTAMP_HEADER: Final = "X-Forloeb-Timestamp"
+# Standard Webhooks.
+WEBHOOK_ID: Final = "webhook-id"
+WEBHOOK_TIMESTAMP: Final = "webhook-timestamp"
+WEBHOOK_SIGNATURE: Final = "webhook-signature"
+_WHSEC: Final = b"whsec_"
 _RETRYABLE_4XX: Final = frozenset({408, 429})
 _MAX_READ: Final = 64 * 1024  # enough for any sane answer; a huge one is not our problem
 
@@ -39,6 +57,24 @@ def _key(secret: str | bytes) -> bytes:
 def sign(body: bytes, secret: str | bytes) -> str:
     """The ``X-Forloeb-Signature`` value for ``body``: ``sha256=<hex>``."""
     return "sha256=" + hmac.new(_key(secret), body, hashlib.sha256).hexdigest()
+
+
+def standard_key(secret: str | bytes) -> bytes:
+    """The HMAC key of a secret: a ``whsec_<base64>`` secret's decoded bytes, else its UTF-8 bytes."""
+    raw = _key(secret)
+    if raw.startswith(_WHSEC):
+        try:
+            return base64.b64decode(raw[len(_WHSEC) :], validate=True)
+        except (binascii.Error, ValueError):
+            pass  # not base64 after all: the text itself is the key
+    return raw
+
+
+def sign_standard(message_id: str, timestamp: int, body: bytes, secret: str | bytes) -> str:
+    """The ``webhook-signature`` value: ``v1,<base64 HMAC-SHA256 of "id.timestamp.body">``."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    digest = hmac.new(standard_key(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode("ascii")
 
 
 def verify_signature(body: bytes, header: str | None, secret: str | bytes) -> bool:
@@ -198,12 +234,17 @@ class WebhookNotifier:
             data = self.body(notification)
         except (TypeError, ValueError) as error:  # a payload that is not JSON: resending cannot fix it
             raise fail(f"payload is not JSON: {error}", permanent=True) from error
+        timestamp = int(time.time())
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": self.user_agent,
             "Idempotency-Key": notification.message_id,
+            WEBHOOK_ID: notification.message_id,
+            WEBHOOK_TIMESTAMP: str(timestamp),
+            WEBHOOK_SIGNATURE: sign_standard(notification.message_id, timestamp, data, self._secret),
+            # Deprecated, for one release (see the module's text).
             SIGNATURE_HEADER: sign(data, self._secret),
-            TIMESTAMP_HEADER: str(int(time.time())),
+            TIMESTAMP_HEADER: str(timestamp),
         }
         try:
             request = urllib.request.Request(url, data=data, headers=headers, method="POST")

@@ -7,10 +7,12 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,17 +58,36 @@ def free_port() -> int:
         return port
 
 
+@dataclass
+class Served:
+    base: str
+    log: Path  # the server's stderr (its request log)
+
+    def __str__(self) -> str:
+        return self.base
+
+
 @contextmanager
-def serving(db_url: str, *args: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    """``forloeb serve`` on ``db_url`` (a real uvicorn process); yields its base URL."""
+def serving(
+    db_url: str, *args: str, env: dict[str, str] | None = None, log: Path | None = None
+) -> Iterator[Served]:
+    """``forloeb serve`` on ``db_url`` (a real uvicorn process) on a free loopback port."""
     port = free_port()
-    environ = {**os.environ, "PYTHONPATH": str(ROOT), "FORLOEB_LOG_LEVEL": "warning", **(env or {})}
+    environ = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "FORLOEB_LOG_LEVEL": "info",
+        "FORLOEB_LOG_FORMAT": "json",
+        **(env or {}),
+    }
+    log = log or Path(tempfile.mkstemp(prefix="forloeb-serve-", suffix=".log")[1])
+    err = log.open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "forloeb", "--db", db_url, "serve", "--port", str(port), *args],
         cwd=ROOT,
         env=environ,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=err,
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
@@ -74,7 +95,7 @@ def serving(db_url: str, *args: str, env: dict[str, str] | None = None) -> Itera
         deadline = time.monotonic() + 30
         while True:
             if process.poll() is not None:
-                raise AssertionError(f"forloeb serve exited: {process.communicate()}")
+                raise AssertionError(f"forloeb serve exited: {log.read_text()}")
             try:
                 if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
                     break
@@ -83,7 +104,7 @@ def serving(db_url: str, *args: str, env: dict[str, str] | None = None) -> Itera
             if time.monotonic() > deadline:
                 raise AssertionError("forloeb serve did not become ready")
             time.sleep(0.1)
-        yield base
+        yield Served(base, log)
     finally:
         process.terminate()  # SIGTERM: uvicorn shuts down gracefully
         try:
@@ -91,10 +112,7 @@ def serving(db_url: str, *args: str, env: dict[str, str] | None = None) -> Itera
         except subprocess.TimeoutExpired:  # pragma: no cover
             process.kill()
             process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
-        if process.stderr is not None:
-            process.stderr.close()
+        err.close()
 
 
-__all__ = ["ADMIN", "PEOPLE", "TestClient", "bearer", "client", "free_port", "serving", "tokens"]
+__all__ = ["ADMIN", "PEOPLE", "Served", "TestClient", "bearer", "client", "free_port", "serving", "tokens"]

@@ -64,9 +64,12 @@ def standard_key(secret: str | bytes) -> bytes:
     raw = _key(secret)
     if raw.startswith(_WHSEC):
         try:
-            return base64.b64decode(raw[len(_WHSEC) :], validate=True)
+            # Padding added as the reference libraries do (a secret may come unpadded).
+            decoded = base64.b64decode(raw[len(_WHSEC) :] + b"==")
         except (binascii.Error, ValueError):
-            pass  # not base64 after all: the text itself is the key
+            decoded = b""
+        if decoded:
+            return decoded
     return raw
 
 

@@ -102,7 +102,9 @@ def test_a_session_against_the_real_server(prepared: tuple[Engine, dict[str, str
             headers={**anna, "If-Match": '"1"'},
         )
         assert fired.status_code == 200 and fired.headers["etag"] == '"2"'
-        assert c.post(f"/v1/engagements/{eid}/notes", json={"text": "hemmelig notetekst"}, headers=anna).is_success
+        assert c.post(
+            f"/v1/engagements/{eid}/notes", json={"text": "hemmelig notetekst"}, headers=anna
+        ).is_success
         assert len(c.get(f"/v1/engagements/{eid}/history", headers=anna).json()) == 3
         assert c.get("/v1/engagements", headers=anna).json()[0]["id"] == eid
         assert c.get(f"/v1/engagements/{eid}/triggers", headers=anna).status_code == 200

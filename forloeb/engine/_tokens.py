@@ -38,7 +38,7 @@ from ._errors import ForloebError, InvalidData
 from ._i18n import DEFAULT_LANG, Lang
 from ._kernel import Kernel
 from ._logging import get_logger
-from ._register import ADMIN
+from ._register import ADMIN, StaffMember
 from ._types import Actor
 
 MANAGERS = frozenset({ADMIN})
@@ -221,8 +221,11 @@ class Tokens:
         if found is None:
             raise self._failed("malformed")
         token_id = found["id"]
+        # One read transaction for the token and its staff entry (a request's
+        # whole cost of authenticating; the command resolves the actor again).
         with self._kernel.read() as tx:
             row = tx.get_api_token(token_id)
+            staff = tx.get_api_token_staff(row["staff_id"]) if row is not None else None
         if row is None:
             raise self._failed("unknown", token_id)
         info = ApiToken.from_row(row)
@@ -231,7 +234,7 @@ class Tokens:
         status = info.status(self._kernel.clock())
         if status != "active":
             raise self._failed(status, token_id, info.staff_id)
-        entry = self._kernel.staff_entry(info.staff_id)
+        entry = StaffMember.from_row(staff) if staff is not None else None
         if entry is None or not entry.active:
             raise self._failed("inactive", token_id, info.staff_id)
         return Actor(entry.id)

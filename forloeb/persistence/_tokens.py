@@ -13,14 +13,18 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from ._hotpath import SqlText
-from ._tables import api_tokens
+from ._tables import api_tokens, staff
 from .base import Row
 
 TOKEN_COLUMNS: tuple[str, ...] = tuple(c.name for c in api_tokens.c)
 _TIMES = ("created_at", "expires_at", "revoked_at")
+# Built once: every authenticated HTTP request runs this lookup (with its staff
+# entry's) in one read transaction.
+_GET_TOKEN = select(api_tokens).where(api_tokens.c.id == bindparam("_id"))
+_GET_STAFF = select(staff).where(staff.c.id == bindparam("_id"))
 
 
 class _TokenSql:
@@ -86,7 +90,12 @@ class TokenReads:
     _conn: Connection
 
     def get_api_token(self, token_id: str) -> Row | None:
-        row = self._conn.execute(select(api_tokens).where(api_tokens.c.id == token_id)).first()
+        row = self._conn.execute(_GET_TOKEN, {"_id": token_id}).first()
+        return cast(Row, dict(row._mapping)) if row is not None else None
+
+    def get_api_token_staff(self, staff_id: str) -> Row | None:
+        """The staff entry of a token (as ``get_staff``, on a statement built once)."""
+        row = self._conn.execute(_GET_STAFF, {"_id": staff_id}).first()
         return cast(Row, dict(row._mapping)) if row is not None else None
 
     def list_api_tokens(self, staff_id: str | None = None) -> list[Row]:

@@ -156,6 +156,10 @@ class ReadTransaction(ABC):
         """The token whose public id (prefix) is ``token_id``, or None."""
 
     @abstractmethod
+    def get_api_token_staff(self, staff_id: str) -> Row | None:
+        """The staff entry ``staff_id`` (as :meth:`get_staff`; the token lookup's own statement)."""
+
+    @abstractmethod
     def list_api_tokens(self, staff_id: str | None = None) -> list[Row]:
         """Every token (or one staff member's), by creation time."""
 

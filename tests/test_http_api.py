@@ -359,6 +359,7 @@ def test_the_trusted_header_only_from_a_trusted_proxy(eng: Engine) -> None:
     assert off.get("/v1/me", headers=header).status_code == 401
     unknown = trusted.get("/v1/me", headers={"X-Forwarded-User": "nobody"})
     assert unknown.status_code == 403 and unknown.json()["type"] == "urn:forloeb:problem:not-in-register"
+    assert trusted.app.state.failures.snapshot() == {"sso_login": 1}  # type: ignore[attr-defined]
 
 
 # -- reminders, audit, workflows ------------------------------------------------------------

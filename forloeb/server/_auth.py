@@ -21,7 +21,7 @@ from collections import Counter
 
 from starlette.requests import Request
 
-from forloeb.engine import Actor, AuthenticationFailed, Engine, get_logger
+from forloeb.engine import Actor, AuthenticationFailed, Engine, NotInRegister, get_logger
 
 from ._config import ServerConfig
 
@@ -58,7 +58,12 @@ def authenticate(request: Request, engine: Engine, config: ServerConfig, failure
             login = request.headers.get(config.trusted_header)
             if login is not None:
                 if config.trusts(host):
-                    actor = engine.staff.actor_for_login(login)
+                    try:
+                        actor = engine.staff.actor_for_login(login)
+                    except NotInRegister as exc:  # a login the register does not know: 403
+                        failures.add(f"sso_{exc.reason}")
+                        _log.warning("authentication_failed", reason=f"sso_{exc.reason}", client=host)
+                        raise
                     request.state.staff_id = actor.id
                     return actor
                 _log.warning("trusted_header_ignored", client=host, header=config.trusted_header)

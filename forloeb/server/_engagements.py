@@ -14,9 +14,8 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from forloeb.engine import Actor
-
 from ._http import (
+    Authenticated,
     Caller,
     context,
     engagement_response,
@@ -57,7 +56,8 @@ Purpose = Query(None, description="Why you read it (kept in the access log).")
     openapi_extra={"parameters": WRITE_PARAMETERS[1:]},
     summary="Start an engagement at its first stage (a referral)",
 )
-def start(body: StartBody, request: Request, actor: Actor = Caller) -> Response:
+def start(body: StartBody, request: Request, caller: Caller = Authenticated) -> Response:
+    actor = caller()
     e = context(request).engine.start(
         body.workflow,
         subject=body.subject,
@@ -92,8 +92,9 @@ def list_engagements(
     limit: int = Query(50, ge=1, le=1000),
     cursor: str | None = Query(None, description="The Forloeb-Next-Cursor of the page before."),
     purpose: str | None = Purpose,
-    actor: Actor = Caller,
+    caller: Caller = Authenticated,
 ) -> Response:
+    actor = caller()
     page = context(request).engine.list(
         workflow=workflow,
         state=state,
@@ -123,8 +124,9 @@ def list_engagements(
     summary="One engagement (the read is access-logged)",
 )
 def get(
-    engagement_id: int, request: Request, purpose: str | None = Purpose, actor: Actor = Caller
+    engagement_id: int, request: Request, purpose: str | None = Purpose, caller: Caller = Authenticated
 ) -> Response:
+    actor = caller()
     e = context(request).engine.get(engagement_id, actor=actor, purpose=purpose)
     if request.headers.get("if-none-match", "").strip() in (etag(e), f"W/{etag(e)}"):
         return Response(status_code=304, headers={"ETag": etag(e)})
@@ -137,7 +139,8 @@ def get(
     responses=problems(403, 404),
     summary="What can happen next, and why not when it cannot",
 )
-def triggers(engagement_id: int, request: Request, actor: Actor = Caller) -> Response:
+def triggers(engagement_id: int, request: Request, caller: Caller = Authenticated) -> Response:
+    actor = caller()
     options = context(request).engine.available_triggers(engagement_id, actor)
     lang = lang_of(request)
     return json_response([o.to_dict(lang) for o in options], headers={"Content-Language": lang})
@@ -150,8 +153,9 @@ def triggers(engagement_id: int, request: Request, actor: Actor = Caller) -> Res
     summary="The event log, oldest first",
 )
 def history(
-    engagement_id: int, request: Request, purpose: str | None = Purpose, actor: Actor = Caller
+    engagement_id: int, request: Request, purpose: str | None = Purpose, caller: Caller = Authenticated
 ) -> Response:
+    actor = caller()
     events = context(request).engine.history(engagement_id, actor=actor, purpose=purpose)
     return json_response([ev.to_dict() for ev in events])
 
@@ -163,7 +167,8 @@ def history(
     summary="Fire a trigger (move the engagement on)",
     openapi_extra=_WRITE,
 )
-def fire(engagement_id: int, body: FireBody, request: Request, actor: Actor = Caller) -> Response:
+def fire(engagement_id: int, body: FireBody, request: Request, caller: Caller = Authenticated) -> Response:
+    actor = caller()
     e = context(request).engine.fire(
         engagement_id,
         body.trigger,
@@ -183,7 +188,8 @@ def fire(engagement_id: int, body: FireBody, request: Request, actor: Actor = Ca
     summary="Add a dated running note (notatpligt)",
     openapi_extra=_WRITE,
 )
-def note(engagement_id: int, body: NoteBody, request: Request, actor: Actor = Caller) -> Response:
+def note(engagement_id: int, body: NoteBody, request: Request, caller: Caller = Authenticated) -> Response:
+    actor = caller()
     e = context(request).engine.add_note(
         engagement_id,
         body.text,
@@ -201,7 +207,10 @@ def note(engagement_id: int, body: NoteBody, request: Request, actor: Actor = Ca
     summary="Record answers of the current stage, the engagement's fields, or the self-help level",
     openapi_extra=_WRITE,
 )
-def record(engagement_id: int, body: RecordBody, request: Request, actor: Actor = Caller) -> Response:
+def record(
+    engagement_id: int, body: RecordBody, request: Request, caller: Caller = Authenticated
+) -> Response:
+    actor = caller()
     engine = context(request).engine
     options: dict[str, Any] = {
         "actor": actor,
@@ -227,7 +236,10 @@ def record(engagement_id: int, body: RecordBody, request: Request, actor: Actor 
     summary="Record an activity of the action stage",
     openapi_extra=_WRITE,
 )
-def activity(engagement_id: int, body: ActivityBody, request: Request, actor: Actor = Caller) -> Response:
+def activity(
+    engagement_id: int, body: ActivityBody, request: Request, caller: Caller = Authenticated
+) -> Response:
+    actor = caller()
     e = context(request).engine.record_activity(
         engagement_id,
         body.kind,
@@ -247,8 +259,9 @@ def activity(engagement_id: int, body: ActivityBody, request: Request, actor: Ac
     summary="The consents recorded on the engagement",
 )
 def consents(
-    engagement_id: int, request: Request, purpose: str | None = Purpose, actor: Actor = Caller
+    engagement_id: int, request: Request, purpose: str | None = Purpose, caller: Caller = Authenticated
 ) -> Response:
+    actor = caller()
     found = context(request).engine.consents(engagement_id, actor=actor, purpose=purpose)
     return json_response([c.to_dict() for c in found])
 
@@ -260,7 +273,10 @@ def consents(
     summary="Record the resident's consent to share information",
     openapi_extra={"parameters": WRITE_PARAMETERS[1:]},
 )
-def give_consent(engagement_id: int, body: ConsentBody, request: Request, actor: Actor = Caller) -> Response:
+def give_consent(
+    engagement_id: int, body: ConsentBody, request: Request, caller: Caller = Authenticated
+) -> Response:
+    actor = caller()
     e = context(request).engine.give_consent(
         engagement_id,
         actor=actor,
@@ -282,8 +298,9 @@ def give_consent(engagement_id: int, body: ConsentBody, request: Request, actor:
     openapi_extra={"parameters": WRITE_PARAMETERS[1:]},
 )
 def withdraw_consent(
-    engagement_id: int, consent_id: int, body: WithdrawBody, request: Request, actor: Actor = Caller
+    engagement_id: int, consent_id: int, body: WithdrawBody, request: Request, caller: Caller = Authenticated
 ) -> Response:
+    actor = caller()
     e = context(request).engine.withdraw_consent(
         engagement_id,
         consent_id,
@@ -309,7 +326,10 @@ def withdraw_consent(
     },
     summary="Build the handover package from the event log (recorded as an event)",
 )
-def handover(engagement_id: int, body: HandoverBody, request: Request, actor: Actor = Caller) -> Response:
+def handover(
+    engagement_id: int, body: HandoverBody, request: Request, caller: Caller = Authenticated
+) -> Response:
+    actor = caller()
     package = context(request).engine.export_handover(
         engagement_id,
         actor=actor,

@@ -48,13 +48,25 @@ def lang_of(request: Request) -> Lang:
     return pick_lang(request.headers.get("accept-language"), context(request).config.default_lang)
 
 
-def actor(request: Request) -> Actor:
-    """The dependency every resource but health takes: who acts."""
-    ctx = context(request)
-    return authenticate(request, ctx.engine, ctx.config, ctx.failures)
+class Caller:
+    """Who acts: call it (``actor = caller()``) first thing in a route.
+
+    Authenticated in the route's own worker thread: a synchronous dependency
+    would cost a second hop to the thread pool on every request."""
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+
+    def __call__(self) -> Actor:
+        ctx = context(self._request)
+        return authenticate(self._request, ctx.engine, ctx.config, ctx.failures)
 
 
-Caller = Depends(actor)
+async def _caller(request: Request) -> Caller:
+    return Caller(request)
+
+
+Authenticated = Depends(_caller)
 
 
 def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -95,10 +107,10 @@ def idempotency_key(request: Request) -> str | None:
 
 
 __all__ = [
+    "Authenticated",
     "Caller",
     "Context",
     "HttpProblem",
-    "actor",
     "context",
     "engagement_response",
     "etag",

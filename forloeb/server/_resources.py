@@ -13,7 +13,7 @@ from starlette.responses import PlainTextResponse, Response
 from forloeb.engine import Actor, InvalidData, PermissionDenied, UnknownWorkflow
 from forloeb.persistence import SCHEMA_HEAD
 
-from ._http import Caller, context, json_response, lang_of
+from ._http import Authenticated, Caller, context, json_response, lang_of
 from ._openapi import problems
 from ._schemas import (
     AccessRequestBody,
@@ -55,7 +55,8 @@ def _definitions(request: Request) -> builtins.list[Any]:
 
 
 @workflows.get("", response_model=list[WorkflowSummary], summary="The methods and their versions")
-def list_workflows(request: Request, actor: Actor = Caller) -> Response:
+def list_workflows(request: Request, caller: Caller = Authenticated) -> Response:
+    caller()  # no engagement data, but still only for the register's staff
     return json_response(
         [{"name": d.name, "version": d.version, "labels": d.labels.as_dict()} for d in _definitions(request)]
     )
@@ -67,9 +68,11 @@ def list_workflows(request: Request, actor: Actor = Caller) -> Response:
     summary="One method: stages, questions, moves, results (as `forloeb workflows show --json`)",
 )
 def show_workflow(
-    name: str, request: Request, version: int | None = Query(None, ge=1), actor: Actor = Caller
+    name: str, request: Request, version: int | None = Query(None, ge=1), caller: Caller = Authenticated
 ) -> Response:
     from forloeb.workflows import definition_dict
+
+    caller()
 
     return json_response(definition_dict(context(request).engine.workflow(name, version)))
 
@@ -84,9 +87,11 @@ def show_workflow(
     summary="A Mermaid stateDiagram-v2 of the method (labels in the Accept-Language)",
 )
 def diagram(
-    name: str, request: Request, version: int | None = Query(None, ge=1), actor: Actor = Caller
+    name: str, request: Request, version: int | None = Query(None, ge=1), caller: Caller = Authenticated
 ) -> Response:
     from forloeb.workflows import mermaid
+
+    caller()
 
     definition = context(request).engine.workflow(name, version)
     return PlainTextResponse(mermaid(definition, lang_of(request)))
@@ -114,8 +119,9 @@ def list_reminders(
     assignee: str | None = None,
     engagement_id: int | None = None,
     open_only: bool = False,
-    actor: Actor = Caller,
+    caller: Caller = Authenticated,
 ) -> Response:
+    actor = caller()
     assignee = _reminder_scope(request, actor, assignee)
     found = context(request).engine.reminders(
         supervisor=supervisor, assignee=assignee, engagement_id=engagement_id, open_only=open_only
@@ -129,7 +135,8 @@ def list_reminders(
     responses=problems(403, 404),
     summary="Acknowledge a reminder (acknowledging twice keeps the first)",
 )
-def acknowledge(reminder_id: int, request: Request, actor: Actor = Caller) -> Response:
+def acknowledge(reminder_id: int, request: Request, caller: Caller = Authenticated) -> Response:
+    actor = caller()
     return json_response(context(request).engine.acknowledge_reminder(reminder_id, actor=actor).to_dict())
 
 
@@ -139,7 +146,8 @@ def acknowledge(reminder_id: int, request: Request, actor: Actor = Caller) -> Re
     responses=problems(403, 404),
     summary="Hold the next escalation until a time, for a reason",
 )
-def snooze(reminder_id: int, body: SnoozeBody, request: Request, actor: Actor = Caller) -> Response:
+def snooze(reminder_id: int, body: SnoozeBody, request: Request, caller: Caller = Authenticated) -> Response:
+    actor = caller()
     try:
         until = datetime.fromisoformat(body.until)
     except ValueError:
@@ -176,8 +184,9 @@ def audit_query(
     limit: int | None = Query(None, ge=1),
     cursor: str | None = None,
     purpose: str | None = Purpose,
-    actor: Actor = Caller,
+    caller: Caller = Authenticated,
 ) -> Response:
+    actor = caller()
     page = context(request).engine.audit.query(
         actor,
         engagement_id=engagement_id,
@@ -206,8 +215,9 @@ def audit_query(
     summary="An engagement's full history with its reminders",
 )
 def timeline(
-    engagement_id: int, request: Request, purpose: str | None = Purpose, actor: Actor = Caller
+    engagement_id: int, request: Request, purpose: str | None = Purpose, caller: Caller = Authenticated
 ) -> Response:
+    actor = caller()
     engagement, events, raised = context(request).engine.audit.timeline(actor, engagement_id, purpose=purpose)
     return json_response(
         {"engagement": engagement, "events": [e.to_dict() for e in events], "reminders": raised}
@@ -219,7 +229,8 @@ def timeline(
     responses={**_OBJECT, **problems(403)},
     summary="Recompute every hash chain (or one engagement's) and report each break",
 )
-def verify(request: Request, engagement_id: int | None = None, actor: Actor = Caller) -> Response:
+def verify(request: Request, engagement_id: int | None = None, caller: Caller = Authenticated) -> Response:
+    actor = caller()
     report = context(request).engine.audit.verify(actor, engagement_id=engagement_id)
     return json_response(report.to_dict())
 
@@ -229,7 +240,8 @@ def verify(request: Request, engagement_id: int | None = None, actor: Actor = Ca
     responses={**_OBJECT, **problems(403)},
     summary="A signed checkpoint of every chain (head hash and event count) to store elsewhere",
 )
-def checkpoint(request: Request, actor: Actor = Caller) -> Response:
+def checkpoint(request: Request, caller: Caller = Authenticated) -> Response:
+    actor = caller()
     return json_response(context(request).engine.audit.checkpoint(actor))
 
 
@@ -247,8 +259,9 @@ def access_log(
     since: str | None = None,
     until: str | None = None,
     limit: int | None = Query(None, ge=1),
-    actor: Actor = Caller,
+    caller: Caller = Authenticated,
 ) -> Response:
+    actor = caller()
     entries = context(request).engine.audit.access(
         actor,
         subject=subject,
@@ -275,7 +288,8 @@ def access_log(
     },
     summary="A resident's right of access (GDPR art. 15): every engagement, its history and access log",
 )
-def access_request(body: AccessRequestBody, request: Request, actor: Actor = Caller) -> Response:
+def access_request(body: AccessRequestBody, request: Request, caller: Caller = Authenticated) -> Response:
+    actor = caller()
     package = context(request).engine.audit.access_request(
         actor, body.subject, redact_staff=body.redact_staff, purpose=body.purpose
     )
@@ -288,7 +302,8 @@ def access_request(body: AccessRequestBody, request: Request, actor: Actor = Cal
 
 
 @me.get("/me", response_model=MeOut, summary="Who the token acts as, as the staff register grants it")
-def whoami(request: Request, actor: Actor = Caller) -> Response:
+def whoami(request: Request, caller: Caller = Authenticated) -> Response:
+    actor = caller()
     acting = context(request).engine.staff.resolve(actor)
     return json_response({"id": acting.id, "roles": sorted(acting.roles), "teams": sorted(acting.teams)})
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .engine import (
         Actor,
+        AuditKeyError,
         ConcurrencyError,
         DatabaseBusy,
         DatabaseError,
@@ -65,6 +66,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Actor",
+    "AuditKeyError",
     "ConcurrencyError",
     "DatabaseBusy",
     "DatabaseError",

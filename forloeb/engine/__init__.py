@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     from ._engine import DeadlineOverrides, Engine
     from ._erasure import DEFAULT_RETENTION_YEARS, ErasureReceipt
     from ._errors import (
+        AuditKeyError,
         ConcurrencyError,
         DatabaseBusy,
         DatabaseError,
@@ -128,7 +129,8 @@ _MODULES: dict[str, str] = {
     "._engine": "DeadlineOverrides Engine",
     "._erasure": "DEFAULT_RETENTION_YEARS ErasureReceipt",
     "._errors": (
-        "ConcurrencyError DatabaseBusy DatabaseError DatabaseReadOnly DatabaseRejected DatabaseUnavailable "
+        "AuditKeyError ConcurrencyError DatabaseBusy DatabaseError DatabaseReadOnly DatabaseRejected "
+        "DatabaseUnavailable "
         "DefinitionError "
         "EngagementNotFound ForloebError GuardFailed IdempotencyConflict InvalidData "
         "OutboxMessageNotFound PermissionDenied ReminderNotFound SchemaOutOfDate StorageFull "
@@ -182,6 +184,7 @@ __all__ = [
     "ActivityKind",
     "Actor",
     "Audit",
+    "AuditKeyError",
     "AuditPage",
     "AuditRecord",
     "BusinessCalendar",

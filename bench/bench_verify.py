@@ -53,14 +53,19 @@ def build(path: Path, events: int, per: int, key: bytes | None) -> int:
         at = start + timedelta(minutes=eid)
         for seq in range(1, per + 1):
             typ = "started" if seq == 1 else TYPES[seq % 3]
-            payload = {"text": f"notat {seq} i forløb {eid}", "data": {"focus": "tryghed"}}
+            payload: dict[str, object] = {"text": f"notat {seq} i forløb {eid}", "data": {"focus": "tryghed"}}
+            if seq == 1:
+                # What a start records (verify replays the row from it: issue 12).
+                payload.update(
+                    subject=f"sag-{eid}", source="skole", assignee=None, supervisor=None, team=None, tags=[]
+                )
             values = {
                 "engagement_id": eid,
                 "seq": seq,
                 "type": typ,
                 "trigger": "start" if seq == 1 else None,
                 "from_state": None if seq == 1 else "action",
-                "to_state": "referral" if seq == 1 else "action",
+                "to_state": "action",
                 "actor": f"medarbejder{eid % 17}",
                 "role": "worker",
                 "payload": payload,

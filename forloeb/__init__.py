@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .engine import (
         Actor,
+        AuditKeyError,
         AuthenticationFailed,
         ConcurrencyError,
         DatabaseBusy,
@@ -66,6 +67,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Actor",
+    "AuditKeyError",
     "AuthenticationFailed",
     "ConcurrencyError",
     "DatabaseBusy",

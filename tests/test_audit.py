@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -241,10 +242,25 @@ def test_a_forged_event_is_caught(keyed: Engine, worker: Actor, auditor: Actor) 
     assert (b.engagement_id, b.seq, b.kind) == (a, forged["seq"], "hash")
 
 
-def _cut_tail(engine: Engine, engagement_id: int) -> None:
-    """Delete the last event and move the engagement row back with it: the chain
-    that is left is consistent, so only a checkpoint can tell."""
+def _decided(engine: Engine, engagement_id: int) -> dict[str, Any]:
+    """The engagement row's decided columns (what its events attest) as stored now."""
+    from forloeb.engine._chain import ROW_FIELDS
+    from forloeb.persistence._tables import engagements
+
+    with _sa(engine).connect() as conn:
+        row = conn.execute(select(engagements).where(engagements.c.id == engagement_id)).one()
+    return {k: row._mapping[k] for k in ROW_FIELDS}
+
+
+def _cut_tail(engine: Engine, engagement_id: int, restore: dict[str, Any] | None = None) -> None:
+    """Delete the last event and move the engagement row back with it (``restore``:
+    its decided columns as they were before that event): the chain and row that are
+    left are consistent, so only a checkpoint can tell."""
+    from forloeb.persistence._tables import engagements
+
     with _sa(engine).begin() as conn:
+        if restore is not None:
+            conn.execute(update(engagements).where(engagements.c.id == engagement_id).values(**restore))
         version = conn.execute(
             text("SELECT version FROM engagements WHERE id = :e"), {"e": engagement_id}
         ).scalar()
@@ -264,15 +280,26 @@ def _cut_tail(engine: Engine, engagement_id: int) -> None:
 
 def test_a_cut_tail_is_caught_with_a_checkpoint(keyed: Engine, worker: Actor, auditor: Actor) -> None:
     a, b = _two(keyed, worker)
+    before = _decided(keyed, a)
+    keyed.fire(a, "reach_self_help", actor=worker)
     checkpoint = json.loads(json.dumps(keyed.audit.checkpoint(auditor)))
     assert checkpoint["signature"] and set(checkpoint["engagements"]) == {str(a), str(b)}
     keyed.add_note(b, "efter kontrolpunktet", actor=worker)  # growth since is fine
     assert keyed.audit.verify(auditor, checkpoint=checkpoint).ok
-    _cut_tail(keyed, a)
-    assert keyed.audit.verify(auditor).ok  # the chain alone cannot see it
+    _cut_tail(keyed, a, restore=before)
+    assert keyed.audit.verify(auditor).ok  # the chain and the row alone cannot see it
     (brk,) = keyed.audit.verify(auditor, checkpoint=checkpoint).breaks
     assert (brk.engagement_id, brk.kind) == (a, "checkpoint")
-    assert "recorded 5 events" in brk.detail and "seq 4" in brk.detail
+    assert "recorded 6 events" in brk.detail and "seq 5" in brk.detail
+
+
+def test_a_cut_tail_without_its_row_is_caught_without_a_checkpoint(
+    keyed: Engine, worker: Actor, auditor: Actor
+) -> None:
+    a, _ = _two(keyed, worker)
+    _cut_tail(keyed, a)  # the row keeps the stage the cut event moved it to
+    (brk,) = keyed.audit.verify(auditor).breaks
+    assert (brk.engagement_id, brk.kind) == (a, "row")
 
 
 def test_a_rewritten_chain_is_caught_with_a_checkpoint(engine: Engine, worker: Actor, auditor: Actor) -> None:

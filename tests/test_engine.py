@@ -56,6 +56,8 @@ def test_start_returns_the_committed_engagement(engine: Engine, worker: Actor) -
         "outbox": 0,
         "outbox_attempts": 0,
         "staff": len(TEST_STAFF),
+        # The database records whether its chains are keyed (issue 12, M7).
+        "settings": 1,
     }
 
 

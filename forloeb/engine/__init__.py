@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     from ._engine import DeadlineOverrides, Engine
     from ._erasure import DEFAULT_RETENTION_YEARS, ErasureReceipt
     from ._errors import (
+        AuditKeyError,
         ConcurrencyError,
         DatabaseBusy,
         DatabaseError,
@@ -129,7 +130,8 @@ _MODULES: dict[str, str] = {
     "._engine": "DeadlineOverrides Engine",
     "._erasure": "DEFAULT_RETENTION_YEARS ErasureReceipt",
     "._errors": (
-        "ConcurrencyError DatabaseBusy DatabaseError DatabaseReadOnly DatabaseRejected DatabaseUnavailable "
+        "AuditKeyError ConcurrencyError DatabaseBusy DatabaseError DatabaseReadOnly DatabaseRejected "
+        "DatabaseUnavailable "
         "DefinitionError "
         "EngagementNotFound ForloebError GuardFailed IdempotencyConflict InvalidData "
         "OutboxMessageNotFound PermissionDenied ReminderNotFound SchemaOutOfDate StorageFull "
@@ -185,6 +187,7 @@ __all__ = [
     "Actor",
     "ApiToken",
     "Audit",
+    "AuditKeyError",
     "AuditPage",
     "AuditRecord",
     "AuthenticationFailed",

@@ -38,6 +38,7 @@ from ._reminders import query as reminders_query
 from ._types import Actor, Event
 from ._verify import ChainBreak, Progress, VerifyReport
 from ._verify_access import verify_access
+from ._verify_rows import RowCheck
 
 MAX_FILTER = 200
 MAX_LIMIT = 100_000
@@ -424,10 +425,13 @@ class Audit:
                 checkpoint=checkpoint,
                 progress=progress,
                 total=total,
+                rows=RowCheck(self._store, self._kernel.registry.stage_kinds),
             )
             if engagement_id is not None:
                 return report  # one engagement's chain: the access log is not asked about
-            marks = _verify.read_checkpoint(checkpoint, key)[4] if checkpoint is not None else None
+            marks = (
+                _verify.read_checkpoint(checkpoint, key, report.keyed)[4] if checkpoint is not None else None
+            )
             breaks, entries, warnings = verify_access(self._store, key, marks)
         return replace(
             report,

@@ -47,3 +47,37 @@ def event_hash(event: Mapping[str, Any], key: bytes | None) -> str:
     if key:
         return hmac.new(key, data, hashlib.sha256).hexdigest()
     return hashlib.sha256(data).hexdigest()
+
+
+# The engagement row's columns that its events decide (issue 12, H4). Every
+# event written by a command carries, in its payload under ROW_HASH, the
+# SHA-256 of these columns as the command left them; the event's own hash
+# (HMAC under the audit key) covers that digest, so `audit verify` can tell a
+# row edited behind forloeb's back (a state, a team, a forged consent in the
+# data) from one its log explains. Operational columns (due times, the
+# reminder ladder, updated_at) are not decisions and are not covered.
+ROW_FIELDS = (
+    "workflow",
+    "workflow_version",
+    "state",
+    "paused_from",
+    "closed_from",
+    "cycle",
+    "subject",
+    "source",
+    "assignee",
+    "supervisor",
+    "team",
+    "tags",
+    "data",
+    "outcome",
+)
+ROW_HASH = "row_hash"
+
+
+def row_hash(row: Mapping[str, Any]) -> str:
+    """The digest of an engagement row's decided columns (canonical JSON, SHA-256)."""
+    body = {k: row.get(k) for k in ROW_FIELDS}
+    return hashlib.sha256(
+        json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    ).hexdigest()

@@ -17,7 +17,7 @@ from typing import Any
 from ..persistence import Row, WriteTransaction
 from ._answers import FIELDS_RECORD, activity_asks, check, chosen_outcome, required_missing
 from ._calendar import BusinessCalendar
-from ._chain import GENESIS
+from ._chain import GENESIS, ROW_HASH, row_hash
 from ._checks import check_data, check_note, check_subject, check_tags, check_text
 from ._consent import check_receiver
 from ._definition import RETURN_TO_PAUSED, STAFF, Stage, Transition
@@ -96,34 +96,33 @@ def start(
     }
 
     def work(tx: WriteTransaction) -> tuple[Row, Event]:
-        engagement_id = tx.insert_engagement(
-            {
-                "workflow": workflow,
-                "workflow_version": definition.version,
-                "state": definition.initial,
-                "paused_from": None,
-                "closed_from": None,
-                "cycle": 1,
-                "subject": subject,
-                "source": source,
-                "assignee": assignee,
-                "supervisor": supervisor,
-                "team": team,
-                "tags": tag_list,
-                "data": record,
-                "version": 1,
-                "head_hash": GENESIS,
-                "created_at": now,
-                "updated_at": now,
-                "stage_entered_at": now,
-                "stage_due_at": due,
-                "due_remaining_s": None,
-                "reminder_epoch": None,
-                # Level 1 is due at the stage's due time.
-                "next_reminder_at": due,
-                "outcome": None,
-            }
-        )
+        inserted: dict[str, Any] = {
+            "workflow": workflow,
+            "workflow_version": definition.version,
+            "state": definition.initial,
+            "paused_from": None,
+            "closed_from": None,
+            "cycle": 1,
+            "subject": subject,
+            "source": source,
+            "assignee": assignee,
+            "supervisor": supervisor,
+            "team": team,
+            "tags": tag_list,
+            "data": record,
+            "version": 1,
+            "head_hash": GENESIS,
+            "created_at": now,
+            "updated_at": now,
+            "stage_entered_at": now,
+            "stage_due_at": due,
+            "due_remaining_s": None,
+            "reminder_epoch": None,
+            # Level 1 is due at the stage's due time.
+            "next_reminder_at": due,
+            "outcome": None,
+        }
+        engagement_id = tx.insert_engagement(inserted)
         tx.insert_tags(engagement_id, tag_list)
         event = kernel.append(
             tx,
@@ -136,7 +135,7 @@ def start(
             to_state=definition.initial,
             actor=actor,
             role=role,
-            payload=started_payload,
+            payload={**started_payload, ROW_HASH: row_hash(inserted)},
             at=now,
         )
         tx.update_engagement(engagement_id, 1, {"head_hash": event.hash})

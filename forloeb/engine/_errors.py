@@ -307,6 +307,30 @@ class IdempotencyConflict(InvalidData):
         return {"key": self.key}
 
 
+class AuditKeyError(ForloebError):
+    """The process's audit key does not fit the database (issue 12, M7): a keyed
+    database and no key, another key, or a key for an unkeyed database.
+    ``kind``: "missing", "mismatch" or "unexpected"; ``action``: "write" (nothing
+    was written) or "verify" (the chains cannot be verified). Never names the key."""
+
+    http_status = 503
+
+    def __init__(self, kind: str, action: str = "write") -> None:
+        self.kind = kind
+        self.action = action
+        self.code = f"audit_key_{kind}"
+        super().__init__(kind=kind, action=action)
+
+    def _params(self, lang: Lang) -> dict[str, object]:
+        consequence = {
+            ("write", "da"): "Intet er skrevet.",
+            ("write", "en"): "Nothing was written.",
+            ("verify", "da"): "Kæderne kan ikke kontrolleres uden den rette nøgle.",
+            ("verify", "en"): "The chains cannot be verified without the right key.",
+        }[(self.action, lang)]
+        return {"consequence": consequence}
+
+
 class SchemaOutOfDate(ForloebError):
     code = "schema_out_of_date"
 

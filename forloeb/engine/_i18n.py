@@ -96,6 +96,27 @@ MESSAGES: Final[Mapping[str, Mapping[Lang, str]]] = {
         "da": "Ugyldige data: {detail}",
         "en": "Invalid data: {detail}",
     },
+    # Issue 12, M7: a keyed database and the process's key (never shown).
+    "audit_key_missing": {
+        "da": "Databasen er nøglet: dens kæder er skrevet med en audit-nøgle (HMAC-SHA256), men der er "
+        "ingen nøgle. Sæt FORLOEB_AUDIT_KEY til databasens nøgle. {consequence}",
+        "en": "This database is keyed: its chains are written with an audit key (HMAC-SHA256), but no "
+        "key is set. Set FORLOEB_AUDIT_KEY to the database's key. {consequence}",
+    },
+    "audit_key_mismatch": {
+        "da": "Audit-nøglen er ikke den, databasen er nøglet med (nøglens kontrolværdi passer ikke). "
+        "{consequence}",
+        "en": "The audit key is not the one this database is keyed with (the key check value differs). "
+        "{consequence}",
+    },
+    "audit_key_unexpected": {
+        "da": "Databasens kæder er ikke nøglede (almindelig SHA-256), men der er sat en audit-nøgle: "
+        "nøglede og unøglede hændelser må ikke blandes i samme kæde. Fjern FORLOEB_AUDIT_KEY, eller "
+        "start en ny database med nøglen. {consequence}",
+        "en": "This database's chains are not keyed (plain SHA-256), but an audit key is set: keyed and "
+        "unkeyed events must not be mixed in one chain. Unset FORLOEB_AUDIT_KEY, or start a new "
+        "database with the key. {consequence}",
+    },
     "schema_out_of_date": {
         "da": "Databasens skema er {current}, men denne version kræver {required}. Kør `forloeb init`.",
         "en": "The database schema is at {current}, this version needs {required}. Run `forloeb init`.",

@@ -38,10 +38,10 @@ from ..persistence import (
     WriteConflict,
     WriteTransaction,
 )
-from . import _access_log
+from . import _access_log, _keying
 from ._access import BACKGROUND, can_see
 from ._calendar import BusinessCalendar
-from ._chain import event_hash
+from ._chain import ROW_HASH, event_hash, row_hash
 from ._checks import check_aware, check_text
 from ._definition import AUDITOR, SUPERVISOR, WORKER, Label
 from ._errors import (
@@ -121,6 +121,7 @@ class Kernel:
         self.store = store
         self.registry = registry
         self.audit_key = audit_key
+        self._keying_checked = False
         self.clock: Clock = clock
         self.calendar = calendar
         # Replaceable at any time (``engine.router = …``): read on every use.
@@ -166,6 +167,8 @@ class Kernel:
             raise AssertionError("a unit of work inside a unit of work")  # pragma: no cover
         try:
             with available(self.store.url, self.store.write()) as tx:
+                if not self._keying_checked:  # once per process: the record never changes
+                    self._keying_checked = _keying.ensure(tx, self.audit_key, self.clock)
                 unit.tx, unit.resolved, unit.row = tx, {}, None
                 try:
                     yield tx
@@ -404,6 +407,8 @@ class Kernel:
         The actor must be allowed to see ``row`` (whatever the feature checked before)."""
         self.check_visible(actor, row, type if trigger is None else trigger)
         version = row["version"] + 1
+        # The row as this change leaves it, attested by the event (verify compares).
+        payload = {**payload, ROW_HASH: row_hash({**row, **values})}
         event = self.append(
             tx,
             engagement_id=row["id"],

@@ -7,7 +7,7 @@ stages are final) instead of reaching into the facade.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from ._definition import WorkflowDefinition
 from ._errors import UnknownWorkflow
@@ -41,6 +41,11 @@ class Registry:
     def find(self, name: str, version: int) -> CompiledWorkflow | None:
         """The workflow at exactly ``version``, or None (for work another process may know)."""
         return self._workflows.get(name, {}).get(version)
+
+    def stage_kinds(self, name: str, version: int) -> Mapping[str, str] | None:
+        """Stage -> kind of the workflow at ``version``, or None when unknown (verify's replay)."""
+        found = self.find(name, version)
+        return found.kind_of if found is not None else None
 
     @property
     def names(self) -> tuple[str, ...]:

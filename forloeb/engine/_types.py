@@ -120,10 +120,19 @@ class Event:
     occurred_at: datetime
     prev_hash: str
     hash: str
+    # The digest of the engagement row's decided columns after this event
+    # (issue 12): stored in the hashed payload beside the data, kept apart
+    # here so that ``data`` is what was given. None on events from before it.
+    row_hash: str | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Event:
-        """The event of a stored ``events`` row (its ``payload`` is the event's data)."""
+        """The event of a stored ``events`` row (its ``payload`` is the event's data
+        and, under "row_hash", the row digest: the hashed payload is both)."""
+        payload = row["payload"]
+        row_hash = payload.get("row_hash") if isinstance(payload, Mapping) else None
+        if row_hash is not None:
+            payload = {k: v for k, v in payload.items() if k != "row_hash"}
         return cls(
             engagement_id=row["engagement_id"],
             seq=row["seq"],
@@ -133,10 +142,11 @@ class Event:
             to_state=row["to_state"],
             actor=row["actor"],
             role=row["role"],
-            data=row["payload"],
+            data=payload,
             occurred_at=row["occurred_at"],
             prev_hash=row["prev_hash"],
             hash=row["hash"],
+            row_hash=row_hash,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -153,6 +163,7 @@ class Event:
             "occurred_at": self.occurred_at.isoformat(),
             "prev_hash": self.prev_hash,
             "hash": self.hash,
+            "row_hash": self.row_hash,
         }
 
 

@@ -23,6 +23,9 @@ from ._chain import GENESIS, event_hash
 from ._checks import parse_time
 from ._errors import InvalidData
 from ._i18n import Lang
+from ._keying import SETTING as KEYING
+from ._keying import check as check_keying
+from ._verify_rows import RowCheck
 
 # /2 also records the access log's chains; a /1 checkpoint is still read.
 CHECKPOINT_FORMAT = "forloeb-checkpoint/2"
@@ -31,7 +34,7 @@ Progress = Callable[[int, int], None]
 # "erased" is no break: an engagement erased (and logged) since the checkpoint.
 # "unchained": an access-log entry outside the chains, written outside forloeb.
 BreakKind = Literal[
-    "hash", "link", "gap", "head", "missing", "checkpoint", "signature", "erased", "unchained"
+    "hash", "link", "gap", "head", "missing", "checkpoint", "signature", "erased", "unchained", "row"
 ]
 
 # The human line's words for where a break is and what kind it is (the JSON keeps the keys).
@@ -49,6 +52,7 @@ _KIND_DA: dict[str, str] = {
     "signature": "signatur",
     "erased": "slettet",
     "unchained": "uden for kæden",
+    "row": "række",
 }
 _WARNINGS_DA: dict[str, str] = {
     "the checkpoint is signed but no audit key is set: signature not checked": (
@@ -145,6 +149,15 @@ class VerifyReport:
         }
 
 
+def keyed_database(store: AuditStore, key: bytes | None) -> bool:
+    """Whether the database records that it is keyed; AuditKeyError (action
+    "verify") when ``key`` does not fit it: verifying keyed chains without their
+    key would call a plain-SHA-256 forgery intact and the genuine chains broken."""
+    recorded = store.setting(KEYING)
+    check_keying(recorded, key, "verify")
+    return isinstance(recorded, Mapping) and bool(recorded.get("keyed"))
+
+
 def _digest(body: Mapping[str, Any]) -> str:
     return hashlib.sha256(
         json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
@@ -159,20 +172,23 @@ def verify(
     checkpoint: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
     total: int = 0,
+    rows: RowCheck | None = None,
 ) -> VerifyReport:
     """Recompute every chain (or one); with a checkpoint also what it recorded.
 
     Each break names the engagement, the seq and what differs. ``progress``
     is called with (events done, ``total``) every few thousand events.
+    ``rows``: also replay each chain and compare the engagement row with it.
     """
     started = time.perf_counter()
+    keyed_db = keyed_database(store, key)
     breaks: list[ChainBreak] = []
     warnings: list[str] = []
     marks: dict[int, tuple[int, str]] = {}
     created: str | None = None
     erased: dict[int, ChainBreak] = {}
     if checkpoint is not None:
-        created, marks, problems, warnings = read_checkpoint(checkpoint, key)[:4]
+        created, marks, problems, warnings = read_checkpoint(checkpoint, key, keyed_db)[:4]
         breaks += problems
         if engagement_id is not None:
             marks = {k: v for k, v in marks.items() if k == engagement_id}
@@ -181,8 +197,15 @@ def verify(
         # longer compared (on SQLite a new engagement may reuse the id).
         marks = {k: v for k, v in marks.items() if k not in erased}
     heads = store.heads(engagement_id)
-    seen, count = _walk_chains(store.chain(engagement_id), key, marks, breaks, progress, total)
+    seen, count = _walk_chains(store.chain(engagement_id), key, marks, breaks, progress, total, rows)
     breaks += _head_breaks(heads, seen)
+    if rows is not None:
+        breaks += [
+            ChainBreak(
+                engagement_id=b.engagement_id, seq=b.seq, kind="row", detail=b.detail, detail_da=b.detail_da
+            )
+            for b in rows.finish()
+        ]
     breaks += _mark_breaks(marks, seen)
     breaks.sort(key=lambda b: (b.engagement_id is not None, b.engagement_id or 0, b.seq or 0))
     return VerifyReport(
@@ -208,6 +231,7 @@ def _walk_chains(
     breaks: list[ChainBreak],
     progress: Progress | None,
     total: int,
+    replay: RowCheck | None = None,
 ) -> tuple[dict[int, tuple[int, str]], int]:
     """Check every event against its predecessor and its own hash (and a checkpoint's
     head); returns each engagement's last (seq, hash) seen and the number of events."""
@@ -226,6 +250,8 @@ def _walk_chains(
         breaks += _event_breaks(row, key, prev, expected, marks.get(eid))
         prev, expected = row["hash"], seq + 1
         seen[eid] = (seq, row["hash"])
+        if replay is not None:
+            replay.feed(row)
     if progress is not None:
         progress(count, max(total, count))
     return seen, count
@@ -425,6 +451,7 @@ def checkpoint(store: AuditStore, key: bytes | None, now: datetime) -> dict[str,
     rewritten since. Signed with HMAC-SHA256 under the audit key; without
     a key it carries a SHA-256 digest only, which anyone can recompute.
     """
+    keyed_database(store, key)
     heads: dict[str, dict[str, Any]] = {}
     for row in store.chain():
         heads[str(row["engagement_id"])] = {"count": row["seq"], "head": row["hash"]}
@@ -446,7 +473,7 @@ def checkpoint(store: AuditStore, key: bytes | None, now: datetime) -> dict[str,
 
 
 def read_checkpoint(
-    checkpoint: Mapping[str, Any], key: bytes | None
+    checkpoint: Mapping[str, Any], key: bytes | None, keyed_db: bool = False
 ) -> tuple[str, dict[int, tuple[int, str]], list[ChainBreak], list[str], dict[str, tuple[int, str]]]:
     """(created_at, engagement marks, breaks, warnings, access-log chain marks)."""
     try:
@@ -490,6 +517,20 @@ def read_checkpoint(
                         "(en anden nøgle, eller filen er redigeret)",
                     )
                 )
+    elif keyed_db or checkpoint.get("keyed") is True:
+        # A keyed database's checkpoints are signed: an unsigned one (a signature
+        # removed and the digest recomputed) proves nothing (H5).
+        breaks.append(
+            ChainBreak(
+                engagement_id=None,
+                seq=None,
+                kind="signature",
+                detail="the checkpoint is unsigned, but the database is keyed: anyone could have "
+                "written it (a keyed database's checkpoints are signed)",
+                detail_da="kontrolpunktet er usigneret, men databasen er nøglet: enhver kunne have "
+                "skrevet det (en nøglet databases kontrolpunkter er signerede)",
+            )
+        )
     else:
         warnings.append("the checkpoint is unsigned (no audit key): anyone could have rewritten it")
     return str(body["created_at"]), marks, breaks, warnings, access

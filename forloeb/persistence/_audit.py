@@ -30,7 +30,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from ._faults import Faults
 from ._query import where_between, where_equal
-from ._tables import access_chains, access_log, engagement_tags, engagements, events
+from ._tables import access_chains, access_log, engagement_tags, engagements, events, settings
 from .base import AccessQuery, AuditStore, EventQuery, Row, Visibility
 
 # Rows fetched per round trip when streaming the event table.
@@ -218,6 +218,10 @@ class SqlAuditStore(AuditStore):
         with self._connect(watch=False) as conn:
             for r in conn.execution_options(yield_per=_BATCH).execute(stmt):
                 yield cast(Row, dict(r._mapping))
+
+    def setting(self, name: str) -> Any | None:
+        with self._connect() as conn:
+            return conn.execute(select(settings.c.value).where(settings.c.name == name)).scalar()
 
     def access_chain_heads(self) -> dict[str, tuple[int, str]]:
         with self._connect() as conn:

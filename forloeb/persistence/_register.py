@@ -20,10 +20,11 @@ from typing import Any, cast
 from sqlalchemy import Connection, select
 
 from ._hotpath import SqlText
-from ._tables import access_log, staff
+from ._tables import access_log, events, staff
 from .base import Row
 
 STAFF_COLUMNS: tuple[str, ...] = tuple(c.name for c in staff.c)
+EVENT_COLUMNS: tuple[str, ...] = tuple(c.name for c in events.c)
 _JSON_COLUMNS = ("roles", "teams")
 GENESIS = "0" * 64
 
@@ -64,6 +65,13 @@ class RegisterSql:
             f"FROM access_log WHERE seq IS NULL AND id <= {p('legacy')} AND occurred_at < {p('before')} "
             f"AND (action IN ('delete', 'purge_access_log')) = {p('lasting')}"
         )
+        # What the database keeps about itself (the "settings" table).
+        self.get_setting = f"SELECT value FROM settings WHERE name = {p('name')}"
+        self.insert_setting = (
+            f"INSERT INTO settings (name, value, set_at) VALUES ({p('name')}, {p('value')}, {p('set_at')}) "
+            "ON CONFLICT (name) DO NOTHING"
+        )
+        self.first_event = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events ORDER BY id LIMIT 1"
         self._p = p
         self._updates: dict[tuple[str, ...], str] = {}
 
@@ -139,6 +147,25 @@ class RegisterWrites:
         params = self._encode_staff(values)
         params["_id"] = staff_id
         self._cur.execute(self._reg.update_staff(tuple(values)), params)
+
+    def setting(self, name: str) -> Any | None:
+        self._cur.execute(self._reg.get_setting, {"name": name})
+        row = self._cur.fetchone()
+        return self._sql.decode(("criteria",), (row[0],))["criteria"] if row is not None else None
+
+    def put_setting(self, name: str, value: Any, at: datetime) -> None:
+        """Record ``name`` unless it is recorded already (the first writer decides)."""
+        params = {
+            "name": name,
+            "value": self._sql.encode({"criteria": value})["criteria"],
+            "set_at": self._sql.encode({"occurred_at": at})["occurred_at"],
+        }
+        self._cur.execute(self._reg.insert_setting, params)
+
+    def first_event(self) -> Row | None:
+        self._cur.execute(self._reg.first_event)
+        row = self._cur.fetchone()
+        return self._sql.decode(EVENT_COLUMNS, row) if row is not None else None
 
     def lock_access_chain(self, chain: str) -> tuple[int, str]:
         reg = self._reg

@@ -283,6 +283,18 @@ class WriteTransaction(ABC):
         """Set ``revoked_at`` and ``revoked_by``."""
 
     @abstractmethod
+    def setting(self, name: str) -> Any | None:
+        """A value the database keeps about itself (the ``settings`` table), or None."""
+
+    @abstractmethod
+    def put_setting(self, name: str, value: Any, at: datetime) -> None:
+        """Record ``name`` unless it is recorded already (the first writer decides)."""
+
+    @abstractmethod
+    def first_event(self) -> Row | None:
+        """The oldest event of the database, or None when there is none."""
+
+    @abstractmethod
     def lock_access_chain(self, chain: str) -> tuple[int, str]:
         """The (seq, hash) of the chain's last entry ((0, genesis) for a new chain),
         locked until the transaction ends: one appender per chain at a time."""
@@ -431,6 +443,10 @@ class AuditStore(ABC):
     @abstractmethod
     def access_chain(self, chain: str) -> Iterator[Row]:
         """The chain's entries by seq, streamed (what verify walks)."""
+
+    @abstractmethod
+    def setting(self, name: str) -> Any | None:
+        """A value the database keeps about itself (the ``settings`` table), or None."""
 
     @abstractmethod
     def access_chain_heads(self) -> dict[str, tuple[int, str]]:

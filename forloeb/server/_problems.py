@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from forloeb.engine import (
+    AuditKeyError,
     AuthenticationFailed,
     ConcurrencyError,
     DatabaseBusy,
@@ -145,6 +146,13 @@ PROBLEMS: dict[type[ForloebError], ProblemType] = {
         503,
         "Database schema out of date",
         "The database is at another schema revision; run `forloeb init`. Members: current, required.",
+    ),
+    AuditKeyError: _p(
+        "audit-key-error",
+        503,
+        "Audit key does not fit the database",
+        "The server's audit key does not fit the database (missing, another key, or unexpected); "
+        "nothing was written. Members: kind, action.",
     ),
     DatabaseError: _p(
         "database-error", 503, "Database unavailable", "The database failed; nothing was saved."

@@ -58,6 +58,7 @@ def test_start_returns_the_committed_engagement(engine: Engine, worker: Actor) -
         "staff": len(TEST_STAFF),
         # The database records whether its chains are keyed (issue 12, M7).
         "settings": 1,
+        "api_tokens": 0,  # the HTTP API's tokens (issue 14)
     }
 
 

@@ -132,6 +132,9 @@ class EventOut(_Out):
     occurred_at: str
     prev_hash: str
     hash: str
+    row_hash: str | None = Field(
+        description="The engagement row's decided columns as this event attests them."
+    )
 
 
 class TriggerOut(_Out):

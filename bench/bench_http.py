@@ -161,10 +161,33 @@ def drive(port: int, token: str, ids: list[int], samples: list[float]) -> None:
     conn.close()
 
 
+def floors(port: int, token: str, n: int = 500) -> dict[str, float]:
+    """p50 of a request that does nothing (``/healthz``: the framework and the
+    loopback) and of one that only authenticates (``/v1/me``): where the
+    overhead goes."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    out: dict[str, float] = {}
+    for name, path, headers in (
+        ("healthz_p50_us", "/healthz", {}),
+        ("me_p50_us", "/v1/me", {"Authorization": f"Bearer {token}"}),
+    ):
+        samples = []
+        for _ in range(n):
+            s = time.perf_counter()
+            conn.request("GET", path, headers=headers)
+            conn.getresponse().read()
+            samples.append(time.perf_counter() - s)
+        out[name] = round(statistics.median(samples) * 1e6, 1)
+    conn.close()
+    return out
+
+
 def run_http(url: str, token: str, ids: list[int], workers: int, clients: int) -> dict[str, Any]:
     samples: list[float] = []
+    extra: dict[str, float] = {}
     with serving(url, workers) as port:
         if clients == 1:
+            extra = floors(port, token)
             t0 = time.perf_counter()
             drive(port, token, ids, samples)
         else:
@@ -183,7 +206,12 @@ def run_http(url: str, token: str, ids: list[int], workers: int, clients: int) -
         elapsed = time.perf_counter() - t0
     if len(samples) != len(ids) * len(STEPS):
         raise RuntimeError("some requests did not complete")
-    return {"requests": len(samples), "per_s": round(len(samples) / elapsed, 1), **percentiles(samples)}
+    return {
+        "requests": len(samples),
+        "per_s": round(len(samples) / elapsed, 1),
+        **percentiles(samples),
+        **extra,
+    }
 
 
 @contextmanager
@@ -272,7 +300,9 @@ def main() -> None:
                 f"{inproc['per_s']:.0f}/s | HTTP (1 worker, keep-alive) p50 {single['p50_us']:.0f} µs, "
                 f"p99 {single['p99_us']:.0f} µs, {single['per_s']:.0f}/s | overhead p50 "
                 f"{single['p50_us'] - inproc['p50_us']:.0f} µs/request "
-                f"({single['p50_us'] / inproc['p50_us']:.2f}x)"
+                f"({single['p50_us'] / inproc['p50_us']:.2f}x); of it: a request doing nothing "
+                f"(/healthz) {single['healthz_p50_us']:.0f} µs, authenticating only (/v1/me) "
+                f"{single['me_p50_us']:.0f} µs"
             )
     par = {r["workers"]: r for r in rows if r["run"] == "http-par"}
     if par:

@@ -36,7 +36,7 @@ def test_token_create_list_revoke(tmp_path: Path) -> None:
         assert engine.tokens.authenticate(created["token"]).id == "anna"
         # Only the digest is stored.
         raw = engine.store._engine.connect().exec_driver_sql("SELECT * FROM api_tokens").fetchall()  # type: ignore[attr-defined]
-        assert created["token"] not in str(raw) and created["token"].split("_")[2] not in str(raw)
+        assert created["token"] not in str(raw) and created["token"].split("_", 2)[2] not in str(raw)
     code, out = _run(db, "--json", "token", "list")
     assert [t["id"] for t in json.loads(out)] == [created["id"]]
     assert created["token"] not in out

@@ -60,7 +60,7 @@ ENDINGS: dict[str, tuple[str, Mapping[str, Any]]] = {
     # recorded consent first; tests/test_consent.py covers that path).
     "handed_over": (
         "hand_over",
-        {**ROUNDING_OFF, "receiver": "jobcenter", "legal_basis": "serviceloven § 11"},
+        {**ROUNDING_OFF, "receiver": "jobcenter", "legal_basis": "statute:serviceloven_11_3"},
     ),
     # Version 2: henvisning, pointing to another actor (no data leaves).
     "referred_on": (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -203,3 +204,27 @@ def test_h2_the_structured_basis_is_recorded_and_shown(engine: Engine, worker: A
     assert basis == "statute:forvaltningsloven_28:j.nr. 4"  # the stored form, whatever was typed
     package = engine.export_handover(e.id, actor=worker, format="md", lang="da")
     assert "**Hjemmel:** Forvaltningsloven § 28 \\(videregivelse\\) \\(j.nr. 4\\)" in package.text
+
+
+@pytest.mark.parametrize("given_on", ["0001-01-01", "1999-12-31"])
+def test_l5_an_implausible_consent_date_is_refused(engine: Engine, worker: Actor, given_on: str) -> None:
+    e = drive(engine, worker, "rounding_off")
+    before = counts(engine)
+    with pytest.raises(GuardFailed) as info:
+        engine.give_consent(
+            e.id, actor=worker, information="plan", to="jobcenter", purpose="Job", given_on=given_on
+        )
+    ((key, value, allowed),) = info.value.invalid
+    assert (key, value) == ("date", given_on) and allowed[0].startswith(">= ")
+    assert counts(engine) == before
+
+
+def test_l5_a_withdrawal_before_the_consent_is_refused(engine: Engine, worker: Actor) -> None:
+    e = drive(engine, worker, "rounding_off")
+    today = engine.get(e.id, actor=READER).created_at.date()
+    given = engine.give_consent(e.id, actor=worker, information="plan", to="jobcenter", purpose="Job")
+    before = counts(engine)
+    with pytest.raises(GuardFailed) as info:
+        engine.withdraw_consent(e.id, given.version, actor=worker, withdrawn_on=today - timedelta(days=1))
+    assert list(info.value.invalid[0][2]) == [f">= {today.isoformat()}"]
+    assert counts(engine) == before

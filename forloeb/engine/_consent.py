@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from ..persistence import WriteTransaction
@@ -287,6 +287,10 @@ def give(
             invalid.append(("date", given_on, ["YYYY-MM-DD"]))
         elif day > now.date():
             invalid.append(("date", given_on, [f"<= {now.date().isoformat()}"]))
+        elif day < (earliest := _earliest_consent(row)):
+            # L5: 0001-01-01 was accepted. A consent for this engagement is given
+            # around it: at most a year before it was registered.
+            invalid.append(("date", given_on, [f">= {earliest.isoformat()}"]))
         if missing or invalid:
             raise GuardFailed(engagement_id, state, GIVEN, missing=missing, invalid=invalid)
         assert day is not None
@@ -350,6 +354,14 @@ def withdraw(
             raise GuardFailed(
                 engagement_id, state, WITHDRAWN, invalid=[("date", withdrawn_on, ["YYYY-MM-DD, not ahead"])]
             )
+        if day.isoformat() < target["given_on"]:
+            # L5: a consent cannot be withdrawn before it was given.
+            raise GuardFailed(
+                engagement_id,
+                state,
+                WITHDRAWN,
+                invalid=[("date", withdrawn_on, [f">= {target['given_on']}"])],
+            )
         target["withdrawn_on"] = day.isoformat()
         target["withdrawn_reason"] = reason
         data = {**row["data"], CONSENTS: consents}
@@ -359,6 +371,15 @@ def withdraw(
         )
 
     return kernel.run(work, idempotency_key, digest)
+
+
+# How long before an engagement was registered its consent may have been given.
+EARLIEST_CONSENT = timedelta(days=365)
+
+
+def _earliest_consent(row: Mapping[str, Any]) -> date:
+    created: datetime = row["created_at"]
+    return (created - EARLIEST_CONSENT).date()
 
 
 def _date(value: date | str | None, now: datetime) -> date | None:

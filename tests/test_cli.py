@@ -743,7 +743,7 @@ def test_list_stale_shows_overdue_engagements(db: str) -> None:
         (["reminders", "snooze", "{rid}", "--until", "i morgen", "--reason", "x"], 2, "ISO 8601"),
         (["reminders", "sweep", "--now", "31/12/2030"], 2, "ISO 8601"),
         (["reminders", "dispatch", "--now", "nu"], 2, "ISO 8601"),
-        (["reminders", "sweep", "--now", FAR, "--config", "{bad}"], 1, "unknown key(s) in scheduler"),
+        (["reminders", "sweep", "--now", FAR, "--config", "{bad}"], 1, "ukendt(e) nøgle(r) i scheduler"),
         (["reminders", "sweep", "--now", FAR, "--config", "{missing}"], 1, "findes ikke"),
         (["reminders", "dispatch", "--config", "{broken}"], 1, "TOML"),
         (["reminders", "sweep", "--now", FAR, "--config", "{badstage}"], 1, "nowhere"),

@@ -104,6 +104,9 @@ TEST_STAFF: tuple[StaffMember, ...] = (
 )
 
 
+# The audit key of the tests' keyed engines (the ``keyed`` fixture).
+AUDIT_KEY = "revisionsnøgle"
+
 # Who reads when a test only looks (engine.get, history, list need an actor):
 # a supervisor, who may see every engagement.
 READER = Actor("leder", ["supervisor"])

@@ -8,27 +8,17 @@ row is not honoured by a handover export.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from helpers import READER, FakeClock, drive, start
+from helpers import AUDIT_KEY, READER, drive, start
 from sqlalchemy import select, update
 
 from forloeb import Actor, Engine
 from forloeb.persistence import SqlStore
 from forloeb.persistence._tables import engagements
 
-KEY = "revisionsnøgle"
-
-
-@pytest.fixture
-def keyed(db_url: str, clock: FakeClock) -> Iterator[Engine]:
-    eng = Engine.open(db_url, migrate=True, clock=clock, audit_key=KEY)
-    try:
-        yield eng
-    finally:
-        eng.close()
+KEY = AUDIT_KEY
 
 
 def _edit(engine: Engine, engagement_id: int, **values: Any) -> None:

@@ -77,6 +77,10 @@ def _run_scenario(engine: Engine, clock: list[datetime], scenario: Scenario, num
     for op, arg, data in scenario.steps:
         clock[0] += timedelta(days=_STEP_DAYS, minutes=37)
         if op == "fire":
+            if data.get("legal_basis") == "consent":
+                # The consent just recorded: its id is the seq of the event that gave it.
+                current = [c for c in engine.consents(e.id, actor=worker) if c.current]
+                data = {**data, "legal_basis": {"kind": "consent", "consent": current[-1].id}}
             engine.fire(e.id, arg, actor=worker, data=data)
         elif op == "boss":
             engine.fire(e.id, arg, actor=boss, data=data)

@@ -190,7 +190,7 @@ SCENARIOS: tuple[Scenario, ...] = (
                 achievements="CV, praktikplads og første kontakt til to saloner",
                 receiver="jobcenter",
                 shared="plan, status og opnåede mål",
-                legal_basis="samtykke (skriftligt) 2026-11-20",
+                legal_basis="consent",  # the consent recorded above (see _demo.py)
             ),
         ),
         idle_days=2,

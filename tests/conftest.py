@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from helpers import TEST_LOGIN, FakeClock, drive, register_test_staff
+from helpers import AUDIT_KEY, TEST_LOGIN, FakeClock, drive, register_test_staff
 
 from forloeb import Actor, AuditKeyError, DatabaseError, Engagement, Engine
 
@@ -251,6 +251,16 @@ def engine(db_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+def keyed(db_url: str, clock: FakeClock) -> Iterator[Engine]:
+    """An engine with an audit key (``helpers.AUDIT_KEY``) and a settable clock."""
+    eng = Engine.open(db_url, migrate=True, clock=clock, audit_key=AUDIT_KEY)
+    try:
+        yield eng
+    finally:
+        eng.close()
 
 
 @pytest.fixture

@@ -60,7 +60,7 @@ ENDINGS: dict[str, tuple[str, Mapping[str, Any]]] = {
     # recorded consent first; tests/test_consent.py covers that path).
     "handed_over": (
         "hand_over",
-        {**ROUNDING_OFF, "receiver": "jobcenter", "legal_basis": "serviceloven § 11"},
+        {**ROUNDING_OFF, "receiver": "jobcenter", "legal_basis": "statute:serviceloven_11_3"},
     ),
     # Version 2: henvisning, pointing to another actor (no data leaves).
     "referred_on": (
@@ -103,6 +103,9 @@ TEST_STAFF: tuple[StaffMember, ...] = (
     *(StaffMember(id=f"stream-{i}", display_name=f"S{i}", roles=frozenset({"worker"})) for i in range(8)),
 )
 
+
+# The audit key of the tests' keyed engines (the ``keyed`` fixture).
+AUDIT_KEY = "revisionsnøgle"
 
 # Who reads when a test only looks (engine.get, history, list need an actor):
 # a supervisor, who may see every engagement.

@@ -5,14 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from helpers import PLAN, READER, FakeClock, counts, drive, start
+from helpers import AUDIT_KEY, PLAN, READER, FakeClock, counts, drive, start
 from sqlalchemy import select, text, update
 
 from forloeb import Actor, Engine, InvalidData, PermissionDenied
@@ -21,21 +20,12 @@ from forloeb.engine import can_see, event_hash
 from forloeb.persistence import SqlStore
 from forloeb.persistence._tables import events
 
-KEY = "revisionsnøgle"
+KEY = AUDIT_KEY
 
 
 def _sa(engine: Engine):  # type: ignore[no-untyped-def]
     assert isinstance(engine.store, SqlStore)
     return engine.store.sa_engine
-
-
-@pytest.fixture
-def keyed(db_url: str, clock: FakeClock) -> Iterator[Engine]:
-    eng = Engine.open(db_url, migrate=True, clock=clock, audit_key=KEY)
-    try:
-        yield eng
-    finally:
-        eng.close()
 
 
 # -- queries ------------------------------------------------------------------------

@@ -194,7 +194,7 @@ VALUES: dict[str, Any] = {
     # A registered receiver, and a basis other than consent (consent needs
     # a recorded consent first: tests/test_consent.py).
     "receiver": "jobcenter",
-    "legal_basis": "serviceloven § 11",
+    "legal_basis": "statute:serviceloven_11_3",
 }
 
 

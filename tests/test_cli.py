@@ -249,8 +249,8 @@ def test_pause_resume_revise_begin_anew_withdraw_and_reopen(db: str) -> None:
 def test_hand_over(db: str) -> None:
     eid = start(db, source="jobcenter")
     drive(db, eid, *TO_CLOSED[:-1])
-    # "samtykke" as the basis needs a recorded consent covering the receiver.
-    ok(
+    # Consent as the basis names a recorded consent covering the receiver.
+    given = ok_json(
         db,
         "consent",
         "give",
@@ -271,10 +271,10 @@ def test_hand_over(db: str) -> None:
         "--data",
         "receiver=jobcenter",
         "--data",
-        "legal_basis=samtykke (skriftligt) 2026-11-20",
+        f"legal_basis=samtykke:{given['version']}",
     )
     assert e["state"] == "handed_over"
-    assert e["data"]["rounding_off"]["legal_basis"] == "samtykke (skriftligt) 2026-11-20"
+    assert e["data"]["rounding_off"]["legal_basis"] == f"consent:{given['version']}"
     assert "Overdraget til en anden aktør" in ok(db, "list").stdout
 
 
@@ -618,7 +618,7 @@ def test_demo_on_a_fresh_database(tmp_path: Path) -> None:
     assert any(e["cycle"] == 2 for e in engagements)
     handed = next(e for e in engagements if e["state"] == "handed_over")
     assert handed["data"]["rounding_off"]["receiver"] == "jobcenter"
-    assert handed["data"]["rounding_off"]["legal_basis"] == "samtykke (skriftligt) 2026-11-20"
+    assert handed["data"]["rounding_off"]["legal_basis"].startswith("consent:")
     assert you_json(path, "list", "--stale")  # back-dated: some are overdue
     # A second run adds its set again; --count limits it.
     added = you_json(path, "demo", "--count", "3")
@@ -743,7 +743,7 @@ def test_list_stale_shows_overdue_engagements(db: str) -> None:
         (["reminders", "snooze", "{rid}", "--until", "i morgen", "--reason", "x"], 2, "ISO 8601"),
         (["reminders", "sweep", "--now", "31/12/2030"], 2, "ISO 8601"),
         (["reminders", "dispatch", "--now", "nu"], 2, "ISO 8601"),
-        (["reminders", "sweep", "--now", FAR, "--config", "{bad}"], 1, "unknown key(s) in scheduler"),
+        (["reminders", "sweep", "--now", FAR, "--config", "{bad}"], 1, "ukendt(e) nøgle(r) i scheduler"),
         (["reminders", "sweep", "--now", FAR, "--config", "{missing}"], 1, "findes ikke"),
         (["reminders", "dispatch", "--config", "{broken}"], 1, "TOML"),
         (["reminders", "sweep", "--now", FAR, "--config", "{badstage}"], 1, "nowhere"),

@@ -21,7 +21,7 @@ import pytest
 import structlog
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
-from helpers import FakeClock, counts, start
+from helpers import FakeClock, capture_logs, counts, start
 from sqlalchemy import func, select
 from test_notifiers import Collector, Refuser, free_port, parse, start_smtp
 
@@ -87,16 +87,21 @@ def test_the_supervisor_gets_exactly_one_escalation_by_email(
     clock.set(LEVEL_2_DUE)
     raised = eng.sweep()
     assert [r.level for r in raised] == [1, 2]
-    result = eng.dispatch()
+    with capture_logs() as logged:
+        result = eng.dispatch()
+    # L4: nor in the log channel.
+    assert logged and SUBJECT not in repr(logged)
     # Level 1: log; level 2: e-mail and log.
     assert (result.delivered, result.retried, result.dead) == (3, 0, 0)
     (envelope,) = handler.envelopes
     message = parse(envelope)
     assert envelope.rcpt_tos == ["leder@example.dk"]
     assert message["To"] == "leder@example.dk"
-    assert message["Subject"] == f"Eskalering til leder: forløb {engagement_id} ({SUBJECT})"
+    assert message["Subject"] == f"Eskalering til leder: forløb {engagement_id}"
     body = message.get_content()
-    assert f"Forløb {engagement_id} ({SUBJECT}) har stået i fasen »Henvendelse / henvisning«" in body
+    assert f"Forløb {engagement_id} har stået i fasen »Henvendelse / henvisning«" in body
+    # L4: no subject reference leaves forloeb in an e-mail (it outlives an erasure).
+    assert SUBJECT not in message["Subject"] + body
     (row,) = [r for r in outbox_rows(eng) if r["channel"] == "email"]
     assert message["Message-ID"] == f"<{row['message_id']}@forloeb>"
     assert (row["status"], row["attempts"], row["delivered_at"]) == ("delivered", 1, LEVEL_2_DUE)

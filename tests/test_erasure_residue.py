@@ -121,3 +121,19 @@ def test_l1_a_new_database_file_is_for_its_owner_only(db_url: str, worker: Actor
                 assert stat.S_IMODE(os.stat(name).st_mode) == 0o600, name
     finally:
         os.umask(old)
+
+
+@pytest.mark.sqlite_only
+def test_m5_a_purged_access_log_entry_leaves_no_trace_in_the_sqlite_files(
+    db_url: str, clock: FakeClock, worker: Actor, supervisor: Actor
+) -> None:
+    """The access-log purge scrubs like an erasure (its entries name who read which case, and why)."""
+    from datetime import timedelta
+
+    with Engine.open(db_url, migrate=True, clock=clock) as engine:
+        e = start(engine, worker, subject="sag-laest")
+        engine.get(e.id, actor=supervisor, purpose=f"Opslag: {MARKER}")
+        assert MARKER.encode() in _sqlite_bytes(db_url)
+        clock.advance(days=2)
+        assert engine.audit.purge_access(supervisor, retention=timedelta(days=1)) >= 1
+        assert MARKER.encode() not in _sqlite_bytes(db_url)

@@ -40,14 +40,16 @@ def _handed_over(engine: Engine, worker: Actor, *, information: object = SCOPE) 
     engine.add_note(e.id, "Fortroligt: familien har gæld", actor=worker)
     engine.fire(e.id, "reach_self_help", actor=worker)
     engine.fire(e.id, "round_off", actor=worker, data={"level": "can"})
-    engine.give_consent(e.id, actor=worker, information=information, to="jobcenter", purpose="Praktikforløb")
+    given = engine.give_consent(
+        e.id, actor=worker, information=information, to="jobcenter", purpose="Praktikforløb"
+    )
     engine.fire(
         e.id,
         "hand_over",
         actor=worker,
         data={
             "receiver": "jobcenter",
-            "legal_basis": "samtykke",
+            "legal_basis": f"samtykke:{given.version}",
             "status": "Klar til praktik",
             "achievements": "Har lavet CV",
         },
@@ -105,7 +107,11 @@ def test_export_is_an_event_and_an_access_log_entry(engine: Engine, worker: Acto
         "head": before.head_hash,
         "algorithm": "SHA-256",
     }
-    assert [e["seq"] for e in content["events"]] == list(range(1, before.version + 1))
+    listed = [e["seq"] for e in content["events"]]
+    # The events whose content is in the package, in order: not the note (notes are
+    # outside this scope), all before the head the package names.
+    assert listed == sorted(listed) and set(listed) < set(range(1, before.version + 1))
+    assert "note" not in {e["type"] for e in content["events"]} and 1 in listed
     assert engine.audit.verify(auditor).ok
 
 
@@ -182,3 +188,60 @@ def test_cli_handover_export_md(tmp_path: Path) -> None:
     md = out.read_text(encoding="utf-8")
     assert "Overleveringspakke" in md and head in md and OWN["goals"] in md
     assert str(out) in result.stdout
+
+
+def test_h3_a_deadlines_consent_shares_no_free_text_of_another_section(engine: Engine, worker: Actor) -> None:
+    """H3: with a consent for deadlines only, an activity's free text ("møde hos psykiater")
+    appeared in the deadlines section, and the source table listed notes and pauses."""
+    e = drive(engine, worker, "action")
+    engine.record_activity(
+        e.id,
+        "agreement",
+        actor=worker,
+        description="Følges til møde hos psykiater",
+        data={"what": "Møde hos psykiater", "who": "du", "by_when": "2099-03-20"},
+    )
+    engine.add_note(e.id, "Fortroligt: angst", actor=worker)
+    engine.fire(e.id, "pause", actor=worker, data={"reason": "Indlagt på psykiatrisk afdeling"})
+    engine.fire(e.id, "resume", actor=worker)
+    engine.give_consent(e.id, actor=worker, information=["deadlines"], to="jobcenter", purpose="Frister")
+    for fmt in ("json", "md"):
+        package = engine.export_handover(e.id, actor=worker, format=fmt, receiver="jobcenter")
+        assert package.content["sections"] == ["deadlines"]
+        text = package.text.lower()
+        assert "psykiat" not in text and "angst" not in text, fmt
+    content = package.content
+    assert all("psykiat" not in str(d["what"]).lower() for d in content["deadlines"])
+    types = {(ev["type"], ev["trigger"]) for ev in content["events"]}
+    assert ("note", None) not in types and ("transition", "pause") not in types
+    assert ("activity", None) not in types  # no due date of its own: nothing of it is shown
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "<script>alert(1)</script>",
+        '<img src=x onerror="alert(1)">',
+        "[klik her](javascript:alert(1))",
+        "![](https://evil.example/pixel.png)",
+        "| celle | brud |\n# Overskrift",
+    ],
+)
+def test_m2_markdown_and_html_in_answers_and_notes_arrive_as_text(
+    engine: Engine, worker: Actor, attack: str
+) -> None:
+    e = drive(engine, worker, "action")
+    engine.add_note(e.id, attack, actor=worker)
+    engine.record_activity(e.id, "collaborate", actor=worker, description=attack, data={"with_whom": ["uu"]})
+    engine.give_consent(e.id, actor=worker, information="all", to="jobcenter", purpose=attack)
+    text = engine.export_handover(e.id, actor=worker, format="md", receiver="jobcenter").text
+    assert "<script" not in text and "<img" not in text
+    assert "](javascript:" not in text and "![](" not in text and "](https://evil" not in text
+    assert "\n# Overskrift" not in text and "\n| celle" not in text
+    # The words themselves are all there, escaped.
+    assert "&lt;" in text or "\\[klik her\\]" in text or "\\!\\[" in text or "\\| celle" in text
+    # Rendered by a real Markdown renderer, nothing becomes a tag, link or image.
+    from markdown_it import MarkdownIt
+
+    html = MarkdownIt("commonmark").enable("table").render(text)
+    assert "<script" not in html and "<img" not in html and "<a " not in html

@@ -458,3 +458,35 @@ def test_m5_secure_delete_is_set_even_where_the_library_defaults_to_off() -> Non
     sqlite_setup(conn, ("synchronous=FULL",), wal=False)
     assert conn.execute("PRAGMA secure_delete").fetchone() == (1,)
     conn.close()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["audit", "purge-access", "--days", "99999999999", "--yes"],
+        ["audit", "purge-access", "--records-years", "1e300", "--yes"],
+        ["retention", "purge", "--older-than-years", "99999999999", "--yes"],
+        ["retention", "purge-outbox", "--older-than-days", "99999999999", "--yes"],
+    ],
+)
+def test_huge_retention_periods_are_one_line_and_write_nothing(tmp_path: Path, args: list[str]) -> None:
+    """A period beyond a century was an OverflowError traceback (issue 12)."""
+    url = f"sqlite:///{tmp_path / 'f.db'}"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--db", url, "init"]).exit_code == 0
+    with Engine.open(url) as eng:
+        before = eng.row_counts()
+    result = runner.invoke(cli, ["--db", url, "--lang", "da", "--as", "leder", *args])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+    with Engine.open(url) as eng:
+        assert eng.row_counts() == before
+
+
+def test_engine_retention_bounds(engine: Engine) -> None:
+    from datetime import timedelta
+
+    with pytest.raises(InvalidData):
+        engine.audit.purge_access(READER, retention=timedelta(days=10**8))
+    with pytest.raises(InvalidData):
+        engine.purge_closed(older_than_years=10**6, actor=READER)

@@ -229,18 +229,19 @@ def test_hand_over_needs_receiver_and_legal_basis(engine: Engine, worker: Actor,
         engine.fire(e.id, "hand_over", actor=worker, data={"receiver": "boligorganisation"})
     assert info.value.missing == ("legal_basis",)
     # Consent as the basis needs a recorded consent covering the receiver.
-    engine.give_consent(
+    given = engine.give_consent(
         e.id, actor=worker, information="plan", to="boligorganisation", purpose="Boligsocial indsats"
     )
+    basis = {"kind": "consent", "consent": given.version}
     e = engine.fire(
         e.id,
         "hand_over",
         actor=worker,
-        data={"receiver": "boligorganisation", "legal_basis": "samtykke af 1. marts", "shared": "plan"},
+        data={"receiver": "boligorganisation", "legal_basis": basis, "shared": "plan"},
     )
     assert e.state == "handed_over"
     assert e.data["rounding_off"]["receiver"] == "boligorganisation"
-    assert e.data["rounding_off"]["legal_basis"] == "samtykke af 1. marts"
+    assert e.data["rounding_off"]["legal_basis"] == f"consent:{given.version}"
     # A final stage: nothing leads on from it.
     assert engine.available_triggers(e.id, worker) == []
     with pytest.raises(TransitionNotAllowed):

@@ -401,13 +401,14 @@ def audit_access(
     cls=EngineDefault,
     engine_default="DEFAULT_RETENTION",
     show=lambda retention: retention.days,
-    type=click.IntRange(min=0),
+    # A bound: beyond a century the cutoff falls before year 1 (an overflow, not an answer).
+    type=click.IntRange(min=0, max=36_500),
     metavar="N",
     help="Keep the last N days [default: FORLOEB_ACCESS_LOG_DAYS or {default}, about six months].",
 )
 @click.option(
     "--records-years",
-    type=click.FloatRange(min=0),
+    type=click.FloatRange(min=0, max=100),
     metavar="Y",
     help="Keep deletion records, purge records and register changes Y years "
     "[default: FORLOEB_RECORDS_YEARS or 5].",

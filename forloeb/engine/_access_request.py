@@ -31,6 +31,7 @@ from ._calendar import COPENHAGEN
 from ._definition import WorkflowDefinition
 from ._i18n import field_label
 from ._kernel import Kernel
+from ._markdown import md_text
 from ._queries import history, list_engagements
 from ._types import Engagement, Event
 
@@ -273,14 +274,9 @@ def _local(iso: str | None) -> str:
         return iso
 
 
-def _text(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return " ".join(text.split())
-
-
 def _items(record: Mapping[str, Any]) -> list[str]:
     shown = {k: v for k, v in record.items() if v not in (None, "", [], {})}
-    return [f"- **{field_label(k, 'da').capitalize()}:** {_text(v)}" for k, v in shown.items()] or [
+    return [f"- **{field_label(k, 'da').capitalize()}:** {md_text(v)}" for k, v in shown.items()] or [
         "Intet registreret."
     ]
 
@@ -288,7 +284,7 @@ def _items(record: Mapping[str, Any]) -> list[str]:
 def render(content: Mapping[str, Any]) -> str:
     """The package as a Markdown document in Danish."""
     out = [
-        f"# Indsigt i egne oplysninger – {content['subject']}",
+        f"# Indsigt i egne oplysninger – {md_text(content['subject'])}",
         "",
         f"Dannet {_local(content['generated_at'])}. Pakken indeholder alle forløb med "
         "denne borgerreference: de registrerede oplysninger, notater, aktiviteter, samtykker, "
@@ -307,21 +303,21 @@ def render(content: Mapping[str, Any]) -> str:
             f"- **Fase nu:** {e['state_label']}",
             f"- **Oprettet:** {_local(e['created_at'])}",
             f"- **Senest ændret:** {_local(e['updated_at'])}",
-            f"- **Kontaktperson:** {e['assignee'] or '-'}",
+            f"- **Kontaktperson:** {md_text(e['assignee'] or '-')}",
         ]
         for answers in e["answers"].values():
             out += ["", f"### {answers['stage_label']}", "", *_items(answers["items"])]
         sections: list[tuple[str, list[dict[str, Any]], Callable[[dict[str, Any]], str]]] = [
-            ("Notater", e["notes"], lambda n: _text(n.get("text", ""))),
+            ("Notater", e["notes"], lambda n: md_text(n.get("text", ""))),
             (
                 "Aktiviteter",
                 e["activities"],
-                lambda a: _text(
+                lambda a: md_text(
                     {k: v for k, v in a.items() if k not in ("at", "stage") and v not in (None, "")}
                 ),
             ),
-            ("Samtykker", e["consents"], lambda c: _text({k: v for k, v in c.items() if k != "at"})),
-            ("Overleveringer", e["handovers"], lambda h: _text({k: v for k, v in h.items() if k != "at"})),
+            ("Samtykker", e["consents"], lambda c: md_text({k: v for k, v in c.items() if k != "at"})),
+            ("Overleveringer", e["handovers"], lambda h: md_text({k: v for k, v in h.items() if k != "at"})),
         ]
         for title, rows, show in sections:
             out += ["", f"### {title}", ""]
@@ -329,7 +325,7 @@ def render(content: Mapping[str, Any]) -> str:
         out += ["", "### Hændelser", "", "| Nr. | Tidspunkt | Hændelse | Rolle |", "|---:|---|---|---|"]
         for ev in e["events"]:
             what = ev["trigger"] or ev["type"]
-            out.append(f"| {ev['seq']} | {_local(ev['occurred_at'])} | {_text(what)} | {ev['role']} |")
+            out.append(f"| {ev['seq']} | {_local(ev['occurred_at'])} | {md_text(what)} | {ev['role']} |")
     out += ["", "## Adgangsloggen", ""]
     if not content["access"]:
         out.append("Ingen poster.")
@@ -338,7 +334,7 @@ def render(content: Mapping[str, Any]) -> str:
         for a in content["access"]:
             out.append(
                 f"| {_local(a['occurred_at'])} | {a['action']} | {a['engagement_id'] or '-'} "
-                f"| {_text(a['purpose'] or '-')} |"
+                f"| {md_text(a['purpose'] or '-')} |"
             )
     return "\n".join(out) + "\n"
 

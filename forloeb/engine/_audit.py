@@ -35,6 +35,7 @@ from ._errors import InvalidData
 from ._kernel import Kernel
 from ._queries import get, history
 from ._reminders import query as reminders_query
+from ._residue import leave_no_residue
 from ._types import Actor, Event
 from ._verify import ChainBreak, Progress, VerifyReport
 from ._verify_access import verify_access
@@ -240,9 +241,10 @@ class Audit:
             _access_log.ACCESS: self.retention if retention is None else retention,
             _access_log.RECORDS: self.records_retention if records_retention is None else records_retention,
         }
-        if any(keep < timedelta(0) for keep in keeps.values()):
+        if any(not timedelta(0) <= keep <= _LONGEST_RETENTION for keep in keeps.values()):
             raise InvalidData(
-                "retention must not be negative", detail_da="opbevaringstiden må ikke være negativ"
+                "retention must be from 0 days to 100 years",
+                detail_da="opbevaringstiden skal være fra 0 dage til 100 år",
             )
         acting = self._kernel.resolve(viewer)
         now = self._kernel.clock()
@@ -278,6 +280,10 @@ class Audit:
                 )
             if records:
                 self._kernel.append_access(records)
+        if deleted and not dry_run:
+            # Committed: now off the disk too (secure_delete, WAL checkpoint, VACUUM),
+            # as after an erasure: the entries name residents' case references.
+            leave_no_residue(self._kernel.store)
         return deleted
 
     # -- queries --------------------------------------------------------------------
@@ -451,6 +457,10 @@ class Audit:
         """
         self._kernel.role_for(viewer, AUDIT_OFFICERS, "write an audit checkpoint")
         return _verify.checkpoint(self._store, self._kernel.audit_key, self._kernel.clock())
+
+
+# Beyond a century a cutoff falls before year 1: an overflow, not a retention.
+_LONGEST_RETENTION = timedelta(days=36_500)
 
 
 def _limit(limit: int | None) -> int | None:

@@ -71,13 +71,15 @@ def check_storable(name: str, value: str, *, name_da: str | None = None) -> str:
     )
 
 
-def positive_int(name: str, value: object) -> int:
-    """``value`` as a whole number of at least 1 (a bool is not one)."""
+def positive_int(name: str, value: object, most: int | None = None) -> int:
+    """``value`` as a whole number of at least 1 (a bool is not one), and at most ``most``."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InvalidData(
             f"{name} must be a whole number of at least 1",
             detail_da=f"{name} skal være et helt tal på mindst 1",
         )
+    if most is not None and value > most:
+        raise InvalidData(f"{name} must be at most {most}", detail_da=f"{name} må højst være {most}")
     return value
 
 

@@ -10,7 +10,7 @@ arithmetic of entering, pausing and resuming a stage is the pure function
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,10 +19,12 @@ from ._answers import FIELDS_RECORD, activity_asks, check, chosen_outcome, requi
 from ._calendar import BusinessCalendar
 from ._chain import GENESIS, ROW_HASH, row_hash
 from ._checks import check_data, check_note, check_subject, check_tags, check_text
-from ._consent import check_receiver
+from ._consent import check_receiver, handover_view
 from ._definition import RETURN_TO_PAUSED, STAFF, Stage, Transition
 from ._errors import GuardFailed, InvalidData, PermissionDenied, TransitionNotAllowed, UnknownTrigger
 from ._kernel import Kernel, check_version, fingerprint
+from ._legal import as_text as basis_as_text
+from ._legal import normalise as normalise_basis
 from ._machine import Carrier, CompiledWorkflow, MachineError
 from ._types import Actor, Engagement, Event, TriggerOption
 
@@ -46,7 +48,7 @@ def start(
     compiled = kernel.registry.compiled(workflow)
     definition = compiled.definition
     role = kernel.role_for(actor, STAFF, f"start {workflow}")
-    payload_data = check_data(data)
+    payload_data = basis_as_text(check_data(data))
     sources = [c.key for c in definition.referral_sources]
     subject = subject.strip() if isinstance(subject, str) else subject
     missing = [k for k, v in (("subject", subject), ("source", source)) if not v]
@@ -70,7 +72,7 @@ def start(
         trigger="start",
         labels=compiled.labels,
     )
-    check_choices(kernel, compiled, payload_data, None, "start")
+    payload_data = check_choices(kernel, compiled, payload_data, None, "start")
     digest = fingerprint(
         "start", actor, workflow, subject, source, payload_data, assignee, supervisor, team, tag_list
     )
@@ -157,7 +159,7 @@ def fire(
     idempotency_key: str | None,
 ) -> Engagement:
     """:meth:`Engine.fire`."""
-    given = check_data(data)
+    given = basis_as_text(check_data(data))
     if note is not None:
         check_note(note)
     digest = fingerprint("fire", actor, engagement_id, trigger, given, note) if idempotency_key else ""
@@ -188,9 +190,12 @@ def fire(
                 labels=compiled.labels,
             )
         )
-        if "receiver" in payload_data:
-            _check_receiver(kernel, compiled, payload_data["receiver"], engagement_id, trigger, state)
-        records: dict[str, Any] = row["data"]
+        # The receiver checked, the legal basis structured, the chain's consents (H2, H4).
+        payload_data, records, invalid = handover_view(
+            tx, kernel.receivers, payload_data, row["data"], engagement_id, state
+        )
+        if invalid:
+            raise GuardFailed(engagement_id, state, trigger, invalid=invalid, labels=compiled.labels)
         carrier = Carrier(
             state,
             row["paused_from"],
@@ -379,7 +384,7 @@ def record_details(
     idempotency_key: str | None,
 ) -> Engagement:
     """:meth:`Engine.record_details`."""
-    payload_data = check_data(data)
+    payload_data = basis_as_text(check_data(data))
     if not payload_data:
         raise InvalidData("nothing to record", detail_da="intet at registrere")
     digest = fingerprint("details", actor, engagement_id, payload_data) if idempotency_key else ""
@@ -400,7 +405,7 @@ def record_details(
             trigger="record_details",
             labels=compiled.labels,
         )
-        check_choices(kernel, compiled, answers, engagement_id, "record_details", state)
+        answers = check_choices(kernel, compiled, answers, engagement_id, "record_details", state)
         records = dict(row["data"])
         records[state] = {**records.get(state, {}), **answers}
         now = kernel.clock()
@@ -431,7 +436,7 @@ def record_activity(
     idempotency_key: str | None,
 ) -> Engagement:
     """:meth:`Engine.record_activity`."""
-    payload_data = check_data(data)
+    payload_data = basis_as_text(check_data(data))
     if description is not None:
         check_note(description)
     digest = (
@@ -541,15 +546,19 @@ def check_choices(
     engagement_id: int | None,
     trigger: str,
     state: str | None = None,
-) -> None:
-    """Values of choice keys must be among the definition's choices; a receiver in the register."""
-    invalid = [
+) -> dict[str, Any]:
+    """Values of choice keys must be among the definition's choices; a receiver in the
+    register; a legal basis one of the structured choices. Returns ``data`` with the
+    legal basis in its structured form."""
+    invalid: list[tuple[str, object, Sequence[str]]] = [
         (k, v, allowed)
         for k, allowed in compiled.choice_keys.items()
         if (v := data.get(k)) is not None and v not in allowed
     ]
     if "receiver" in data:
         invalid += check_receiver(kernel.receivers, data["receiver"])
+    data, bad = normalise_basis(data)
+    invalid += bad
     if invalid:
         raise GuardFailed(
             engagement_id,
@@ -558,6 +567,7 @@ def check_choices(
             invalid=invalid,
             labels=compiled.labels,
         )
+    return data
 
 
 def partners_of(kernel: Kernel, compiled: CompiledWorkflow) -> Callable[[], frozenset[str]]:
@@ -568,15 +578,6 @@ def partners_of(kernel: Kernel, compiled: CompiledWorkflow) -> Callable[[], froz
         return frozenset(c.key for c in compiled.definition.partners) | frozenset(kernel.receivers)
 
     return register
-
-
-def _check_receiver(
-    kernel: Kernel, compiled: CompiledWorkflow, value: object, engagement_id: int, trigger: str, state: str
-) -> None:
-    """A handover's receiver must be in the register (``Engine.receivers``)."""
-    invalid = check_receiver(kernel.receivers, value)
-    if invalid:
-        raise GuardFailed(engagement_id, state, trigger, invalid=invalid, labels=compiled.labels)
 
 
 __all__ = [

@@ -85,7 +85,10 @@ def load_settings(
             f"config file {chosen} does not exist", detail_da=f"konfigurationsfilen {chosen} findes ikke"
         ) from None
     except OSError as exc:
-        raise InvalidData(f"cannot read config file {chosen}: {exc.strerror}") from None
+        raise InvalidData(
+            f"cannot read config file {chosen}: {exc.strerror}",
+            detail_da=f"konfigurationsfilen {chosen} kan ikke læses: {exc.strerror}",
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise InvalidData(
             f"config file {chosen} is not valid TOML: {exc}",
@@ -110,7 +113,8 @@ def settings_from_mapping(
     unknown = set(data) - _TOP
     if unknown:
         raise InvalidData(
-            f"unknown section(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(_TOP))}"
+            f"unknown section(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(_TOP))}",
+            detail_da=f"ukendt(e) afsnit: {', '.join(sorted(unknown))}; kendte: {', '.join(sorted(_TOP))}",
         )
     router_config = {k: data[k] for k in ("notifiers", "routes", "address_book") if k in data}
     router = Router.from_config(router_config, environ=environ) if router_config else default_router()
@@ -122,7 +126,10 @@ def settings_from_mapping(
     team_leads = _table("team_leads", data.get("team_leads", {}))
     for team, lead in team_leads.items():
         if not isinstance(lead, str) or not lead.strip():
-            raise InvalidData(f"team_leads.{team} must be a staff id (text), not {lead!r}")
+            raise InvalidData(
+                f"team_leads.{team} must be a staff id (text), not {lead!r}",
+                detail_da=f"team_leads.{team} skal være et medarbejder-id (tekst), ikke {lead!r}",
+            )
     return Settings(
         path=path,
         router=router,
@@ -144,10 +151,17 @@ def _calendar(value: object) -> WorkingDayCalendar:
     _known("calendar", spec, _CALENDAR)
     names = spec.get("closing_days", list(DEFAULT_CLOSING_DAYS))
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise InvalidData('calendar.closing_days must be a list of names, e.g. ["juleaften", "grundlovsdag"]')
+        raise InvalidData(
+            'calendar.closing_days must be a list of names, e.g. ["juleaften", "grundlovsdag"]',
+            detail_da="calendar.closing_days skal være en liste af navne, "
+            'f.eks. ["juleaften", "grundlovsdag"]',
+        )
     extra = spec.get("extra_closed", [])
     if not isinstance(extra, list):
-        raise InvalidData('calendar.extra_closed must be a list of dates, e.g. ["2026-12-23"]')
+        raise InvalidData(
+            'calendar.extra_closed must be a list of dates, e.g. ["2026-12-23"]',
+            detail_da='calendar.extra_closed skal være en liste af datoer, f.eks. ["2026-12-23"]',
+        )
     dates: list[date] = []
     for item in extra:
         if isinstance(item, date) and not isinstance(item, datetime):
@@ -156,11 +170,17 @@ def _calendar(value: object) -> WorkingDayCalendar:
         try:
             dates.append(date.fromisoformat(item) if isinstance(item, str) else date.fromisoformat(""))
         except ValueError:
-            raise InvalidData(f"calendar.extra_closed: {item!r} is not a date (YYYY-MM-DD)") from None
+            raise InvalidData(
+                f"calendar.extra_closed: {item!r} is not a date (YYYY-MM-DD)",
+                detail_da=f"calendar.extra_closed: {item!r} er ikke en dato (ÅÅÅÅ-MM-DD)",
+            ) from None
     try:
         return WorkingDayCalendar(closing_days=names, closed_days=dates)
     except ValueError as exc:
-        raise InvalidData(f"calendar.closing_days: {exc}") from None
+        # The calendar's own message (_calendar.py) is English only.
+        raise InvalidData(
+            f"calendar.closing_days: {exc}", detail_da=f"calendar.closing_days: {exc}"
+        ) from None
 
 
 def _workflows_folder(value: object, path: str | None) -> str | None:
@@ -171,7 +191,10 @@ def _workflows_folder(value: object, path: str | None) -> str | None:
     _known("workflows", spec, _WORKFLOWS)
     folder = spec.get("folder")
     if not isinstance(folder, str) or not folder.strip():
-        raise InvalidData(f"workflows.folder must be the path of a folder, not {folder!r}")
+        raise InvalidData(
+            f"workflows.folder must be the path of a folder, not {folder!r}",
+            detail_da=f"workflows.folder skal være stien til en mappe, ikke {folder!r}",
+        )
     if path is not None and not Path(folder).is_absolute():
         return str(Path(path).parent / folder)
     return folder
@@ -184,7 +207,10 @@ def default_router() -> Router:
 
 def _table(what: str, value: object) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise InvalidData(f"{what} must be a table, not {type(value).__name__}")
+        raise InvalidData(
+            f"{what} must be a table, not {type(value).__name__}",
+            detail_da=f"{what} skal være en tabel, ikke {type(value).__name__}",
+        )
     return value
 
 
@@ -192,7 +218,9 @@ def _known(what: str, value: Mapping[str, Any], known: frozenset[str]) -> None:
     unknown = set(value) - known
     if unknown:
         raise InvalidData(
-            f"unknown key(s) in {what}: {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
+            f"unknown key(s) in {what}: {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}",
+            detail_da=f"ukendt(e) nøgle(r) i {what}: {', '.join(sorted(unknown))}; "
+            f"kendte: {', '.join(sorted(known))}",
         )
 
 
@@ -210,7 +238,10 @@ def _deadlines(value: object) -> dict[str, dict[str, Deadline | None]]:
             _known(what, spec, _DEADLINE)
             if spec.get("none") is True:
                 if len(spec) > 1:
-                    raise InvalidData(f"{what}: none = true takes no other keys")
+                    raise InvalidData(
+                        f"{what}: none = true takes no other keys",
+                        detail_da=f"{what}: none = true kan ikke stå sammen med andre nøgler",
+                    )
                 result.setdefault(workflow, {})[stage] = None
                 continue
             result.setdefault(workflow, {})[stage] = _deadline(what, spec)
@@ -220,18 +251,29 @@ def _deadlines(value: object) -> dict[str, dict[str, Deadline | None]]:
 def _deadline(what: str, spec: Mapping[str, Any]) -> Deadline:
     amount = spec.get("amount")
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        raise InvalidData(f"{what}: amount must be a positive whole number, not {amount!r}")
+        raise InvalidData(
+            f"{what}: amount must be a positive whole number, not {amount!r}",
+            detail_da=f"{what}: amount skal være et positivt helt tal, ikke {amount!r}",
+        )
     unit = spec.get("unit", "working_days")
     if unit not in _UNITS:
-        raise InvalidData(f"{what}: unit must be working_days or days, not {unit!r}")
+        raise InvalidData(
+            f"{what}: unit must be working_days or days, not {unit!r}",
+            detail_da=f"{what}: unit skal være working_days eller days, ikke {unit!r}",
+        )
     rearm = spec.get("rearm", False)
     if not isinstance(rearm, bool):
-        raise InvalidData(f"{what}: rearm must be true or false")
+        raise InvalidData(
+            f"{what}: rearm must be true or false", detail_da=f"{what}: rearm skal være true eller false"
+        )
     options: dict[str, Any] = {"amount": amount, "unit": unit, "rearm": rearm}
     if "escalation" in spec:
         ladder = spec["escalation"]
         if not isinstance(ladder, list):
-            raise InvalidData(f'{what}: escalation must be a list of tables ({{to = "supervisor"}})')
+            raise InvalidData(
+                f'{what}: escalation must be a list of tables ({{to = "supervisor"}})',
+                detail_da=f'{what}: escalation skal være en liste af tabeller ({{to = "supervisor"}})',
+            )
         rungs = []
         for i, rung in enumerate(ladder):
             rung = _table(f"{what}.escalation[{i}]", rung)
@@ -239,9 +281,13 @@ def _deadline(what: str, spec: Mapping[str, Any]) -> Deadline:
             try:
                 rungs.append(Escalation(**rung))
             except (TypeError, ValueError) as exc:
-                raise InvalidData(f"{what}.escalation[{i}]: {exc}") from None
+                # Escalation's own message (_definition.py) is English only.
+                raise InvalidData(
+                    f"{what}.escalation[{i}]: {exc}", detail_da=f"{what}.escalation[{i}]: {exc}"
+                ) from None
         options["escalation"] = tuple(rungs)
     try:
         return Deadline(**options)
     except ValueError as exc:
-        raise InvalidData(f"{what}: {exc}") from None
+        # Deadline's own message (_definition.py) is English only.
+        raise InvalidData(f"{what}: {exc}", detail_da=f"{what}: {exc}") from None

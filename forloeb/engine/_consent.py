@@ -22,14 +22,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from ..persistence import WriteTransaction
 from ._checks import check_note, check_text
 from ._definition import STAFF, GuardContext, Label
 from ._errors import GuardFailed, InvalidData
 from ._kernel import Kernel, fingerprint
-from ._types import Actor, Engagement
+from ._legal import KEY as LEGAL_BASIS
+from ._legal import claims_consent, consent_id
+from ._legal import normalise as normalise_basis
+from ._types import Actor, Engagement, Event
 
 CONSENTS = "consents"  # the key of the fold in the engagement's data
 GIVEN = "consent_given"
@@ -68,13 +72,10 @@ HOW: Mapping[str, Label] = {
 }
 _HOW_ALIASES = {"skriftligt": "written", "skriftlig": "written", "mundtligt": "oral", "mundtlig": "oral"}
 
-# "samtykke", "Samtykke (skriftligt) 2026-11-20", "consent of 1 March" …: a
-# basis that *claims* consent must be backed by a recorded, current consent.
-_CONSENT_BASIS = re.compile(r"^\s*(samtykke|consent)\b", re.IGNORECASE)
-
 
 def is_consent_basis(legal_basis: object) -> bool:
-    return isinstance(legal_basis, str) and bool(_CONSENT_BASIS.match(legal_basis))
+    """Whether a legal basis is consent (kept for callers of the public name)."""
+    return claims_consent(legal_basis)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,23 +134,85 @@ def consents_of(engagement_data: Mapping[str, Any]) -> list[Consent]:
     return out
 
 
+def apply_consent_event(
+    consents: list[dict[str, Any]], type: str, seq: int, actor: str, payload: Mapping[str, Any]
+) -> None:
+    """Fold one event into ``consents`` (the records of the chain, oldest first):
+    the one reading of the consent events, for the handover guard and export
+    and for verify (H4: consents are read from the chain, not the row)."""
+    if type == GIVEN:
+        consents.append(
+            {
+                **{k: payload.get(k) for k in ("information", "to", "purpose", "given_on", "how")},
+                "id": seq,
+                "given_by": payload.get("given_by", actor),
+                "withdrawn_on": None,
+                "withdrawn_reason": None,
+            }
+        )
+    elif type == WITHDRAWN:
+        for c in consents:
+            if c["id"] == payload.get("consent_id"):
+                c["withdrawn_on"] = payload.get("withdrawn_on")
+                c["withdrawn_reason"] = payload.get("reason")
+
+
+def chain_consents(events: Iterable[Event]) -> list[Consent]:
+    """The consents an engagement's events record (given, and withdrawn since)."""
+    records: list[dict[str, Any]] = []
+    for e in events:
+        apply_consent_event(records, e.type, e.seq, e.actor, e.data)
+    return consents_of({CONSENTS: records})
+
+
 def covering(engagement_data: Mapping[str, Any], receiver: str) -> list[Consent]:
     """The current consents that cover sharing with ``receiver``."""
     return [c for c in consents_of(engagement_data) if c.covers(receiver)]
 
 
 def consent_guard(ctx: GuardContext) -> Sequence[str]:
-    """Handover guard: a legal basis of consent needs a current consent covering the receiver.
+    """Handover guard: a legal basis of consent needs the named consent, current
+    and covering the receiver (``engagement_data`` holds the chain's consents:
+    see ``handover_view``).
 
-    Another basis named by the user ("retsplejeloven § 115", "serviceloven
-    § 11") is recorded as given; the person handing over answers for it.
+    A statutory basis from the list (``_legal.STATUTES``) is recorded as given;
+    the person handing over answers for it. A basis recorded as text before
+    issue 12 that claims consent needs any covering consent.
     """
-    if not is_consent_basis(ctx.record.get("legal_basis")):
+    basis = ctx.record.get(LEGAL_BASIS)
+    if not claims_consent(basis):
         return ()
     receiver = ctx.record.get("receiver")
-    if not isinstance(receiver, str) or not covering(ctx.engagement_data, receiver):
+    wanted = consent_id(basis)
+    cover = covering(ctx.engagement_data, receiver) if isinstance(receiver, str) else []
+    if not [c for c in cover if wanted is None or c.id == wanted]:
         return ("consent",)
     return ()
+
+
+def handover_view(
+    tx: WriteTransaction,
+    receivers: Mapping[str, Label],
+    data: Mapping[str, Any],
+    records: dict[str, Any],
+    engagement_id: int,
+    state: str,
+) -> tuple[dict[str, Any], dict[str, Any], list[tuple[str, object, tuple[str, ...]]]]:
+    """A fire's data with its receiver checked and its legal basis structured,
+    the engagement's records with the consents of its chain when the basis is
+    consent (a consent slipped into the row is not honoured, H4), and the
+    invalid entries for GuardFailed."""
+    invalid: list[tuple[str, object, tuple[str, ...]]] = []
+    if "receiver" in data:
+        invalid += check_receiver(receivers, data["receiver"])
+    data, bad = normalise_basis(data)
+    invalid += [(k, v, tuple(c)) for k, v, c in bad]
+    if claims_consent(data.get(LEGAL_BASIS)) or claims_consent(records.get(state, {}).get(LEGAL_BASIS)):
+        folded: list[dict[str, Any]] = []
+        for r in tx.consent_events(engagement_id):
+            apply_consent_event(folded, r["type"], r["seq"], r["actor"], r["payload"])
+        records = {**records, CONSENTS: folded}
+    return data, records, invalid
 
 
 def check_receiver(
@@ -224,6 +287,10 @@ def give(
             invalid.append(("date", given_on, ["YYYY-MM-DD"]))
         elif day > now.date():
             invalid.append(("date", given_on, [f"<= {now.date().isoformat()}"]))
+        elif day < (earliest := _earliest_consent(row)):
+            # L5: 0001-01-01 was accepted. A consent for this engagement is given
+            # around it: at most a year before it was registered.
+            invalid.append(("date", given_on, [f">= {earliest.isoformat()}"]))
         if missing or invalid:
             raise GuardFailed(engagement_id, state, GIVEN, missing=missing, invalid=invalid)
         assert day is not None
@@ -287,6 +354,14 @@ def withdraw(
             raise GuardFailed(
                 engagement_id, state, WITHDRAWN, invalid=[("date", withdrawn_on, ["YYYY-MM-DD, not ahead"])]
             )
+        if day.isoformat() < target["given_on"]:
+            # L5: a consent cannot be withdrawn before it was given.
+            raise GuardFailed(
+                engagement_id,
+                state,
+                WITHDRAWN,
+                invalid=[("date", withdrawn_on, [f">= {target['given_on']}"])],
+            )
         target["withdrawn_on"] = day.isoformat()
         target["withdrawn_reason"] = reason
         data = {**row["data"], CONSENTS: consents}
@@ -296,6 +371,15 @@ def withdraw(
         )
 
     return kernel.run(work, idempotency_key, digest)
+
+
+# How long before an engagement was registered its consent may have been given.
+EARLIEST_CONSENT = timedelta(days=365)
+
+
+def _earliest_consent(row: Mapping[str, Any]) -> date:
+    created: datetime = row["created_at"]
+    return (created - EARLIEST_CONSENT).date()
 
 
 def _date(value: date | str | None, now: datetime) -> date | None:
@@ -322,10 +406,13 @@ __all__ = [
     "SECTIONS",
     "WITHDRAWN",
     "Consent",
+    "apply_consent_event",
+    "chain_consents",
     "check_receiver",
     "consent_guard",
     "consents_of",
     "covering",
+    "handover_view",
     "is_consent_basis",
     "shared_sections",
 ]

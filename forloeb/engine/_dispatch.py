@@ -69,9 +69,15 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         if self.lease <= timedelta(0) or self.base <= timedelta(0) or self.cap < self.base:
-            raise InvalidData("lease and base must be positive and cap at least base")
+            raise InvalidData(
+                "lease and base must be positive and cap at least base",
+                detail_da="lease og base skal være positive, og cap mindst lig med base",
+            )
         if self.max_attempts < 1 or not 0 <= self.jitter < 1:
-            raise InvalidData("max_attempts must be at least 1 and jitter in [0, 1)")
+            raise InvalidData(
+                "max_attempts must be at least 1 and jitter in [0, 1)",
+                detail_da="max_attempts skal være mindst 1 og jitter i [0, 1)",
+            )
 
     def backoff(self, attempt: int, retry_after: float | None, rng: Callable[[], float]) -> timedelta:
         """The wait after failed attempt number ``attempt`` (1 for the first)."""

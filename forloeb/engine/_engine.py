@@ -396,7 +396,10 @@ class Engine:
     def outbox(self, *, status: str | None = None, limit: int | None = None) -> builtins.list[OutboxMessage]:
         """Outbox messages by id; ``status="dead"``: those that could not be delivered."""
         if status is not None and status not in ("pending", "delivered", "dead"):
-            raise InvalidData(f"status must be pending, delivered or dead, not {status!r}")
+            raise InvalidData(
+                f"status must be pending, delivered or dead, not {status!r}",
+                detail_da=f"status skal være pending, delivered eller dead, ikke {status!r}",
+            )
         with self._kernel.read() as tx:
             return [OutboxMessage.from_row(r) for r in tx.list_outbox(status, limit)]
 

@@ -100,7 +100,7 @@ def purge_closed(
     """:meth:`Engine.purge_closed`; ``progress(erased so far, 0)`` after each erasure
     (the total is not known in advance: a dry run tells it)."""
     role = kernel.role_for(actor, ERASERS, "purge closed engagements")
-    years = positive_int("older_than_years", older_than_years)
+    years = positive_int("older_than_years", older_than_years, most=100)
     now = aware_now(now, kernel.clock)
     cutoff = _years_before(now, years)
     # The final stages come from the definitions (closed, handed over …), per

@@ -25,17 +25,20 @@ from ._calendar import COPENHAGEN
 from ._checks import check_note
 from ._consent import (
     DEFAULT_SECTIONS,
+    GIVEN,
     HOW,
     SECTIONS,
+    chain_consents,
     consents_of,
-    covering,
-    is_consent_basis,
     shared_sections,
 )
 from ._definition import STAFF, Label, WorkflowDefinition
 from ._errors import ConcurrencyError, GuardFailed, InvalidData
 from ._i18n import Lang, field_label
 from ._kernel import Kernel
+from ._legal import claims_consent, consent_id
+from ._legal import text as legal_text
+from ._markdown import md_text
 from ._types import Actor, Event
 
 EXPORTED = "handover_exported"
@@ -88,6 +91,40 @@ def _fold(definition: WorkflowDefinition, events: Sequence[Event]) -> dict[str, 
     return {"records": records, "activities": activities, "notes": notes}
 
 
+# The package section a stage's answers belong to.
+_STAGE_SECTION = {
+    "referral": "referral",
+    "first_contact": "first_contact",
+    "shared_path": "plan",
+    "own_path": "plan",
+    "self_help": "self_help",
+    "rounding_off": "status",
+}
+
+
+def _section_of(definition: WorkflowDefinition, e: Event) -> set[str]:
+    """The sections an event's content is shown in (empty: none)."""
+    out: set[str] = set()
+    if e.type == "started":
+        out.add("referral")
+    elif e.type == "transition":
+        specs = definition.transitions_for(e.trigger or "")
+        spec = next((t for t in specs if e.from_state in t.source), None)
+        if spec is not None and spec.record and e.data.get("data") and e.from_state in _STAGE_SECTION:
+            out.add(_STAGE_SECTION[e.from_state])
+        if e.data.get("note"):
+            out.add("notes")
+    elif e.type == "details" and e.to_state in _STAGE_SECTION:
+        out.add(_STAGE_SECTION[e.to_state])
+    elif e.type == "activity":
+        out.add("activities")
+        if any(k in e.data for k in _DEADLINE_KEYS):
+            out.add("deadlines")
+    elif e.type == "note":
+        out.add("notes")
+    return out
+
+
 def _choice(definition: WorkflowDefinition, key: str, value: Any, lang: Lang) -> str:
     choices = definition.referral_sources if key == "source" else definition.choices.get(key, ())
     for c in choices:
@@ -106,7 +143,7 @@ def build_content(
     row: Mapping[str, Any],
     events: Sequence[Event],
     receiver: str,
-    legal_basis: str,
+    legal_basis: Any,
     sections: Sequence[str],
     consents: Sequence[Mapping[str, Any]],
     created_at: datetime,
@@ -159,11 +196,17 @@ def build_content(
             for key in _DEADLINE_KEYS:
                 due = a.get(key)
                 if isinstance(due, str) and due[:10] >= created_at.date().isoformat():
-                    deadlines.append({"what": a.get("description") or a.get("kind"), "due": due})
+                    # The activity's kind, never its description: free text of the
+                    # activities section stays out of this one (H3).
+                    deadlines.append({"what": a.get("kind"), "due": due})
         content["deadlines"] = deadlines
     if "notes" in sections:
         content["notes"] = fold["notes"]
     last = events[-1]
+    # The source table lists the events whose content is in the package, and
+    # no others (their kind and time are information too, L7); the head
+    # covers the whole chain.
+    shown_consents = {c.get("id") for c in consents}
     content["events"] = [
         {
             "seq": e.seq,
@@ -173,6 +216,7 @@ def build_content(
             "hash": e.hash,
         }
         for e in events
+        if _section_of(definition, e) & set(sections) or (e.type == GIVEN and e.seq in shown_consents)
     ]
     content["chain"] = {
         "through_seq": last.seq,
@@ -251,11 +295,6 @@ def _local(iso: str | None) -> str:
         return iso
 
 
-def _md_text(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return " ".join(text.split())
-
-
 def render_markdown(kernel: Kernel, content: Mapping[str, Any], lang: Lang = "da") -> str:
     eng = content["engagement"]
     definition = kernel.registry.compiled(eng["workflow"], eng["workflow_version"]).definition
@@ -274,7 +313,7 @@ def render_markdown(kernel: Kernel, content: Mapping[str, Any], lang: Lang = "da
         if not record:
             return [_m(lang, "nothing")]
         return [
-            f"- **{field_label(k, lang).capitalize()}:** {_md_text(_choice(definition, k, v, lang))}"
+            f"- **{field_label(k, lang).capitalize()}:** {md_text(_choice(definition, k, v, lang))}"
             for k, v in record.items()
         ]
 
@@ -284,14 +323,14 @@ def render_markdown(kernel: Kernel, content: Mapping[str, Any], lang: Lang = "da
         (_m(lang, "workflow"), definition.labels.get(lang)),
         (_m(lang, "stage"), stage(eng["state"])),
         (_m(lang, "receiver"), label_of_receiver(content["receiver"])),
-        (_m(lang, "basis"), content["legal_basis"]),
+        (_m(lang, "basis"), legal_text(content["legal_basis"], lang)),
         (_m(lang, "contact"), eng.get("contact") or "-"),
         (
             _m(lang, "created"),
             f"{_local(content['created_at'])} {_m(lang, 'by')} {content['created_by']}",
         ),
     ]
-    out += [f"- **{k}:** {_md_text(v)}" for k, v in head]
+    out += [f"- **{k}:** {md_text(v)}" for k, v in head]
     for c in content["consents"]:
         out += [
             "",
@@ -305,7 +344,7 @@ def render_markdown(kernel: Kernel, content: Mapping[str, Any], lang: Lang = "da
                 info=", ".join(
                     SECTIONS[s].get(lang).lower() if s in SECTIONS else s for s in c["information"]
                 ),
-                purpose=_md_text(c["purpose"]),
+                purpose=md_text(c["purpose"]),
             ),
         ]
 
@@ -347,12 +386,12 @@ def render_markdown(kernel: Kernel, content: Mapping[str, Any], lang: Lang = "da
     if "deadlines" in content:
         section("deadlines")
         dls = content["deadlines"]
-        out += [f"- {_local(d['due'])}: {_md_text(stage(str(d['what'])))}" for d in dls] or [
+        out += [f"- {_local(d['due'])}: {md_text(stage(str(d['what'])))}" for d in dls] or [
             _m(lang, "no_deadlines")
         ]
     if "notes" in content:
         section("notes")
-        out += [f"- {_local(n['at'])}: {_md_text(n['text'])}" for n in content["notes"]] or [
+        out += [f"- {_local(n['at'])}: {md_text(n['text'])}" for n in content["notes"]] or [
             _m(lang, "nothing")
         ]
     if content["left_out"]:
@@ -384,10 +423,10 @@ def render_markdown(kernel: Kernel, content: Mapping[str, Any], lang: Lang = "da
 def _activity_line(definition: WorkflowDefinition, a: Mapping[str, Any], lang: Lang) -> str:
     text = f"- {_local(a.get('at'))}: {_choice(definition, 'kind', a.get('kind'), lang)}"
     if a.get("description"):
-        text += f" – {_md_text(a['description'])}"
+        text += f" – {md_text(a['description'])}"
     extra = {k: v for k, v in a.items() if k not in (*_ACTIVITY_OWN, "stage")}
     if extra:
-        text += " (" + "; ".join(f"{field_label(k, lang)}: {_md_text(v)}" for k, v in extra.items()) + ")"
+        text += " (" + "; ".join(f"{field_label(k, lang)}: {md_text(v)}" for k, v in extra.items()) + ")"
     return text
 
 
@@ -413,7 +452,11 @@ def export(
         row = dict(kernel.load(rtx, engagement_id))
         events = [Event.from_row(r) for r in rtx.events(engagement_id)]
     acting = kernel.check_visible(actor, row, "export a handover package")
-    handed = row["data"].get("rounding_off", {}) if row["state"] == "handed_over" else {}
+    # What was decided is read from the chain, not trusted from the row (H4):
+    # the stage the log ends in, the handover's record, the consents.
+    definition = kernel.registry.compiled(row["workflow"], row["workflow_version"]).definition
+    ended_in = next((e.to_state for e in reversed(events) if e.to_state), None)
+    handed = _fold(definition, events)["records"].get("rounding_off", {}) if ended_in == "handed_over" else {}
     receiver = receiver or handed.get("receiver")
     if not receiver:
         raise GuardFailed(engagement_id, row["state"], EXPORTED, missing=["receiver"])
@@ -422,11 +465,13 @@ def export(
             engagement_id, row["state"], EXPORTED, invalid=[("receiver", receiver, sorted(kernel.receivers))]
         )
     # Without a recorded handover to this receiver, only consent can justify sharing.
-    legal_basis = str(handed.get("legal_basis")) if handed.get("receiver") == receiver else "samtykke"
-    named = shared_sections(handed.get("shared")) if handed.get("receiver") == receiver else None
+    here = handed.get("receiver") == receiver
+    legal_basis = handed.get("legal_basis") if here else {"kind": "consent"}
+    named = shared_sections(handed.get("shared")) if here else None
     consents: list[dict[str, Any]] = []
-    if is_consent_basis(legal_basis):
-        cover = covering(row["data"], receiver)
+    if claims_consent(legal_basis):
+        wanted = consent_id(legal_basis)
+        cover = [c for c in chain_consents(events) if c.covers(receiver) and wanted in (None, c.id)]
         if not cover:
             raise GuardFailed(engagement_id, row["state"], EXPORTED, missing=["consent"])
         allowed = {s for c in cover for s in c.information}

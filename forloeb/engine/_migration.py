@@ -154,7 +154,10 @@ def migrate(
     role = kernel.role_for(actor, frozenset({SUPERVISOR}), "migrate engagements to another version")
     for what, value in (("from_version", from_version), ("to_version", to_version), ("batch", batch)):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise InvalidData(f"{what} must be a positive whole number, not {value!r}")
+            raise InvalidData(
+                f"{what} must be a positive whole number, not {value!r}",
+                detail_da=f"{what} skal være et positivt helt tal, ikke {value!r}",
+            )
     if from_version == to_version:
         raise InvalidData(
             f"{name} is already at version {to_version}", detail_da=f"{name} er allerede version {to_version}"

@@ -254,7 +254,10 @@ def _message(
 
     level = reminder["level"]
     stage = compiled.stages[row["state"]].labels.da
-    title = f"{_LEVEL_NAMES_DA.get(level, f'Niveau {level}')}: forløb {row['id']} ({row['subject']})"
+    # No subject reference (L4): a message leaves forloeb (a mailbox, a log
+    # channel, another system) and outlives an erasure; the engagement's number
+    # says nothing outside forloeb and is never reused.
+    title = f"{_LEVEL_NAMES_DA.get(level, f'Niveau {level}')}: forløb {row['id']}"
     message_id = str(uuid.uuid4())
     return {
         "message_id": message_id,
@@ -263,7 +266,7 @@ def _message(
         "recipient": recipient,
         "subject": title[:MAX_TEXT],
         "body": (
-            f"Forløb {row['id']} ({row['subject']}) har stået i fasen »{stage}« siden "
+            f"Forløb {row['id']} har stået i fasen »{stage}« siden "
             f"{row['stage_entered_at']:%d.%m.%Y}; fristen var "
             f"{reminder['due_at']:%d.%m.%Y %H:%M} UTC."
         ),

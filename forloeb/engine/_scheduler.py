@@ -198,7 +198,7 @@ class SchedulerControl:
     def start(self, *, sweep_every: float, dispatch_every: float, digest_at: str | None) -> None:
         with self._lock:
             if self._scheduler is not None:
-                raise InvalidData("the scheduler is already running")
+                raise InvalidData("the scheduler is already running", detail_da="scheduleren kører allerede")
             self.stopping.clear()
             scheduler = build_scheduler(
                 self._jobs,

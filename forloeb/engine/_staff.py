@@ -188,7 +188,7 @@ class Staff:
             try:
                 tx.update_staff(staff_id, {**changes, "updated_at": now})
             except WriteConflict as exc:  # pragma: no cover - checked above
-                raise InvalidData(str(exc)) from exc
+                raise InvalidData(str(exc), detail_da=f"skrivekonflikt: {exc}") from exc
             self._record(admin, role, action, {"id": staff_id, **changes}, reason=reason)
         return StaffMember.from_row(after)
 

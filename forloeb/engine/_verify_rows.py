@@ -28,6 +28,7 @@ from typing import Any
 
 from ..persistence import AuditStore, Row
 from ._chain import ROW_HASH, row_hash
+from ._consent import GIVEN, WITHDRAWN, apply_consent_event
 
 # (workflow, version) -> stage -> kind ("active", "paused", "final" …), or None when unknown.
 Kinds = Callable[[str, int], Mapping[str, str] | None]
@@ -94,23 +95,9 @@ class _Fold:
             self.version = int(payload["to_version"])
             self.paused_after_migration = payload.get("paused_from")
             self.moves.append((None, "@migration", str(event["to_state"]), _MISSING))
-        elif kind == "consent_given":
+        elif kind in (GIVEN, WITHDRAWN):
             self.consent_events = True
-            self.consents.append(
-                {
-                    **{k: payload.get(k) for k in ("information", "to", "purpose", "given_on", "how")},
-                    "id": event["seq"],
-                    "given_by": payload.get("given_by", event["actor"]),
-                    "withdrawn_on": None,
-                    "withdrawn_reason": None,
-                }
-            )
-        elif kind == "consent_withdrawn":
-            self.consent_events = True
-            for c in self.consents:
-                if c["id"] == payload.get("consent_id"):
-                    c["withdrawn_on"] = payload.get("withdrawn_on")
-                    c["withdrawn_reason"] = payload.get("reason")
+            apply_consent_event(self.consents, kind, event["seq"], event["actor"], payload)
         changes = payload.get("set")
         if isinstance(changes, Mapping):
             self.values.update({k: v for k, v in changes.items() if k in SETTABLE})

@@ -72,6 +72,10 @@ class RegisterSql:
             "ON CONFLICT (name) DO NOTHING"
         )
         self.first_event = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events ORDER BY id LIMIT 1"
+        self.consent_events = (
+            f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE engagement_id = {p('_id')} "
+            "AND type IN ('consent_given', 'consent_withdrawn') ORDER BY seq"
+        )
         self._p = p
         self._updates: dict[tuple[str, ...], str] = {}
 
@@ -166,6 +170,10 @@ class RegisterWrites:
         self._cur.execute(self._reg.first_event)
         row = self._cur.fetchone()
         return self._sql.decode(EVENT_COLUMNS, row) if row is not None else None
+
+    def consent_events(self, engagement_id: int) -> list[Row]:
+        self._cur.execute(self._reg.consent_events, {"_id": engagement_id})
+        return [self._sql.decode(EVENT_COLUMNS, r) for r in self._cur.fetchall()]
 
     def lock_access_chain(self, chain: str) -> tuple[int, str]:
         reg = self._reg

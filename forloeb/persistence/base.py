@@ -291,6 +291,10 @@ class WriteTransaction(ABC):
         """Record ``name`` unless it is recorded already (the first writer decides)."""
 
     @abstractmethod
+    def consent_events(self, engagement_id: int) -> list[Row]:
+        """The engagement's consent_given and consent_withdrawn events, by seq."""
+
+    @abstractmethod
     def first_event(self) -> Row | None:
         """The oldest event of the database, or None when there is none."""
 

@@ -99,7 +99,7 @@ def build_digest(
     e-mail leaves the system and may be forwarded.
     """
     if lang not in _TEXTS:
-        raise InvalidData(f"unknown language {lang!r}")
+        raise InvalidData(f"unknown language {lang!r}", detail_da=f"ukendt sprog {lang!r}")
     moment = now if now is not None else datetime.now(UTC)
     if moment.tzinfo is None:
         raise InvalidData("now must be timezone-aware", detail_da="now skal have en tidszone")
@@ -111,7 +111,10 @@ def build_digest(
     items: list[dict[str, Any]] = []
     for index, reminder in enumerate(reminders):
         if reminder.get("engagement_id") is None:
-            raise InvalidData(f"reminders[{index}] has no engagement_id")
+            raise InvalidData(
+                f"reminders[{index}] has no engagement_id",
+                detail_da=f"reminders[{index}] mangler engagement_id",
+            )
         stage = _label(reminder, lang)
         level = reminder.get("level")
         due = _due(reminder.get("due_at"), lang, tz)

@@ -21,7 +21,10 @@ class LogNotifier:
 
     def __init__(self, logger: Any = None, *, level: str = "info") -> None:
         if level not in _LEVELS:  # checked here so that send() cannot fail later
-            raise InvalidData(f"log level must be one of {sorted(_LEVELS)}, not {level!r}")
+            raise InvalidData(
+                f"log level must be one of {sorted(_LEVELS)}, not {level!r}",
+                detail_da=f"logniveauet skal være et af {sorted(_LEVELS)}, ikke {level!r}",
+            )
         # On the standard logger "forloeb": silent until the app (or configure_logging)
         # gives it a handler, and it follows a later configuration of that logger.
         self._logger = logger if logger is not None else get_logger()

@@ -77,10 +77,16 @@ class Router:
         self.address_book: dict[str, str] = dict(address_book or {})
         for name, notifier in self.notifiers.items():
             if not isinstance(notifier, Notifier):
-                raise InvalidData(f"notifier {name!r} has no send(notification) method")
+                raise InvalidData(
+                    f"notifier {name!r} has no send(notification) method",
+                    detail_da=f"notifier {name!r} har ingen send(notification)-metode",
+                )
         missing = sorted({r.channel for r in self.routes} - set(self.notifiers))
         if missing:
-            raise InvalidData(f"routes name channel(s) without a notifier: {', '.join(missing)}")
+            raise InvalidData(
+                f"routes name channel(s) without a notifier: {', '.join(missing)}",
+                detail_da=f"ruterne nævner kanal(er) uden en notifier: {', '.join(missing)}",
+            )
 
     def targets(
         self,
@@ -117,7 +123,9 @@ class Router:
         try:
             return self.notifiers[channel]
         except KeyError:
-            raise InvalidData(f"no notifier for channel {channel!r}") from None
+            raise InvalidData(
+                f"no notifier for channel {channel!r}", detail_da=f"ingen notifier til kanalen {channel!r}"
+            ) from None
 
     def send(self, notification: Notification) -> None:
         """Deliver on the notification's channel (the outbox's one call per row)."""
@@ -147,7 +155,7 @@ class Router:
         condition would otherwise match everything.
         """
         env = os.environ if environ is None else environ
-        _no_unknown_keys("config", config, _CONFIG_KEYS)
+        _no_unknown_keys("config", config, _CONFIG_KEYS, what_da="konfigurationen")
         built: dict[str, Notifier] = {}
         for name, settings in _mapping("notifiers", config.get("notifiers", {})).items():
             built[name] = _build_notifier(name, _mapping(f"notifier {name!r}", settings), env)
@@ -156,27 +164,40 @@ class Router:
         book = _mapping("address_book", config.get("address_book", {}))
         for key, value in book.items():
             if not isinstance(value, str):
-                raise InvalidData(f"address_book[{key!r}] must be a string, not {value!r}")
+                raise InvalidData(
+                    f"address_book[{key!r}] must be a string, not {value!r}",
+                    detail_da=f"address_book[{key!r}] skal være en tekst, ikke {value!r}",
+                )
         return cls(routes, built, address_book=book)
 
 
 def _mapping(what: str, value: object) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise InvalidData(f"{what} must be a table/object, not {type(value).__name__}")
+        raise InvalidData(
+            f"{what} must be a table/object, not {type(value).__name__}",
+            detail_da=f"{what} skal være en tabel/et objekt, ikke {type(value).__name__}",
+        )
     return value
 
 
 def _list(what: str, value: object) -> list[Any]:
     if not isinstance(value, list | tuple):
-        raise InvalidData(f"{what} must be a list, not {type(value).__name__}")
+        raise InvalidData(
+            f"{what} must be a list, not {type(value).__name__}",
+            detail_da=f"{what} skal være en liste, ikke {type(value).__name__}",
+        )
     return list(value)
 
 
-def _no_unknown_keys(what: str, value: Mapping[str, Any], known: frozenset[str]) -> None:
+def _no_unknown_keys(
+    what: str, value: Mapping[str, Any], known: frozenset[str], *, what_da: str | None = None
+) -> None:
     unknown = set(value) - known
     if unknown:
         raise InvalidData(
-            f"unknown key(s) in {what}: {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
+            f"unknown key(s) in {what}: {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}",
+            detail_da=f"ukendt(e) nøgle(r) i {what_da or what}: {', '.join(sorted(unknown))}; "
+            f"kendte: {', '.join(sorted(known))}",
         )
 
 
@@ -185,18 +206,24 @@ def _secret(what: str, settings: Mapping[str, Any], key: str, env: Mapping[str, 
     if f"{key}_env" in settings:
         var = settings[f"{key}_env"]
         if var not in env:
-            raise InvalidData(f"{what}: environment variable {var} (for the {key}) is not set")
+            raise InvalidData(
+                f"{what}: environment variable {var} (for the {key}) is not set",
+                detail_da=f"{what}: miljøvariablen {var} (til {key}) er ikke sat",
+            )
         return env[var]
     value = settings.get(key)
     if value is not None and not isinstance(value, str):
-        raise InvalidData(f"{what}: {key} must be a string")
+        raise InvalidData(f"{what}: {key} must be a string", detail_da=f"{what}: {key} skal være en tekst")
     return value
 
 
 def _timeout(what: str, settings: Mapping[str, Any], default: float) -> float:
     value = settings.get("timeout", default)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidData(f"{what}: timeout must be a number of seconds, not {value!r}")
+        raise InvalidData(
+            f"{what}: timeout must be a number of seconds, not {value!r}",
+            detail_da=f"{what}: timeout skal være et antal sekunder, ikke {value!r}",
+        )
     return float(value)
 
 
@@ -207,21 +234,30 @@ def _build_notifier(name: str, settings: Mapping[str, Any], env: Mapping[str, st
         _no_unknown_keys(what, settings, frozenset({"type", "url", "password", "password_env"}))
         url = settings.get("url")
         if not isinstance(url, str):
-            raise InvalidData(f"{what}: needs a url (smtp://host:port?from=…)")
+            raise InvalidData(
+                f"{what}: needs a url (smtp://host:port?from=…)",
+                detail_da=f"{what}: mangler en url (smtp://host:port?from=…)",
+            )
         return SmtpNotifier.from_url(url, password=_secret(what, settings, "password", env))
     if kind == "webhook":
         _no_unknown_keys(what, settings, frozenset({"type", "url", "secret", "secret_env", "timeout"}))
         url = settings.get("url")
         if not isinstance(url, str):
-            raise InvalidData(f"{what}: needs a url")
+            raise InvalidData(f"{what}: needs a url", detail_da=f"{what}: mangler en url")
         secret = _secret(what, settings, "secret", env)
         if not secret:
-            raise InvalidData(f"{what}: needs a secret (secret_env names the environment variable)")
+            raise InvalidData(
+                f"{what}: needs a secret (secret_env names the environment variable)",
+                detail_da=f"{what}: mangler en secret (secret_env angiver miljøvariablen)",
+            )
         return WebhookNotifier(url, secret=secret, timeout=_timeout(what, settings, 10.0))
     if kind == "log":
         _no_unknown_keys(what, settings, frozenset({"type", "level"}))
         return LogNotifier(level=str(settings.get("level", "info")))
-    raise InvalidData(f"{what}: unknown type {kind!r} (email, webhook or log)")
+    raise InvalidData(
+        f"{what}: unknown type {kind!r} (email, webhook or log)",
+        detail_da=f"{what}: ukendt type {kind!r} (email, webhook eller log)",
+    )
 
 
 def _build_route(index: int, item: object) -> Route:
@@ -229,12 +265,18 @@ def _build_route(index: int, item: object) -> Route:
     spec = _mapping(what, item)
     _no_unknown_keys(what, spec, _ROUTE_KEYS)
     if not isinstance(spec.get("channel"), str):
-        raise InvalidData(f"{what}: needs a channel")
+        raise InvalidData(f"{what}: needs a channel", detail_da=f"{what}: mangler en channel")
     for key in ("recipient", "team", "workflow", "recipient_role"):
         if spec.get(key) is not None and not isinstance(spec[key], str):
-            raise InvalidData(f"{what}: {key} must be a string, not {spec[key]!r}")
+            raise InvalidData(
+                f"{what}: {key} must be a string, not {spec[key]!r}",
+                detail_da=f"{what}: {key} skal være en tekst, ikke {spec[key]!r}",
+            )
     level = spec.get("level")
     # bool is an int in Python: `level = true` in TOML is a mistake, not level 1.
     if level is not None and (isinstance(level, bool) or not isinstance(level, int)):
-        raise InvalidData(f"{what}: level must be a whole number, not {level!r}")
+        raise InvalidData(
+            f"{what}: level must be a whole number, not {level!r}",
+            detail_da=f"{what}: level skal være et helt tal, ikke {level!r}",
+        )
     return Route(**spec)

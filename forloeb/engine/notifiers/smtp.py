@@ -32,7 +32,10 @@ def _flag(name: str, value: str) -> bool:
         return True
     if lowered in _FALSE:
         return False
-    raise InvalidData(f"{name} must be 1/0, true/false or yes/no, not {value!r}")
+    raise InvalidData(
+        f"{name} must be 1/0, true/false or yes/no, not {value!r}",
+        detail_da=f"{name} skal være 1/0, true/false eller yes/no, ikke {value!r}",
+    )
 
 
 def _text(value: bytes | str) -> str:
@@ -62,11 +65,20 @@ class SmtpNotifier:
         local_hostname: str | None = None,
     ) -> None:
         if starttls and implicit_tls:
-            raise InvalidData("choose either implicit TLS (smtps) or STARTTLS, not both")
+            raise InvalidData(
+                "choose either implicit TLS (smtps) or STARTTLS, not both",
+                detail_da="vælg enten implicit TLS (smtps) eller STARTTLS, ikke begge",
+            )
         if not sender or "@" not in email.utils.parseaddr(sender)[1]:
-            raise InvalidData(f"the sender (from) must be an e-mail address, not {sender!r}")
+            raise InvalidData(
+                f"the sender (from) must be an e-mail address, not {sender!r}",
+                detail_da=f"afsenderen (from) skal være en e-mailadresse, ikke {sender!r}",
+            )
         if timeout <= 0:
-            raise InvalidData(f"timeout must be positive, not {timeout!r}")
+            raise InvalidData(
+                f"timeout must be positive, not {timeout!r}",
+                detail_da=f"timeout skal være positiv, ikke {timeout!r}",
+            )
         self.host = host
         self.port = port if port is not None else (465 if implicit_tls else 25)
         self.sender = sender
@@ -95,17 +107,24 @@ class SmtpNotifier:
         """
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps"):
-            raise InvalidData(f"an SMTP URL starts with smtp:// or smtps://, not {parts.scheme or '?'}://")
+            raise InvalidData(
+                f"an SMTP URL starts with smtp:// or smtps://, not {parts.scheme or '?'}://",
+                detail_da=f"en SMTP-URL skal begynde med smtp:// eller smtps://, ikke {parts.scheme or '?'}://",
+            )
         query = parse_qs(parts.query, keep_blank_values=True)
         unknown = set(query) - _QUERY_KEYS
         if unknown:  # a misspelt "starttls" would otherwise send in clear text
-            raise InvalidData(f"unknown SMTP URL option(s): {', '.join(sorted(unknown))}")
+            raise InvalidData(
+                f"unknown SMTP URL option(s): {', '.join(sorted(unknown))}",
+                detail_da=f"ukendt(e) SMTP-URL-indstilling(er): {', '.join(sorted(unknown))}",
+            )
         options = {key: values[-1] for key, values in query.items()}
         try:
             port = parts.port
             timeout = float(options.get("timeout", "10"))
         except ValueError as error:
-            raise InvalidData(f"bad SMTP URL: {error}") from None
+            # The error is Python's own (urllib.parse, float()), English only.
+            raise InvalidData(f"bad SMTP URL: {error}", detail_da=f"ugyldig SMTP-URL: {error}") from None
         if password is None and parts.password:
             password = unquote(parts.password)
         return cls(

@@ -185,9 +185,15 @@ class WebhookNotifier:
                 detail_da=f"en webhook-URL skal begynde med http:// eller https://, ikke {shown}",
             )
         if not secret:
-            raise InvalidData("a webhook needs a secret to sign with")
+            raise InvalidData(
+                "a webhook needs a secret to sign with",
+                detail_da="en webhook skal have en hemmelig nøgle (secret) at signere med",
+            )
         if timeout <= 0:
-            raise InvalidData(f"timeout must be positive, not {timeout!r}")
+            raise InvalidData(
+                f"timeout must be positive, not {timeout!r}",
+                detail_da=f"timeout skal være positiv, ikke {timeout!r}",
+            )
         self.url = url
         self._secret = _key(secret)
         self.timeout = timeout

@@ -195,7 +195,7 @@ def test_consents_and_handover_export(http: TestClient, eng: Engine, tok: dict[s
         tok["anna"],
         eid,
         "hand_over",
-        {**ROUNDING_OFF, "receiver": "jobcenter", "legal_basis": "samtykke"},
+        {**ROUNDING_OFF, "receiver": "jobcenter", "legal_basis": f"consent:{listed[0]['id']}"},
     )
     package = http.post(
         f"/v1/engagements/{eid}/handover", json={"format": "json"}, headers=bearer(tok["anna"])

@@ -114,7 +114,7 @@ def test_every_routes_real_responses_match_the_document(tmp_path: Any) -> None:
             f"/v1/engagements/{eid}/fire",
             json={
                 "trigger": "hand_over",
-                "data": {**ROUNDING_OFF, "receiver": "jobcenter", "legal_basis": "samtykke"},
+                "data": {**ROUNDING_OFF, "receiver": "jobcenter", "legal_basis": f"consent:{consent_id}"},
             },
             headers=anna,
         )
@@ -159,6 +159,8 @@ def test_every_routes_real_responses_match_the_document(tmp_path: Any) -> None:
     finally:
         engine.close()
 
+    handovers = [x for x in seen if x[1].endswith("/handover")]
+    assert [x[2] for x in handovers] == [200, 200]
     exercised: set[tuple[str, str]] = set()
     statuses: set[int] = set()
     for method, path, status, media, body in seen:

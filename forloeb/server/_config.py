@@ -52,7 +52,10 @@ class ServerConfig:
 
     def __post_init__(self) -> None:
         if self.max_body_bytes < 1024:
-            raise InvalidData("max_body_bytes must be at least 1024")
+            raise InvalidData(
+                "max_body_bytes must be at least 1024",
+                detail_da="den største tilladte anmodning skal være mindst 1024 byte",
+            )
         object.__setattr__(self, "networks", _networks(self.trusted_proxies))
 
     @classmethod

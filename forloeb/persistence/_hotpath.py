@@ -99,6 +99,7 @@ class SqlText:
         )
         self.insert_engagement = self._insert(engagements, skip=("id",)) + " RETURNING id"
         self.insert_tag = self._insert(engagement_tags)
+        self.delete_tags = f"DELETE FROM engagement_tags WHERE engagement_id = {p('_id')}"
         self.insert_event = self._insert(events, skip=("id",))
         self.insert_idempotency = self._insert(idempotency_keys)
         self.insert_access = self._insert(access_log, skip=("id",))

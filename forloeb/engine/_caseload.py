@@ -377,6 +377,17 @@ class Caseload:
             self._kernel, self.taxonomy, engagement_id, actor, attributes, expected_version, idempotency_key
         )
 
+    def reporting_of(
+        self, engagement_id: int, *, actor: Actor, purpose: str | None = None
+    ) -> dict[str, str | None]:
+        """The engagement's reporting attributes (person key, age band, gender, afdeling),
+        if ``actor`` may see it; the read is access-logged."""
+        with self._kernel.read() as tx:
+            row = self._kernel.load(tx, engagement_id)
+        self._kernel.check_visible(actor, row, REPORTING)
+        self._kernel.log_access(actor, REPORTING, engagements=[row], purpose=purpose)
+        return {k: row[k] for k in REPORTING_COLUMNS}
+
     def overview(self, *, actor: Actor, now: datetime | None = None) -> list[dict[str, Any]]:
         """The caseload: per assignee and team, open, overdue, oldest and quietest."""
         return caseload(self._kernel, actor, now)

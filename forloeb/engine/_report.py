@@ -44,7 +44,6 @@ from ._taxonomy import Taxonomy
 from ._types import Actor
 
 MAX_DAYS = 3660  # a report covers at most ten years
-NOT_RECORDED = "-"
 # Event types whose payload the report reads (a transition's only when it ends,
 # leaves a self-help stage or reopens: see _payload_states).
 _PAYLOAD_TYPES = ("started", "reassigned", "areas", "reporting", "fields", "self_help", "activity")
@@ -212,6 +211,7 @@ def visible_teams(kernel: Kernel, actor: Actor, team: str | None) -> frozenset[s
 class _Labels:
     def __init__(self, kernel: Kernel, taxonomy: Taxonomy, lang: str) -> None:
         self.kernel, self.taxonomy, self.lang = kernel, taxonomy, lang
+        self.none = "ikke registreret" if lang == "da" else "not recorded"
         self._defs: dict[str, WorkflowDefinition] = {}
 
     def definition(self, workflow: str) -> WorkflowDefinition | None:
@@ -236,7 +236,7 @@ class _Labels:
 
     def choice(self, workflow: str, kind: str, key: str | None) -> str:
         if key is None or key == "None":
-            return NOT_RECORDED
+            return self.none
         d = self.definition(workflow)
         options: Iterable[Any] = ()
         if d is not None:
@@ -255,7 +255,7 @@ class _Labels:
 
     def term(self, terms: Iterable[Any], key: str | None) -> str:
         if key is None:
-            return NOT_RECORDED
+            return self.none
         found = next((t for t in terms if t.key == key), None)
         return found.label(self.lang) if found else key
 

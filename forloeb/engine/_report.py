@@ -174,10 +174,16 @@ class _WorkingDays:
         if self._first is None:
             self._first = day - timedelta(days=1)
             self._counts = [0]
+        is_working = getattr(self._calendar, "is_working_day", lambda d: d.weekday() < 5)
         offset = (day - self._first).days
         if offset < 0:
-            raise AssertionError("extend backwards")  # pragma: no cover - callers go forward from 2000
-        is_working = getattr(self._calendar, "is_working_day", lambda d: d.weekday() < 5)
+            # An earlier day: count from it up to the old start, and shift what was counted.
+            first = day - timedelta(days=1)
+            prefix = [0]
+            for i in range(1, (self._first - first).days + 1):
+                prefix.append(prefix[-1] + (1 if is_working(first + timedelta(days=i)) else 0))
+            self._counts = prefix[:-1] + [prefix[-1] + n for n in self._counts]
+            self._first, offset = first, 1
         while len(self._counts) <= offset:
             nxt = self._first + timedelta(days=len(self._counts))
             self._counts.append(self._counts[-1] + (1 if is_working(nxt) else 0))

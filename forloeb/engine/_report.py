@@ -29,8 +29,9 @@ nothing. Every run is one access-log entry naming the criteria.
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from statistics import median
@@ -44,9 +45,6 @@ from ._taxonomy import Taxonomy
 from ._types import Actor
 
 MAX_DAYS = 3660  # a report covers at most ten years
-# Event types whose payload the report reads (a transition's only when it ends,
-# leaves a self-help stage or reopens: see _payload_states).
-_PAYLOAD_TYPES = ("started", "reassigned", "areas", "reporting", "fields", "self_help", "activity")
 _SET_KEYS = ("assignee", "supervisor", "team", "tags", "person_key", "age_band", "gender", "afdeling")
 
 
@@ -82,21 +80,22 @@ def _midnight(day: date) -> datetime:
 
 @dataclass
 class _Course:
-    """One engagement replayed up to the cutoff."""
+    """One engagement replayed up to the cutoff (times as the store gives them: they
+    compare with each other and with the period's bounds in the same form)."""
 
     workflow: str
-    started: datetime
+    started: Any
     source: str
     state: str
-    entered: datetime
+    entered: Any
     attrs: dict[str, Any]
-    ended: datetime | None = None
+    ended: Any = None
     outcome: str | None = None
     reached: set[str] = field(default_factory=set)
-    stays: list[tuple[str, datetime, datetime]] = field(default_factory=list)
-    levels: list[tuple[datetime, str]] = field(default_factory=list)
-    activities: list[tuple[datetime, str, tuple[str, ...]]] = field(default_factory=list)
-    onward: list[tuple[datetime, str, str]] = field(default_factory=list)
+    stays: list[tuple[str, Any, Any]] = field(default_factory=list)
+    levels: list[tuple[Any, str]] = field(default_factory=list)
+    activities: list[tuple[Any, str, tuple[str, ...]]] = field(default_factory=list)
+    onward: list[tuple[Any, str, str]] = field(default_factory=list)
     group: dict[str, Any] = field(default_factory=dict)
 
 
@@ -108,62 +107,106 @@ def _partners(value: object) -> tuple[str, ...]:
     return ()
 
 
-def _replay(rows: Iterable[Mapping[str, Any]], finals: set[str]) -> dict[int, _Course]:
+_GROUP_KEYS = ("participants", "volunteers", "partners")
+_SETTING = frozenset({"reassigned", "areas", "reporting"})
+# The event types a report reads (notes, details, consents, exports are left in the database).
+_READ_TYPES = ("started", "transition", "migration", *_SETTING, "fields", "self_help", "activity")
+
+
+_DECODED: dict[str, Any] = {}
+
+
+def _json(value: Any) -> Any:
+    """A value the database took out of a payload: JSON text for lists and objects.
+    The same few texts recur (``[]``, a partner, an area), so they are decoded once;
+    the values are only read, never changed."""
+    if not isinstance(value, str) or value[:1] not in ("[", "{"):
+        return value
+    found = _DECODED.get(value)
+    if found is None:
+        found = json.loads(value)
+        if len(value) <= 200 and len(_DECODED) < 10_000:
+            _DECODED[value] = found
+    return found
+
+
+def _number(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _replay(rows: Iterable[tuple[Any, ...]], finals: set[str]) -> dict[int, _Course]:
+    """The engagements as the events make them (see ``_reporting.report_events`` for the
+    columns). Runs once per event up to the cutoff: plain tuple work, no JSON decoding
+    but for the rare lists and objects."""
     courses: dict[int, _Course] = {}
-    for r in rows:
-        eid, kind, at = r["engagement_id"], r["type"], r["occurred_at"]
-        payload = r["payload"] or {}
-        if kind == "started":
-            data = payload.get("data") or {}
-            courses[eid] = c = _Course(
-                workflow=r["workflow"],
-                started=at,
-                source=str(payload.get("source")),
-                state=r["to_state"],
-                entered=at,
-                attrs={k: payload.get(k) for k in ("assignee", "supervisor", "team", "tags")},
-            )
-            c.reached.add(r["to_state"])
-            c.group = {k: data[k] for k in ("participants", "volunteers", "partners") if k in data}
-            continue
-        found = courses.get(eid)
-        if found is None:  # pragma: no cover - a chain always starts with "started"
-            continue
-        c = found
+    get = courses.get
+    for eid, kind, src, dest, at, workflow, source, a, b, c_, d, e in rows:
         if kind == "transition":
-            src, dest = r["from_state"], r["to_state"]
+            c = get(eid)
+            if c is None:  # pragma: no cover - a chain always starts with "started"
+                continue
             c.stays.append((src, c.entered, at))
-            c.state, c.entered = dest, at
+            c.state = dest
+            c.entered = at
             c.reached.add(dest)
-            data = payload.get("data") or {}
-            if isinstance(data.get("level"), str):
-                c.levels.append((at, data["level"]))
+            if d is not None:
+                c.levels.append((at, str(d)))
             if dest in finals and src not in finals:
-                c.ended, c.outcome = at, payload.get("outcome")
-                if "receiver" in data:
-                    c.onward.append((at, "handover", str(data["receiver"])))
-                if "referred_to" in data:
-                    c.onward.append((at, "referral", str(data["referred_to"])))
+                c.ended, c.outcome = at, a
+                if b is not None:
+                    c.onward.append((at, "handover", str(b)))
+                if c_ is not None:
+                    c.onward.append((at, "referral", str(c_)))
             elif src in finals:
                 c.ended, c.outcome = None, None  # reopened
-        elif kind in ("reassigned", "areas", "reporting"):
-            for k, v in (payload.get("set") or {}).items():
+            continue
+        if kind == "started":
+            # A start's data matters only for a group's fields (participants …).
+            grouped = e is not None and ("participants" in e or "volunteers" in e or "partners" in e)
+            data = _json(e) if grouped else {}
+            tags = _json(c_)
+            courses[eid] = _Course(
+                workflow=workflow,
+                started=at,
+                source=str(source),
+                state=dest,
+                entered=at,
+                attrs={
+                    "assignee": b,
+                    "supervisor": d,
+                    "team": a,
+                    "tags": tags if isinstance(tags, list) else [],
+                },
+                reached={dest},
+                group={k: data[k] for k in _GROUP_KEYS if k in data} if isinstance(data, dict) else {},
+            )
+            continue
+        c = get(eid)
+        if c is None:  # pragma: no cover
+            continue
+        if kind == "activity":
+            c.activities.append((at, str(a), _partners(_json(b))))
+        elif kind == "self_help":
+            c.levels.append((at, str(a)))
+        elif kind in _SETTING:
+            changed = _json(e)
+            for k, v in (changed if isinstance(changed, dict) else {}).items():
                 if k in _SET_KEYS:
                     c.attrs[k] = v
         elif kind == "fields":
-            data = payload.get("data") or {}
-            c.group.update({k: data[k] for k in ("participants", "volunteers", "partners") if k in data})
-        elif kind == "self_help":
-            c.levels.append((at, str(payload.get("level"))))
-        elif kind == "activity":
-            c.activities.append((at, str(payload.get("kind")), _partners(payload.get("with_whom"))))
-        elif r["to_state"] is not None and r["to_state"] != c.state:  # a migration's new stage
-            c.state, c.entered = r["to_state"], at
+            for k, v in (("participants", b), ("volunteers", c_), ("partners", _json(d))):
+                if v is not None:
+                    c.group[k] = v
+        elif dest is not None and dest != c.state:  # a migration's new stage
+            c.state, c.entered = dest, at
     return courses
 
 
 class _WorkingDays:
-    """Working days between two times in O(1) each, from a running count per date."""
+    """Working days between two dates in O(1) each, from a running count per date."""
 
     def __init__(self, calendar: BusinessCalendar) -> None:
         self._calendar = calendar
@@ -189,8 +232,8 @@ class _WorkingDays:
             self._counts.append(self._counts[-1] + (1 if is_working(nxt) else 0))
         return self._counts[offset]
 
-    def between(self, a: datetime, b: datetime) -> int:
-        return self._index(b.astimezone(COPENHAGEN).date()) - self._index(a.astimezone(COPENHAGEN).date())
+    def between(self, a: date, b: date) -> int:
+        return self._index(b) - self._index(a)
 
 
 def _p90(values: list[int]) -> float:
@@ -219,6 +262,7 @@ class _Labels:
         self.kernel, self.taxonomy, self.lang = kernel, taxonomy, lang
         self.none = "ikke registreret" if lang == "da" else "not recorded"
         self._defs: dict[str, WorkflowDefinition] = {}
+        self._memo: dict[tuple[str, str, str | None], str] = {}
 
     def definition(self, workflow: str) -> WorkflowDefinition | None:
         if workflow not in self._defs:
@@ -236,11 +280,25 @@ class _Labels:
         return self._get(d.labels if d else None, workflow)
 
     def stage(self, workflow: str, key: str) -> str:
+        memo = (workflow, "stage", key)
+        found = self._memo.get(memo)
+        if found is None:
+            found = self._memo[memo] = self._stage(workflow, key)
+        return found
+
+    def _stage(self, workflow: str, key: str) -> str:
         d = self.definition(workflow)
         found = next((s for s in d.stages if s.key == key), None) if d else None
         return self._get(found.labels if found else None, key)
 
     def choice(self, workflow: str, kind: str, key: str | None) -> str:
+        memo = (workflow, kind, key)
+        found = self._memo.get(memo)
+        if found is None:
+            found = self._memo[memo] = self._choice(workflow, kind, key)
+        return found
+
+    def _choice(self, workflow: str, kind: str, key: str | None) -> str:
         if key is None or key == "None":
             return self.none
         d = self.definition(workflow)
@@ -298,8 +356,11 @@ def compute(
             group_methods.add(d.name)
     payload_states |= finals
     with kernel.read() as tx:
-        rows = tx.report_events(cutoff, payload_types=_PAYLOAD_TYPES, payload_states=payload_states)
+        rows = tx.report_events(cutoff, types=_READ_TYPES, detail_states=payload_states, since=p0)
         courses = _replay(rows, finals)
+        # The period's bounds in the store's form of a time (compared as they are).
+        p0, p1 = tx.report_time(p0), tx.report_time(p1)
+        as_datetime = tx.report_datetime
     criteria = {
         "from": query.start.isoformat(),
         "to": query.end.isoformat(),
@@ -326,8 +387,18 @@ def compute(
     chosen = [c for c in courses.values() if keep(c)]
     labels = _Labels(kernel, taxonomy, lang)
 
-    def period(t: datetime) -> bool:
-        return p0 <= t < p1
+    def period(t: Any) -> bool:
+        return bool(p0 <= t < p1)
+
+    local_days: dict[Any, date] = {}
+
+    def local_day(t: Any) -> date:
+        # Copenhagen is a whole number of hours from UTC: the stored hour decides the date.
+        k = t[:13] if isinstance(t, str) else t
+        day = local_days.get(k)
+        if day is None:
+            day = local_days[k] = as_datetime(t).astimezone(COPENHAGEN).date()
+        return day
 
     served = [c for c in chosen if c.started < p1 and (c.ended is None or c.ended >= p0)]
     sections: list[dict[str, Any]] = []
@@ -429,11 +500,11 @@ def compute(
         ["Grupper" if lang == "da" else "Groups", len(groups)],
         [
             "Deltagere" if lang == "da" else "Participants",
-            sum(int(g.group.get("participants") or 0) for g in groups),
+            sum(_number(g.group.get("participants")) for g in groups),
         ],
         [
             "Frivillige" if lang == "da" else "Volunteers",
-            sum(int(g.group.get("volunteers") or 0) for g in groups),
+            sum(_number(g.group.get("volunteers")) for g in groups),
         ],
     ]
     sections.append(sec)
@@ -456,7 +527,7 @@ def compute(
     for c in chosen:
         for stage, a, b in c.stays:
             if period(b) and stage not in finals:
-                stays[(c.workflow, stage)].append(days.between(a, b))
+                stays[(c.workflow, stage)].append(days.between(local_day(a), local_day(b)))
     sec = _section(
         "stage_times",
         "Tid i hvert trin (arbejdsdage)",

@@ -203,3 +203,8 @@ class SqlText:
             if v is not None:
                 out[k] = self._in[k](v)
         return out
+
+
+# The time format of SQLite's columns, for reads that compare times as stored (_reporting).
+sqlite_time = _sqlite_time
+sqlite_time_in = _sqlite_time_in

@@ -176,10 +176,24 @@ class ReadTransaction(ABC):
     # -- caseload, intake and reports (implemented in _reporting.py) --
 
     def report_events(
-        self, until: datetime, *, payload_types: Collection[str], payload_states: Collection[str]
-    ) -> Iterator[Row]:
-        """Events before ``until`` by engagement then seq (payloads only where asked)."""
+        self,
+        until: datetime,
+        *,
+        types: Collection[str],
+        detail_states: Collection[str],
+        since: datetime | None = None,
+    ) -> Iterator[tuple[Any, ...]]:
+        """Events before ``until`` by engagement then seq, as tuples (see _reporting)."""
         raise NotImplementedError
+
+    def report_time(self, value: datetime) -> Any:
+        """``value`` in the form ``report_events`` gives times."""
+        raise NotImplementedError
+
+    def report_datetime(self, value: Any) -> datetime:
+        """A time of ``report_events`` as an aware datetime."""
+        raise NotImplementedError
+
 
     def open_load(self, now: datetime, visibility: Visibility) -> list[Row]:
         """Open engagements per (assignee, team): open, overdue, oldest, quietest."""

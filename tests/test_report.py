@@ -513,3 +513,41 @@ def test_cli_intake_take_reassign_areas_reporting_caseload(cli_db: str) -> None:
     load = _cli(cli_db, "leder", "caseload")
     assert "Over frist" in load.output and "bo" in load.output
     assert "uddannelse_livschancer" in _cli(cli_db, "anna", "areas", "list").output
+
+
+def test_help_loads_no_plotting_library() -> None:
+    """matplotlib is the [reports] extra: `forloeb --help` and `forloeb report --help`
+    never import it (only --format html does)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import json, sys\n"
+        "from forloeb.cli import main\n"
+        "for args in (['--help'], ['report', '--help'], ['caseload', '--help'], ['intake', '--help']):\n"
+        "    sys.argv = ['forloeb', *args]\n"
+        "    try:\n"
+        "        main()\n"
+        "    except SystemExit as exit:\n"
+        "        assert exit.code in (0, None), (args, exit.code)\n"
+        "print(json.dumps(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--from DATE" in done.stdout
+    modules = set(json.loads(done.stderr.strip().splitlines()[-1]))
+    assert "forloeb.cli._report" in modules  # the help was the report's own
+    heavy = {
+        m for m in modules if m.split(".")[0] in ("matplotlib", "numpy", "PIL", "selenium", "sqlalchemy")
+    }
+    assert heavy == set()

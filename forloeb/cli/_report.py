@@ -15,6 +15,7 @@ import io
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -24,6 +25,7 @@ from ._output import out_options, output
 from ._render import csv_cell, echo, echo_json, table, to_json
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
+_COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 
 
 def _day(value: datetime | None) -> date | None:
@@ -39,7 +41,8 @@ def _cell(value: Any) -> str:
 def as_table(report: dict[str, Any], lang: str) -> str:
     """The report as text tables, one per section."""
     head = "Rapport" if lang == "da" else "Report"
-    lines = [f"{head} {report['period']['from']} – {report['period']['to']} ({report['as_of']})"]
+    as_of = datetime.fromisoformat(report["as_of"]).astimezone(_COPENHAGEN).strftime("%Y-%m-%d %H:%M")
+    lines = [f"{head} {report['period']['from']} – {report['period']['to']} ({as_of})"]
     for sec in report["sections"]:
         lines += ["", sec["title"]]
         rows = [[_cell(c) for c in row] for row in sec["rows"]]

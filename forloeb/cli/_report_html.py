@@ -23,6 +23,7 @@ _COLOR = "#2b6a8f"
 
 def _svg(labels: list[str], values: list[float], title: str) -> str:
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     height = 0.9 + 0.32 * len(labels)
     fig = Figure(figsize=(7.5, height), dpi=96)
@@ -31,6 +32,7 @@ def _svg(labels: list[str], values: list[float], title: str) -> str:
     ax.barh(positions, values, color=_COLOR)
     ax.set_yticks(positions, labels=labels, fontsize=8)
     ax.tick_params(axis="x", labelsize=8)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # counts, not fractions
     for pos, value in zip(positions, values, strict=True):
         ax.text(value, pos, f" {value:g}", va="center", fontsize=8)
     ax.set_title(title, fontsize=10, loc="left")
@@ -49,6 +51,14 @@ def _chart(sec: dict[str, Any]) -> str:
     labels = [" · ".join(str(c) for c in row[:-1]) for row in sec["rows"]]
     values = [float(row[-1]) for row in sec["rows"]]
     return _svg(labels, values, sec["title"])
+
+
+def _local(iso: str) -> str:
+    """A time of the report as Danish wall-clock time (minutes)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromisoformat(iso).astimezone(ZoneInfo("Europe/Copenhagen")).strftime("%Y-%m-%d %H:%M")
 
 
 def _cell(value: Any) -> str:
@@ -85,10 +95,10 @@ def render(report: dict[str, Any], lang: str = "da") -> str:
         f"<h1>{esc(title)}</h1>",
         '<p class="meta">'
         + (
-            f"Opgjort pr. {esc(report['as_of'])} ud fra hændelsesloggen. Filtre: {esc(filters)}. "
+            f"Opgjort pr. {esc(_local(report['as_of']))} ud fra hændelsesloggen. Filtre: {esc(filters)}. "
             f"Omfang: {esc(scope_text)}. Forløb i perioden: {int(report['served'])}."
             if da
-            else f"As of {esc(report['as_of'])}, from the event log. Filters: {esc(filters)}. "
+            else f"As of {esc(_local(report['as_of']))}, from the event log. Filters: {esc(filters)}. "
             f"Scope: {esc(scope_text)}. Engagements in the period: {int(report['served'])}."
         )
         + "</p>",

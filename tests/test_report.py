@@ -551,3 +551,17 @@ def test_help_loads_no_plotting_library() -> None:
         m for m in modules if m.split(".")[0] in ("matplotlib", "numpy", "PIL", "selenium", "sqlalchemy")
     }
     assert heavy == set()
+
+
+def test_an_admin_sees_no_caseload_intake_or_report(eng: Engine) -> None:
+    admin = Actor("tester", ["admin"])
+    _start(eng, "individual_course", "sag-adm")
+    for call in (
+        lambda: eng.caseload.intake(actor=admin),
+        lambda: eng.caseload.overview(actor=admin),
+        lambda: eng.caseload.report(actor=admin, start=date(2026, 1, 1), end=date(2026, 12, 31)),
+    ):
+        with pytest.raises(PermissionDenied):
+            call()
+    refusals = [e for e in eng.audit.access(REVISOR, actor="tester") if e.action == "refused"]
+    assert len(refusals) == 3

@@ -37,7 +37,7 @@ from ._checks import check_note, check_text
 from ._errors import InvalidData, PermissionDenied
 from ._kernel import Kernel, check_version, fingerprint, snapshot
 from ._report import ReportQuery, compute
-from ._roles import STAFF, SUPERVISOR, WORKER
+from ._roles import AUDITOR, STAFF, SUPERVISOR, WORKER
 from ._taxonomy import Taxonomy
 from ._types import Actor, Engagement, Event
 
@@ -48,6 +48,8 @@ REPORTING = "reporting"
 ASSIGNMENT = ("assignee", "supervisor", "team")
 REPORTING_COLUMNS = ("person_key", "age_band", "gender", "afdeling")
 NEW_PERSON = "new"
+# Who may look at the intake and the caseload (what each sees is the visibility rule's).
+_READERS = STAFF | {AUDITOR}
 _UNSET: Any = object()
 
 
@@ -251,9 +253,8 @@ def record_reporting(
 
 def intake(kernel: Kernel, actor: Actor, team: str | None, limit: int | None) -> list[Engagement]:
     """:meth:`Caseload.intake`: one access-log entry naming what it showed."""
+    kernel.role_for(actor, _READERS, "intake")  # a refusal is logged
     acting = kernel.resolve(actor)
-    if not (STAFF | {"auditor"}) & acting.roles:
-        raise PermissionDenied(acting.id, acting.roles, "intake", tuple(sorted(STAFF)))
     with kernel.read() as tx:
         rows = tx.unassigned(visibility(acting), team, limit)
     kernel.log_access(acting, "intake", engagements=rows, criteria={"team": team}, page=True)
@@ -263,9 +264,8 @@ def intake(kernel: Kernel, actor: Actor, team: str | None, limit: int | None) ->
 def caseload(kernel: Kernel, actor: Actor, now: datetime | None = None) -> list[dict[str, Any]]:
     """:meth:`Caseload.overview`: per (assignee, team) the open engagements visible to
     ``actor``, overdue ones, the oldest start and the longest time since an event."""
+    kernel.role_for(actor, _READERS, "caseload")  # a refusal is logged
     acting = kernel.resolve(actor)
-    if not (STAFF | {"auditor"}) & acting.roles:
-        raise PermissionDenied(acting.id, acting.roles, "caseload", tuple(sorted(STAFF)))
     at = now or kernel.clock()
     with kernel.read() as tx:
         rows = tx.open_load(at, visibility(acting))

@@ -151,7 +151,8 @@ class WorkingDays:
         self._first: date | None = None
         self._counts: list[int] = []
 
-    def _index(self, day: date) -> int:
+    def index(self, day: date) -> int:
+        """Working days from a fixed day before the first asked for up to ``day``."""
         if self._first is None:
             self._first = day - timedelta(days=1)
             self._counts = [0]
@@ -171,7 +172,7 @@ class WorkingDays:
         return self._counts[offset]
 
     def between(self, a: date, b: date) -> int:
-        return self._index(b) - self._index(a)
+        return self.index(b) - self.index(a)
 
 
 __all__ = ["READ_TYPES", "SET_KEYS", "Course", "WorkingDays", "number", "partner_keys", "replay"]

@@ -565,3 +565,20 @@ def test_an_admin_sees_no_caseload_intake_or_report(eng: Engine) -> None:
             call()
     refusals = [e for e in eng.audit.access(REVISOR, actor="tester") if e.action == "refused"]
     assert len(refusals) == 3
+
+
+def test_bench_report_runs_and_reports_the_floor(tmp_path: Path) -> None:
+    """bench/bench_report.py still runs (tiny sizes; figures are not asserted)."""
+    import json
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, str(root / "bench" / "bench_report.py"), "--sizes", "300,100", "--repeat", "1",
+         "--cache", str(tmp_path)],
+        capture_output=True, text=True, check=True, cwd=root,
+    ).stdout  # fmt: skip
+    rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert {r["measure"] for r in rows} == {"floor", "report", "table", "csv", "json", "html", "caseload"}
+    assert {r["engagements"] for r in rows} == {300, 100}

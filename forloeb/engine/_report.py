@@ -111,7 +111,7 @@ def visible_teams(kernel: Kernel, actor: Actor, team: str | None) -> frozenset[s
         raise PermissionDenied(acting.id, acting.roles, "report", (SUPERVISOR, AUDITOR, WORKER))
     if team is not None and team not in acting.teams:
         kernel.refused(acting, "report", reason="visibility")
-        raise PermissionDenied(acting.id, acting.roles, f"report (team {team})", (SUPERVISOR, AUDITOR))
+        raise PermissionDenied(acting.id, acting.roles, "report", (SUPERVISOR, AUDITOR, f"team {team}"))
     return acting.teams
 
 

@@ -195,6 +195,13 @@ def compute(
     kernel: Kernel, taxonomy: Taxonomy, actor: Actor, query: ReportQuery, lang: str = "da"
 ) -> dict[str, Any]:
     """:meth:`Caseload.report`: the figures, as sections of rows (see the module's doc)."""
+    with _no_collection():
+        return _compute(kernel, taxonomy, actor, query, lang)
+
+
+def _compute(
+    kernel: Kernel, taxonomy: Taxonomy, actor: Actor, query: ReportQuery, lang: str
+) -> dict[str, Any]:
     query.check(taxonomy)
     teams = visible_teams(kernel, actor, query.team)
     p0, p1 = _midnight(query.start), _midnight(query.end + timedelta(days=1))
@@ -214,7 +221,7 @@ def compute(
         if any(q.key == "participants" for q in d.fields):
             group_methods.add(d.name)
     payload_states |= finals
-    with kernel.read() as tx, _no_collection():
+    with kernel.read() as tx:
         rows = tx.report_events(cutoff, types=READ_TYPES, detail_states=payload_states, since=p0)
         courses = replay(rows, finals)
         # The period's bounds in the store's form of a time (compared as they are).
@@ -275,22 +282,21 @@ def compute(
         "bar",
     )
     # 2. Active engagements by stage at the cutoff.
-    active: Counter[tuple[str, ...]] = Counter(
-        (labels.method(c.workflow), labels.stage(c.workflow, c.state))
-        for c in chosen
-        if c.state not in finals
+    active: Counter[tuple[str, str]] = Counter((c.workflow, c.state) for c in chosen if c.state not in finals)
+    sec = _section(
+        "active_by_stage",
+        "Aktive forløb efter trin (ved periodens udgang)",
+        "Active engagements by stage (at the end of the period)",
+        [method_col, ("Trin", "Stage"), ("Antal", "Count")],
+        lang,
     )
-    counted(
-        _section(
-            "active_by_stage",
-            "Aktive forløb efter trin (ved periodens udgang)",
-            "Active engagements by stage (at the end of the period)",
-            [method_col, ("Trin", "Stage"), ("Antal", "Count")],
-            lang,
-        ),
-        active,
-        "bar",
-    )
+    # In the method's own order of stages, as the funnel.
+    sec["rows"] = [
+        [labels.method(w), labels.stage(w, st), n]
+        for (w, st), n in sorted(active.items(), key=lambda kv: (kv[0][0], _order(labels, *kv[0])))
+    ]
+    sec["total"], sec["chart"] = sum(active.values()), "bar"
+    sections.append(sec)
     # 3. Ended engagements by outcome.
     ended: Counter[tuple[str, ...]] = Counter(
         (labels.method(c.workflow), labels.choice(c.workflow, "outcome", c.outcome))

@@ -110,7 +110,7 @@ def reassign(
     if wanted.get("supervisor") is not None:
         _staff_with(kernel, str(wanted["supervisor"]), SUPERVISOR, "leder")
     if wanted.get("team") is not None:
-        taxonomy.check_team(check_text("team", wanted["team"], limit=200))
+        wanted["team"] = taxonomy.check_team(check_text("team", wanted["team"], limit=200))
     action = "take" if take else REASSIGNED
     digest = fingerprint(action, actor, engagement_id, wanted, reason) if idempotency_key else ""
 
@@ -128,8 +128,10 @@ def reassign(
                     detail_da=f"forløb {engagement_id} er ikke i indbakken (tildelt {row['assignee']})",
                 )
             if WORKER not in acting.roles:
+                kernel.refused(acting, action, engagement=row, reason="role", required=(WORKER,))
                 raise PermissionDenied(acting.id, acting.roles, action, (WORKER,))
             if wanted.get("team") is not None and wanted["team"] not in acting.teams and role != SUPERVISOR:
+                kernel.refused(acting, action, engagement=row, reason="visibility")
                 raise PermissionDenied(acting.id, acting.roles, action, (f"team {wanted['team']}",))
             via = "intake"
         elif role == SUPERVISOR:

@@ -172,7 +172,6 @@ class ReadTransaction(ABC):
     def count_finished_outbox(self, before: datetime) -> int:
         """Finished (delivered or dead) messages created before ``before``."""
 
-
     # -- caseload, intake and reports (implemented in _reporting.py) --
 
     def report_events(
@@ -193,7 +192,6 @@ class ReadTransaction(ABC):
     def report_datetime(self, value: Any) -> datetime:
         """A time of ``report_events`` as an aware datetime."""
         raise NotImplementedError
-
 
     def open_load(self, now: datetime, visibility: Visibility) -> list[Row]:
         """Open engagements per (assignee, team): open, overdue, oldest, quietest."""

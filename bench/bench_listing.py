@@ -96,6 +96,8 @@ def _engagement(i: int) -> dict[str, Any]:
         "reminder_epoch": None,
         "next_reminder_at": due,
         "outcome": None,
+        # Issue 13's reporting attributes: none recorded.
+        **dict.fromkeys(("person_key", "age_band", "gender", "afdeling")),
     }
 
 

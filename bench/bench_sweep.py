@@ -70,6 +70,8 @@ def build(path: Path, total: int, due: int) -> None:
             # No reminder raised yet: level 1 is due at the stage's due time.
             "next_reminder_at": due_at,
             "outcome": None,
+            # Issue 13's reporting attributes: none recorded.
+            **dict.fromkeys(("person_key", "age_band", "gender", "afdeling")),
         }
         return tuple(values[c] for c in cols)
 

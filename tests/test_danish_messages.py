@@ -95,7 +95,7 @@ def _assert_danish(err: InvalidData, danish: str, english: str, *foreign: str) -
 def test_config_unknown_section_is_danish() -> None:
     err = _refusal(settings_from_mapping, {"bogus": {}})
     _assert_danish(
-        err, "ukendt(e) afsnit: bogus; kendte: address_book, calendar,", "unknown section(s): bogus"
+        err, "ukendt(e) afsnit: bogus; kendte: address_book, ", "unknown section(s): bogus"
     )
 
 

@@ -163,3 +163,19 @@ def test_h4_cli_verify_names_the_row_in_danish(tmp_path: Any) -> None:
     result = runner.invoke(cli, ["--lang", "da", "audit", "verify", "--as", "revisor"], env=env)
     assert result.exit_code != 0
     assert f"forløb {eid}: række: forløbets række er ændret uden om forloeb: trin 'closed'" in result.output
+
+
+@pytest.mark.parametrize(
+    ("column", "value"), [("team", "Andet team"), ("assignee", "medarbejder02"), ("age_band", "18-24")]
+)
+def test_h4_reassignment_and_reporting_are_replayed_too(
+    keyed: Engine, worker: Actor, supervisor: Actor, auditor: Actor, column: str, value: str
+) -> None:
+    """Issue 13's events (reassignment, reporting attributes) set row columns; verify
+    replays them, so a row edited after them is caught like any other."""
+    e = drive(keyed, worker, "shared_path")
+    keyed.caseload.reassign(e.id, actor=supervisor, assignee="medarbejder03", reason="ferie")
+    assert keyed.audit.verify(auditor).ok
+    _edit(keyed, e.id, **{column: value})
+    (b,) = keyed.audit.verify(auditor).breaks
+    assert b.kind == "row" and b.engagement_id == e.id

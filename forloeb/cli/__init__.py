@@ -76,6 +76,14 @@ COMMANDS: Final[Mapping[str, str]] = {
     # erasure and retention
     "erase": "_retention:erase",
     "retention": "_retention:retention",
+    # caseload and reports (issue 13)
+    "reassign": "_caseload:reassign",
+    "take": "_caseload:take",
+    "intake": "_caseload:intake",
+    "areas": "_caseload:areas",
+    "reporting": "_caseload:reporting",
+    "caseload": "_report:caseload",
+    "report": "_report:report",
     # example data
     "demo": "_demo:demo",
     # the HTTP API and its tokens

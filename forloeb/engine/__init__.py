@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         BusinessCalendar,
         WorkingDayCalendar,
     )
+    from ._caseload import Caseload
     from ._chain import GENESIS, canonical_bytes, event_hash
     from ._checks import DEFAULT_PAGE, MAX_PAYLOAD_BYTES
     from ._config import CONFIG_ENV, Settings, load_settings, settings_from_mapping
@@ -96,6 +97,7 @@ if TYPE_CHECKING:
     from ._reminders import SYSTEM_ACTOR
     from ._roles import AUDITOR, RETURN_TO_CLOSED, RETURN_TO_PAUSED, ROLES, STAFF, SUPERVISOR, WORKER
     from ._staff import Staff
+    from ._taxonomy import Taxonomy, Term
     from ._tokens import ApiToken, AuthenticationFailed, IssuedToken, Tokens
     from ._types import Actor, Engagement, Event, Reminder, TriggerOption
     from .notifiers import (
@@ -119,7 +121,9 @@ _MODULES: dict[str, str] = {
     "._calendar": "CLOSING_DAYS COPENHAGEN DEFAULT_CLOSING_DAYS BusinessCalendar WorkingDayCalendar",
     "._chain": "GENESIS canonical_bytes event_hash",
     "._checks": "DEFAULT_PAGE MAX_PAYLOAD_BYTES",
+    "._caseload": "Caseload",
     "._config": "CONFIG_ENV Settings load_settings settings_from_mapping",
+    "._taxonomy": "Taxonomy Term",
     "._consent": "DEFAULT_RECEIVERS SECTIONS Consent consent_guard is_consent_basis",
     "._definition": (
         "ESCALATE_TO_SUPERVISOR QUESTION_KINDS ActivityKind Choice Deadline Escalation Guard "
@@ -192,6 +196,7 @@ __all__ = [
     "AuditRecord",
     "AuthenticationFailed",
     "BusinessCalendar",
+    "Caseload",
     "ChainBreak",
     "Choice",
     "ConcurrencyError",
@@ -249,6 +254,8 @@ __all__ = [
     "Stage",
     "StageKind",
     "StorageFull",
+    "Taxonomy",
+    "Term",
     "Tokens",
     "Transition",
     "TransitionNotAllowed",

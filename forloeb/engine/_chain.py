@@ -71,6 +71,11 @@ ROW_FIELDS = (
     "tags",
     "data",
     "outcome",
+    # The reporting attributes (issue 13): set by "reporting" events.
+    "person_key",
+    "age_band",
+    "gender",
+    "afdeling",
 )
 ROW_HASH = "row_hash"
 

@@ -21,11 +21,13 @@ from ._calendar import DEFAULT_CLOSING_DAYS, WorkingDayCalendar
 from ._checks import check_interval, parse_digest_time
 from ._definition import Deadline, Escalation
 from ._errors import InvalidData
+from ._taxonomy import Taxonomy, taxonomy_from_config
 from .notifiers import Route, Router
 
 CONFIG_ENV: Final = "FORLOEB_CONFIG"
 _TOP: Final = frozenset(
     {"notifiers", "routes", "address_book", "deadlines", "team_leads", "scheduler", "calendar", "workflows"}
+    | {"areas", "teams", "reporting"}  # issue 13: what reports count by (_taxonomy)
 )
 _CALENDAR: Final = frozenset({"closing_days", "extra_closed"})
 _WORKFLOWS: Final = frozenset({"folder"})
@@ -54,6 +56,9 @@ class Settings:
     # ``[workflows] folder``: the secretariat's own definition files (relative
     # to the configuration file), loaded beside the shipped ones.
     workflows_folder: str | None = None
+    # ``[[areas]]``, ``[[teams]]``, ``[reporting]``: effort areas per plan period, the
+    # organisation's teams and the reporting lists (None: the shipped defaults).
+    taxonomy: Taxonomy | None = None
 
     def engine_options(self) -> dict[str, Any]:
         """Keyword arguments for :meth:`Engine.open`."""
@@ -141,6 +146,11 @@ def settings_from_mapping(
         digest_at=digest_at,
         calendar=_calendar(data["calendar"]) if "calendar" in data else None,
         workflows_folder=_workflows_folder(data.get("workflows"), path),
+        taxonomy=(
+            taxonomy_from_config(data.get("areas"), data.get("teams"), data.get("reporting"))
+            if {"areas", "teams", "reporting"} & data.keys()
+            else None
+        ),
     )
 
 

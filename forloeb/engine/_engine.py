@@ -21,6 +21,7 @@ from ..persistence import Store
 from . import _commands, _consent, _dispatch, _erasure, _handover, _progress, _queries, _reminders
 from ._audit import Audit
 from ._calendar import BusinessCalendar, WorkingDayCalendar
+from ._caseload import Caseload
 from ._checks import DEFAULT_PAGE, positive_int
 from ._config import default_router
 from ._definition import Label, WorkflowDefinition
@@ -83,6 +84,7 @@ class Engine:
         # (self-help, a group's fields): objects of their own, as ``audit`` is.
         self.methods = Methods(self._kernel)
         self.progress = _progress.Progress(self._kernel)
+        self.caseload = Caseload(self._kernel)  # reassignment, intake, areas, reports (issue 13)
         self._staff = Staff(self._kernel)
         self.tokens = Tokens(self._kernel)  # the HTTP API's bearer tokens (admins manage them)
         if deadlines:

@@ -35,7 +35,19 @@ Kinds = Callable[[str, int], Mapping[str, str] | None]
 
 # The columns an event may set after the start (reassignment, effort areas …):
 # an event's payload ``{"set": {column: value}}`` wrote exactly these values.
-SETTABLE = ("subject", "source", "assignee", "supervisor", "team", "tags")
+SETTABLE = (
+    "subject",
+    "source",
+    "assignee",
+    "supervisor",
+    "team",
+    "tags",
+    # The reporting attributes (issue 13): none at the start.
+    "person_key",
+    "age_band",
+    "gender",
+    "afdeling",
+)
 
 # Column names in the Danish line.
 _COLUMN_DA = {
@@ -52,6 +64,10 @@ _COLUMN_DA = {
     "team": "team",
     "tags": "indsatsområder",
     "consents": "samtykker",
+    "person_key": "personnøgle",
+    "age_band": "aldersgruppe",
+    "gender": "køn",
+    "afdeling": "afdeling",
 }
 
 _BATCH = 500

@@ -99,6 +99,7 @@ class SqlText:
         )
         self.insert_engagement = self._insert(engagements, skip=("id",)) + " RETURNING id"
         self.insert_tag = self._insert(engagement_tags)
+        self.delete_tags = f"DELETE FROM engagement_tags WHERE engagement_id = {p('_id')}"
         self.insert_event = self._insert(events, skip=("id",))
         self.insert_idempotency = self._insert(idempotency_keys)
         self.insert_access = self._insert(access_log, skip=("id",))
@@ -202,3 +203,8 @@ class SqlText:
             if v is not None:
                 out[k] = self._in[k](v)
         return out
+
+
+# The time format of SQLite's columns, for reads that compare times as stored (_reporting).
+sqlite_time = _sqlite_time
+sqlite_time_in = _sqlite_time_in

@@ -28,7 +28,7 @@ from ._types import JSONData, UTCDateTime
 # The newest migration revision these tables describe; the engine refuses an
 # older database. A test checks it equals Alembic's head, so adding a
 # migration without bumping it fails.
-SCHEMA_HEAD = "0011"
+SCHEMA_HEAD = "0012"
 
 # A finished outbox message: delivered, or given up on (dead). The predicate
 # of the partial index the outbox purge reads, and the purge's condition
@@ -94,7 +94,17 @@ engagements = Table(
     # (goal_reached, referred_on, broken_off …): set by the move that ends it,
     # cleared by a reopen; NULL while running and for methods without results.
     Column("outcome", String(64)),
+    # Reporting attributes (issue 13), optional and minimised: a pseudonymous
+    # person key (random, never a CPR number; one resident's engagements share
+    # it, so they count once), an age band, a gender and a boligafdeling from
+    # the configured lists. Written only by a "reporting" event's "set".
+    Column("person_key", String(32)),
+    Column("age_band", String(16)),
+    Column("gender", String(16)),
+    Column("afdeling", String(64)),
     Index(None, "workflow", "state"),
+    # Linking an engagement to a person key looks the key up.
+    Index(None, "person_key"),
     # Results per method ("how many were referred on?") are a GROUP BY on this index.
     Index(None, "workflow", "outcome"),
     Index(None, "assignee"),

@@ -14,6 +14,7 @@ from ._hotpath import SqlText
 from ._outbox import OutboxReads, OutboxWrites
 from ._query import where_equal
 from ._register import RegisterReads, RegisterWrites
+from ._reporting import ReportReads
 from ._tables import engagement_tags, engagements, events, reminders
 from ._tokens import TokenReads, TokenWrites
 from .base import EngagementFilter, ReadTransaction, ReminderFilter, Row, WriteTransaction
@@ -24,7 +25,11 @@ _EVENTS_OF = select(events).where(events.c.engagement_id == bindparam("_id")).or
 _GET_REMINDER = select(reminders).where(reminders.c.id == bindparam("_id"))
 
 
-class SqlReadTransaction(OutboxReads, RegisterReads, TokenReads, ReadTransaction):
+# The engagement row's reporting columns (issue 13), NULL until a "reporting" event.
+_NOT_REPORTED: dict[str, Any] = dict.fromkeys(("person_key", "age_band", "gender", "afdeling"))
+
+
+class SqlReadTransaction(ReportReads, OutboxReads, RegisterReads, TokenReads, ReadTransaction):
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
@@ -139,7 +144,9 @@ class SqlWriteTransaction(OutboxWrites, RegisterWrites, TokenWrites, WriteTransa
         return self._sql.decode(self._sql.idempotency_columns, row) if row is not None else None
 
     def insert_engagement(self, values: Mapping[str, Any]) -> int:
-        self._cur.execute(self._sql.insert_engagement, self._sql.encode(values))
+        # The reporting attributes are set by their own event, never at insert.
+        params = {**_NOT_REPORTED, **self._sql.encode(values)}
+        self._cur.execute(self._sql.insert_engagement, params)
         return int(self._cur.fetchone()[0])
 
     def update_engagement(self, engagement_id: int, expected_version: int, values: Mapping[str, Any]) -> bool:
@@ -152,6 +159,10 @@ class SqlWriteTransaction(OutboxWrites, RegisterWrites, TokenWrites, WriteTransa
     def insert_tags(self, engagement_id: int, tags: Sequence[str]) -> None:
         for tag in tags:
             self._cur.execute(self._sql.insert_tag, {"engagement_id": engagement_id, "tag": tag})
+
+    def replace_tags(self, engagement_id: int, tags: Sequence[str]) -> None:
+        self._cur.execute(self._sql.delete_tags, {"_id": engagement_id})
+        self.insert_tags(engagement_id, tags)
 
     def insert_event(self, values: Mapping[str, Any]) -> None:
         self._cur.execute(self._sql.insert_event, self._sql.encode(values))

@@ -8,7 +8,7 @@ it for SQLite and PostgreSQL with SQLAlchemy Core.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -186,6 +186,39 @@ class ReadTransaction(ABC):
     def count_finished_outbox(self, before: datetime) -> int:
         """Finished (delivered or dead) messages created before ``before``."""
 
+    # -- caseload, intake and reports (implemented in _reporting.py) --
+
+    def report_events(
+        self,
+        until: datetime,
+        *,
+        types: Collection[str],
+        detail_states: Collection[str],
+        since: datetime | None = None,
+    ) -> Iterator[tuple[Any, ...]]:
+        """Events before ``until`` by engagement then seq, as tuples (see _reporting)."""
+        raise NotImplementedError
+
+    def report_time(self, value: datetime) -> Any:
+        """``value`` in the form ``report_events`` gives times."""
+        raise NotImplementedError
+
+    def report_datetime(self, value: Any) -> datetime:
+        """A time of ``report_events`` as an aware datetime."""
+        raise NotImplementedError
+
+    def open_load(self, now: datetime, visibility: Visibility) -> list[Row]:
+        """Open engagements per (assignee, team): open, overdue, oldest, quietest."""
+        raise NotImplementedError
+
+    def unassigned(self, visibility: Visibility, team: str | None, limit: int | None) -> list[Row]:
+        """The intake: open engagements without an assignee, oldest first."""
+        raise NotImplementedError
+
+    def person_key_used(self, key: str) -> bool:
+        """Whether an engagement carries the person key."""
+        raise NotImplementedError
+
 
 class WriteTransaction(ABC):
     """One write transaction; all or nothing. Holds the engagement's write lock
@@ -207,6 +240,10 @@ class WriteTransaction(ABC):
 
     @abstractmethod
     def insert_tags(self, engagement_id: int, tags: Sequence[str]) -> None: ...
+
+    def replace_tags(self, engagement_id: int, tags: Sequence[str]) -> None:
+        """Replace the engagement's rows in the tag table with ``tags``."""
+        raise NotImplementedError
 
     @abstractmethod
     def insert_event(self, values: Mapping[str, Any]) -> None: ...

@@ -5,8 +5,8 @@ once, when the token is created; the table keeps only its SHA-256 digest
 (``secret_hash``) and the token's public prefix (``id``), by which it is
 found, listed and revoked.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-30
 """
 
@@ -17,8 +17,8 @@ from alembic import op
 
 from forloeb.persistence._types import UTCDateTime
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from helpers import READER, drive, start
-from sqlalchemy import delete, func, select
+from sqlalchemy import create_engine, delete, func, select, text
 
 from forloeb import Actor, AuditKeyError, Engine
 from forloeb.cli import cli
@@ -172,3 +174,36 @@ def test_h5_a_keyed_database_refuses_an_unsigned_checkpoint(
         assert not report.ok
         (brk,) = report.breaks
         assert brk.kind == "signature" and "unsigned" in brk.detail and "nøglet" in brk.message("da")
+
+
+@pytest.mark.postgresql
+def test_m7_two_first_writers_with_different_keys_cannot_both_write(pg_url: str, worker: Actor) -> None:
+    """The first write records the keying; a second process racing it with another key
+    waits for the first's record (its insert conflicts) and is refused, not let through."""
+    with Engine.open(pg_url, migrate=True, audit_key=KEY) as eng:
+        assert isinstance(eng.store, SqlStore)
+        with eng.store.sa_engine.begin() as conn:
+            conn.execute(delete(settings))
+    results: dict[str, object] = {}
+    holder = create_engine(pg_url)
+    with holder.connect() as lock_conn:
+        # Hold the settings insert of whoever comes first: both race into it.
+        lock_conn.execute(text("LOCK TABLE settings IN SHARE ROW EXCLUSIVE MODE"))
+
+        def write(name: str, key: str | None) -> None:
+            try:
+                with Engine.open(pg_url, audit_key=key) as eng:
+                    start(eng, worker, subject=f"sag-{name}")
+                results[name] = "ok"
+            except AuditKeyError as exc:
+                results[name] = exc.kind
+
+        threads = [threading.Thread(target=write, args=(n, k)) for n, k in (("a", KEY), ("b", None))]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+        lock_conn.rollback()
+    for t in threads:
+        t.join(30)
+    holder.dispose()
+    assert sorted(map(str, results.values())) in (["missing", "ok"], ["ok", "unexpected"]), results

@@ -75,6 +75,10 @@ def ensure(tx: WriteTransaction, key: bytes | None, clock: Callable[[], datetime
     recorded = tx.setting(SETTING)
     if recorded is None:
         tx.put_setting(SETTING, infer(tx.first_event(), key), clock())
+        # Another process may have recorded it first (the insert then does
+        # nothing, after waiting for that process on PostgreSQL): what stands
+        # now is what this write must fit.
+        check(tx.setting(SETTING), key)
         return False
     check(recorded, key)
     return True

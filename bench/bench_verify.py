@@ -33,7 +33,9 @@ TYPES = ("note", "details", "activity")
 
 
 def build(path: Path, events: int, per: int, key: bytes | None) -> int:
-    with Engine.open(f"sqlite:///{path}", migrate=True) as engine:
+    # With the key: the register's entries are chained in the access log under it,
+    # and the database records that it is keyed.
+    with Engine.open(f"sqlite:///{path}", migrate=True, audit_key=key) as engine:
         engine.staff.bootstrap(  # who may verify (issue 11: the register)
             [
                 StaffMember(id="it", display_name="IT", roles=frozenset({"admin"})),

@@ -148,10 +148,13 @@ def build_content(
     consents: Sequence[Mapping[str, Any]],
     created_at: datetime,
     created_by: str,
+    fold: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The package as data (the JSON format; the Markdown renders this)."""
+    """The package as data (the JSON format; the Markdown renders this). ``fold``:
+    the events folded already (``export`` reads the handover's record from it)."""
     definition = kernel.registry.compiled(row["workflow"], row["workflow_version"]).definition
-    fold = _fold(definition, events)
+    if fold is None:
+        fold = _fold(definition, events)
     records: dict[str, dict[str, Any]] = fold["records"]
     content: dict[str, Any] = {
         "format": FORMAT,
@@ -456,7 +459,8 @@ def export(
     # the stage the log ends in, the handover's record, the consents.
     definition = kernel.registry.compiled(row["workflow"], row["workflow_version"]).definition
     ended_in = next((e.to_state for e in reversed(events) if e.to_state), None)
-    handed = _fold(definition, events)["records"].get("rounding_off", {}) if ended_in == "handed_over" else {}
+    fold = _fold(definition, events)
+    handed = fold["records"].get("rounding_off", {}) if ended_in == "handed_over" else {}
     receiver = receiver or handed.get("receiver")
     if not receiver:
         raise GuardFailed(engagement_id, row["state"], EXPORTED, missing=["receiver"])
@@ -491,6 +495,7 @@ def export(
         consents=consents,
         created_at=now,
         created_by=acting.id,
+        fold=fold,
     )
     text = (
         render_markdown(kernel, content, lang)

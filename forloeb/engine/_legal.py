@@ -128,7 +128,8 @@ def normalise(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, 
     """``data`` with its legal basis in the stored form ("consent:7" …), and an
     ``invalid`` entry for GuardFailed when it is given and is none of the choices."""
     if KEY not in data or data[KEY] is None:
-        return dict(data), []
+        # Every fire passes here: no copy when there is no basis to read.
+        return data if isinstance(data, dict) else dict(data), []
     basis = parse(data[KEY])
     if basis is None:
         return dict(data), [(KEY, data[KEY], choices())]

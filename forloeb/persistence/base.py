@@ -188,6 +188,7 @@ class ReadTransaction(ABC):
 
     # -- caseload, intake and reports (implemented in _reporting.py) --
 
+    @abstractmethod
     def report_events(
         self,
         until: datetime,
@@ -197,27 +198,26 @@ class ReadTransaction(ABC):
         since: datetime | None = None,
     ) -> Iterator[tuple[Any, ...]]:
         """Events before ``until`` by engagement then seq, as tuples (see _reporting)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def report_time(self, value: datetime) -> Any:
         """``value`` in the form ``report_events`` gives times."""
-        raise NotImplementedError
 
+    @abstractmethod
     def report_datetime(self, value: Any) -> datetime:
         """A time of ``report_events`` as an aware datetime."""
-        raise NotImplementedError
 
+    @abstractmethod
     def open_load(self, now: datetime, visibility: Visibility) -> list[Row]:
         """Open engagements per (assignee, team): open, overdue, oldest, quietest."""
-        raise NotImplementedError
 
+    @abstractmethod
     def unassigned(self, visibility: Visibility, team: str | None, limit: int | None) -> list[Row]:
         """The intake: open engagements without an assignee, oldest first."""
-        raise NotImplementedError
 
+    @abstractmethod
     def person_key_used(self, key: str) -> bool:
         """Whether an engagement carries the person key."""
-        raise NotImplementedError
 
 
 class WriteTransaction(ABC):
@@ -241,9 +241,9 @@ class WriteTransaction(ABC):
     @abstractmethod
     def insert_tags(self, engagement_id: int, tags: Sequence[str]) -> None: ...
 
+    @abstractmethod
     def replace_tags(self, engagement_id: int, tags: Sequence[str]) -> None:
         """Replace the engagement's rows in the tag table with ``tags``."""
-        raise NotImplementedError
 
     @abstractmethod
     def insert_event(self, values: Mapping[str, Any]) -> None: ...

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
+from forloeb.words.catalog import t
+
 from ._context import (
     EngineDefault,
     ForloebGroup,
@@ -30,7 +32,6 @@ from ._render import (
     table,
     to_json,
 )
-from ._texts import t
 
 if TYPE_CHECKING:
     from forloeb.engine import Lang

@@ -6,9 +6,10 @@ import os
 
 import click
 
+from forloeb.words.catalog import t
+
 from ._context import ForloebCommand, Settings, global_options_again, open_engine, progress_bar
 from ._render import echo, echo_json, stage_label, table
-from ._texts import t
 
 
 @click.command(cls=ForloebCommand)

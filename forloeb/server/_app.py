@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from forloeb import __version__
 from forloeb.engine import Engine, ForloebError, configure_logging, get_logger
 
-from . import _engagements, _resources
+from . import _engagements, _resources, console
 from ._auth import Failures
 from ._config import ServerConfig
 from ._http import Context, HttpProblem, lang_of
@@ -97,6 +97,7 @@ def create_app(
     ):
         app.include_router(router, responses=COMMON)
     app.include_router(_resources.health)
+    console.install(app)  # the web console's pages (issue 15)
 
     @app.exception_handler(ForloebError)
     async def forloeb_error(request: Request, exc: Exception) -> Response:

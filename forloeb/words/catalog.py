@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from .console import CONSOLE
+
 if TYPE_CHECKING:
     from forloeb.engine import Lang
 
@@ -299,6 +301,10 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
         "{item} is nested too deeply (lists and objects inside each other)",
     ),
 }
+
+
+# The web console's words live beside (issue 15): one catalog, one ``t``.
+TEXTS.update(CONSOLE)
 
 
 def t(lang: Lang, key: str, **params: object) -> str:

@@ -1,0 +1,38 @@
+"""The web console (issue 15): server-rendered Danish pages for workers,
+supervisors and auditors in the same ASGI application as the HTTP API.
+
+No JavaScript and no build step: every page is a template shipped in the
+package (``templates/``), every asset a file in ``static/``; nothing is loaded
+from another origin. Who looks is a session from ``engine.logins`` (or the
+API's trusted single-sign-on header); every page reads and writes through the
+Engine, so the visibility rule, the roles of the staff register and the
+access log apply exactly as on the CLI and the API.
+
+Modules: ``_session`` (cookie, viewer, CSRF), ``_render`` (templates),
+``_frame`` (the guard, forms, login/logout/language), one module per area:
+``_worker`` (my engagements, intake, start), ``_engagement`` (the engagement
+page and its forms), ``_supervisor`` (board, reminders, reassignment),
+``_audit`` (audit query, export, verify, checkpoints, access log) and
+``_reports`` (report and caseload with charts).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
+
+from . import _audit, _engagement, _frame, _reports, _supervisor, _worker
+
+STATIC = Path(__file__).parent / "static"
+
+
+def install(app: FastAPI) -> None:
+    """Add the console's pages and static files to ``app`` (the API's application)."""
+    for module in (_frame, _worker, _engagement, _supervisor, _audit, _reports):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+
+__all__ = ["install"]

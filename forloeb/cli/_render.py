@@ -13,16 +13,33 @@ from typing import IO, Any
 
 import click
 
-from forloeb.words.labels import (  # noqa: F401  (the CLI's modules import them from here)
-    choice_label,
-    data_text,
-    event_text,
-    one_line,
-    role_label,
-    stage_label,
-    stage_text,
-    trigger_label,
-    value_text,
+# The labels moved to forloeb.words (the console shares them); the CLI's modules import them from here.
+from forloeb.words.labels import (
+    choice_label as choice_label,
+)
+from forloeb.words.labels import (
+    data_text as data_text,
+)
+from forloeb.words.labels import (
+    event_text as event_text,
+)
+from forloeb.words.labels import (
+    one_line as one_line,
+)
+from forloeb.words.labels import (
+    role_label as role_label,
+)
+from forloeb.words.labels import (
+    stage_label as stage_label,
+)
+from forloeb.words.labels import (
+    stage_text as stage_text,
+)
+from forloeb.words.labels import (
+    trigger_label as trigger_label,
+)
+from forloeb.words.labels import (
+    value_text as value_text,
 )
 
 

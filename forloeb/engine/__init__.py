@@ -89,6 +89,7 @@ if TYPE_CHECKING:
     )
     from ._handover import HandoverPackage
     from ._i18n import LANGS, Lang, field_label
+    from ._legal import STATUTES
     from ._logging import configure_logging, get_logger
     from ._methods import Methods
     from ._migration import MigrationReport
@@ -142,6 +143,7 @@ _MODULES: dict[str, str] = {
         "TransitionNotAllowed UnknownTrigger UnknownWorkflow"
     ),
     "._handover": "HandoverPackage",
+    "._legal": "STATUTES",
     "._i18n": "LANGS Lang field_label",
     "._logging": "configure_logging get_logger",
     "._methods": "Methods",
@@ -182,6 +184,7 @@ __all__ = [
     "ROLES",
     "SECTIONS",
     "STAFF",
+    "STATUTES",
     "SUPERVISOR",
     "SYSTEM_ACTOR",
     "WORKER",

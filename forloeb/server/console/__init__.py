@@ -11,7 +11,8 @@ access log apply exactly as on the CLI and the API.
 Modules: ``_session`` (cookie, viewer, CSRF), ``_render`` (templates),
 ``_frame`` (the guard, forms, login/logout/language), one module per area:
 ``_worker`` (my engagements, intake, start), ``_engagement`` (the engagement
-page and its forms), ``_supervisor`` (board, reminders, reassignment),
+page and its forms), ``_moves`` (a step with its own questions, the
+handover's consent check), ``_supervisor`` (board, reminders, reassignment),
 ``_audit`` (audit query, export, verify, checkpoints, access log) and
 ``_reports`` (report and caseload with charts).
 """
@@ -23,14 +24,14 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from . import _audit, _engagement, _frame, _reports, _supervisor, _worker
+from . import _audit, _engagement, _frame, _moves, _reports, _supervisor, _worker
 
 STATIC = Path(__file__).parent / "static"
 
 
 def install(app: FastAPI) -> None:
     """Add the console's pages and static files to ``app`` (the API's application)."""
-    for module in (_frame, _worker, _engagement, _supervisor, _audit, _reports):
+    for module in (_frame, _worker, _engagement, _moves, _supervisor, _audit, _reports):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

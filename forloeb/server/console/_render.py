@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from ._session import LOGIN_COOKIE, Viewer, set_cookie
+from forloeb.engine import Lang
 from forloeb.words import t as text
+
+from ._session import LOGIN_COOKIE, Viewer, set_cookie
 
 _TZ = ZoneInfo("Europe/Copenhagen")
 
@@ -60,7 +62,7 @@ def environment() -> Environment:
 
 def render(request: Request, who: Viewer | None, template: str, *, lang: str, **values: Any) -> str:
     def t(key: str, **params: Any) -> str:
-        return text(lang, key, **params)
+        return text(cast(Lang, lang), key, **params)
 
     return (
         environment()

@@ -91,6 +91,7 @@ if TYPE_CHECKING:
     from ._i18n import LANGS, Lang, field_label
     from ._legal import STATUTES
     from ._logging import configure_logging, get_logger
+    from ._logins import LoginFailed, Logins, WebSession
     from ._methods import Methods
     from ._migration import MigrationReport
     from ._queries import EngagementPage, replay
@@ -146,6 +147,7 @@ _MODULES: dict[str, str] = {
     "._legal": "STATUTES",
     "._i18n": "LANGS Lang field_label",
     "._logging": "configure_logging get_logger",
+    "._logins": "LoginFailed Logins WebSession",
     "._methods": "Methods",
     "._migration": "MigrationReport",
     "._queries": "EngagementPage replay",
@@ -233,6 +235,8 @@ __all__ = [
     "Label",
     "Lang",
     "LogNotifier",
+    "LoginFailed",
+    "Logins",
     "Methods",
     "MigrationReport",
     "NotInRegister",
@@ -267,6 +271,7 @@ __all__ = [
     "UnknownTrigger",
     "UnknownWorkflow",
     "VerifyReport",
+    "WebSession",
     "WebhookNotifier",
     "WorkflowDefinition",
     "WorkingDayCalendar",

@@ -46,6 +46,10 @@ def day(value: date | datetime | str | None) -> str:
     return str(value)
 
 
+# What the frame (base.html) asks of every page, when a page does not say.
+_FRAME: dict[str, Any] = {"flash": None, "error": None}
+
+
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -67,7 +71,7 @@ def render(request: Request, who: Viewer | None, template: str, *, lang: str, **
     return (
         environment()
         .get_template(template)
-        .render(request=request, who=who, lang=lang, t=t, path=request.url.path, **values)
+        .render(request=request, who=who, lang=lang, t=t, path=request.url.path, **{**_FRAME, **values})
     )
 
 

@@ -190,6 +190,7 @@ def show(
         activity_label=lambda k: choice_label(definition, "kind", k, lang),
         self_help_levels=[(c.key, c.labels.get(lang)) for c in self_help.levels] if self_help else [],
         self_help_level=level,
+        self_help_here=self_help is not None and (not self_help.stages or e.state in self_help.stages),
         consents=consents,
         partners=[(c.key, c.labels.get(lang)) for c in definition.partners],
         partner_label=lambda k: choice_label(definition, "receiver", k, lang),

@@ -76,6 +76,17 @@ def refusal(request: Request, exc: Exception, who: Viewer | None = None) -> Resp
     return page(request, who, "message.html", lang=lang, status=status, title=title, message=message)
 
 
+def missing(request: Request, status: int) -> Response:
+    """A page for a URL the console does not know (or a method it does not take)."""
+    lang = cast(Lang, lang_of(request))
+    from forloeb.words import t
+
+    return page(
+        request, None, "message.html", lang=lang, status=status,
+        title=t(lang, "w_not_found_title"), message=t(lang, "w_not_found"),
+    )  # fmt: skip
+
+
 def guarded(fn: Callable[P, Response]) -> Callable[P, Response]:
     """A page's work with its refusals as pages (see :func:`refusal`). The first
     argument of ``fn`` is the request."""
@@ -243,4 +254,15 @@ def switch_language(request: Request, to: str = "da", next: str = "/") -> Respon
     return response
 
 
-__all__ = ["Form", "guarded", "in_thread", "look", "one", "posted", "read_form", "refusal", "router"]
+__all__ = [
+    "Form",
+    "guarded",
+    "in_thread",
+    "look",
+    "missing",
+    "one",
+    "posted",
+    "read_form",
+    "refusal",
+    "router",
+]

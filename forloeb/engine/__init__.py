@@ -90,6 +90,7 @@ if TYPE_CHECKING:
     from ._handover import HandoverPackage
     from ._i18n import LANGS, Lang, field_label
     from ._logging import configure_logging, get_logger
+    from ._logins import LoginFailed, Logins, WebSession
     from ._methods import Methods
     from ._migration import MigrationReport
     from ._queries import EngagementPage, replay
@@ -144,6 +145,7 @@ _MODULES: dict[str, str] = {
     "._handover": "HandoverPackage",
     "._i18n": "LANGS Lang field_label",
     "._logging": "configure_logging get_logger",
+    "._logins": "LoginFailed Logins WebSession",
     "._methods": "Methods",
     "._migration": "MigrationReport",
     "._queries": "EngagementPage replay",
@@ -230,6 +232,8 @@ __all__ = [
     "Label",
     "Lang",
     "LogNotifier",
+    "LoginFailed",
+    "Logins",
     "Methods",
     "MigrationReport",
     "NotInRegister",
@@ -264,6 +268,7 @@ __all__ = [
     "UnknownTrigger",
     "UnknownWorkflow",
     "VerifyReport",
+    "WebSession",
     "WebhookNotifier",
     "WorkflowDefinition",
     "WorkingDayCalendar",

@@ -52,6 +52,10 @@ _CSV = "text/csv; charset=utf-8"
 _JSONL = "application/x-ndjson; charset=utf-8"
 
 
+def _url(path: str, query: str) -> str:
+    return f"{path}?{query}" if query else path
+
+
 def _today() -> str:
     return datetime.now(UTC).astimezone(COPENHAGEN).strftime("%Y%m%d")
 
@@ -175,8 +179,8 @@ def audit_page(request: Request, cursor: str | None = None) -> Response:
         filters=filters,
         rows=rows,
         next_url=next_url,
-        csv_url="/audit/export.csv?" + filters.query(),
-        jsonl_url="/audit/export.jsonl?" + filters.query(),
+        csv_url=_url("/audit/export.csv", filters.query()),
+        jsonl_url=_url("/audit/export.jsonl", filters.query()),
         workflows=_workflow_choices(engine, lang),
         teams=[(term.key, term.label(lang)) for term in engine.caseload.taxonomy.teams],
         error=error,

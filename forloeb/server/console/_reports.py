@@ -199,11 +199,11 @@ def chart(request: Request, section: int = 0) -> Response:
     filters = ReportFilters.of(request)
     report = _recent.get(_key(who, filters)) or _report(context(request).engine, who, filters)
     sections = report["sections"]
-    svg = (
-        charts.section_svg(sections[section]) if 0 <= section < len(sections) and charts.available() else None
-    )
+    drawable = 0 <= section < len(sections) and charts.available()
+    svg = charts.section_svg(sections[section]) if drawable else None
     if svg is None:  # no such section, no chart in it, or no matplotlib
-        return Response(t(cast(Lang, who.lang), "w_not_found"), status_code=404, media_type="text/plain; charset=utf-8")
+        missing = t(cast(Lang, who.lang), "w_not_found")
+        return Response(missing, status_code=404, media_type="text/plain; charset=utf-8")
     return Response(
         svg,
         media_type="image/svg+xml",

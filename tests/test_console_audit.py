@@ -9,6 +9,7 @@ import html
 import io
 import json
 import re
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -349,6 +350,19 @@ def test_the_report_page_shows_tables_and_its_charts_are_svg_with_their_own_poli
     assert app.get("/reports/chart.svg?section=999").status_code == 404
     bad = app.get("/reports?start=2026-05-01&end=2026-01-01")
     assert bad.status_code == 422 and "ligger før" in bad.text
+
+
+def test_without_matplotlib_the_report_is_its_tables_and_a_note(
+    engine: Engine, app: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drive(engine, ANNA, "own_path", subject="sag-uden-diagram")
+    login(app, engine, "leder")
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if the [reports] extra were not installed
+    page = app.get("/reports")
+    assert page.status_code == 200
+    assert "<table>" in page.text and "Nye henvendelser" in page.text
+    assert "kræver matplotlib" in page.text and "<img" not in page.text
+    assert app.get("/reports/chart.svg?section=0").status_code == 404
 
 
 def test_the_report_escapes_what_people_typed_into_its_filters(engine: Engine, app: TestClient) -> None:

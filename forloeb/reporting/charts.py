@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Mapping, Sequence
-from importlib.util import find_spec
 from typing import Any
 
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
@@ -23,8 +22,12 @@ COLOR = "#2b6a8f"
 
 
 def available() -> bool:
-    """Whether charts can be drawn (matplotlib is installed)."""
-    return find_spec("matplotlib") is not None
+    """Whether charts can be drawn (matplotlib is installed and imports)."""
+    try:
+        import matplotlib  # noqa: F401  (imported once per process; a chart needs it anyway)
+    except ImportError:
+        return False
+    return True
 
 
 def bar_svg(labels: Sequence[str], values: Sequence[float], title: str) -> str:

@@ -13,33 +13,17 @@ from typing import IO, Any
 
 import click
 
-# The labels moved to forloeb.words (the console shares them); the CLI's modules import them from here.
-from forloeb.words.labels import (
-    choice_label as choice_label,
-)
-from forloeb.words.labels import (
-    data_text as data_text,
-)
-from forloeb.words.labels import (
-    event_text as event_text,
-)
-from forloeb.words.labels import (
-    one_line as one_line,
-)
-from forloeb.words.labels import (
-    role_label as role_label,
-)
-from forloeb.words.labels import (
-    stage_label as stage_label,
-)
-from forloeb.words.labels import (
-    stage_text as stage_text,
-)
-from forloeb.words.labels import (
-    trigger_label as trigger_label,
-)
-from forloeb.words.labels import (
-    value_text as value_text,
+from forloeb.reporting.exports import csv_cell
+from forloeb.words.labels import (  # the CLI's modules import them from here (__all__)
+    choice_label,
+    data_text,
+    event_text,
+    one_line,
+    role_label,
+    stage_label,
+    stage_text,
+    trigger_label,
+    value_text,
 )
 
 
@@ -73,15 +57,6 @@ def echo(text: str = "", *, err: bool = False, nl: bool = True, file: IO[Any] | 
     click.echo(terminal_safe(text), file=file, err=err, nl=nl)
 
 
-def csv_cell(value: Any) -> Any:
-    """A spreadsheet cell that stays data: text starting with = + - @, a tab or a
-    carriage return is a formula to Excel and LibreOffice, so it is prefixed
-    with ' (OWASP's rule for CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def local(value: datetime | None) -> str:
     """A time as Danish local time to the minute (``-`` for none)."""
     from forloeb.engine import COPENHAGEN
@@ -111,3 +86,25 @@ def table(rows: Iterable[Sequence[str]], header: Sequence[str] | None = None, in
     return "\n".join(
         indent + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in lines
     )
+
+
+__all__ = [
+    "choice_label",
+    "csv_cell",
+    "data_text",
+    "echo",
+    "echo_json",
+    "event_text",
+    "local",
+    "mermaid_text",
+    "one_line",
+    "parse_time",
+    "role_label",
+    "stage_label",
+    "stage_text",
+    "table",
+    "terminal_safe",
+    "to_json",
+    "trigger_label",
+    "value_text",
+]

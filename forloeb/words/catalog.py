@@ -100,6 +100,13 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "return_note": ("{label}: tilbage til {where}", "{label}: back to {where}"),
     "demo_done": ("Demo: {n} forløb tilføjet til {url}", "Demo: {n} engagements added to {url}"),
     "demo_hint": ("Prøv: {a} · {b} · {c}", "Try: {a} · {b} · {c}"),
+    "demo_console": (
+        "Webkonsollen: {serve}, så {url} — log ind som",
+        "The web console: {serve}, then {url} — log in as",
+    ),
+    "demo_role_worker": ("medarbejder", "worker"),
+    "demo_role_supervisor": ("leder", "supervisor"),
+    "demo_role_auditor": ("revisor", "auditor"),
     # -- audit, handover and consent
     "no_events": ("Ingen hændelser.", "No events."),
     "next_page": ("Næste side: --cursor {cursor}", "Next page: --cursor {cursor}"),

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from console_support import PASSWORD, browser, csrf, log_in, logged_in, text_of, version
-from helpers import FIRST_CONTACT, READER, FakeClock, counts, drive, start
+from helpers import FIRST_CONTACT, READER, ROUNDING_OFF, FakeClock, counts, drive, start
 
 from forloeb import Actor, Engine
 from forloeb.server import ServerConfig
@@ -344,3 +344,43 @@ def test_single_sign_on_only_from_a_trusted_proxy(eng: Engine) -> None:
     other = browser(eng, config=config, client=("192.0.2.9", 40000))
     r = other.get(f"/engagements/{eid}", headers={"X-Forwarded-User": "anna.sso"})
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
+def test_a_handover_shows_the_covering_consent_before_anything_leaves(eng: Engine) -> None:
+    eid = _engagement(eng, "rounding_off")
+    client = logged_in(eng, "anna")
+    choose = client.get(f"/engagements/{eid}/move/hand_over")
+    assert choose.status_code == 200 and 'name="receiver"' in choose.text
+    uncovered = client.get(f"/engagements/{eid}/move/hand_over?receiver=jobcenter")
+    # The stage's blank required answers are asked on the same page.
+    assert 'name="q_status"' in uncovered.text and 'name="q_achievements"' in uncovered.text
+    assert "Intet gældende samtykke dækker denne modtager" in uncovered.text
+    e = eng.give_consent(eid, actor=ANNA, information="all", to=["jobcenter"], purpose="Job og uddannelse")
+    (consent,) = eng.consents(eid, actor=ANNA)
+    covered = client.get(f"/engagements/{eid}/move/hand_over?receiver=jobcenter")
+    assert f'<option value="consent:{consent.id}"' in covered.text
+    assert "Intet gældende samtykke" not in covered.text
+    before = counts(eng)
+    wrong = client.post(
+        f"/engagements/{eid}/move/hand_over",
+        data={"csrf": csrf(covered.text), "version": str(e.version), "q_receiver": "jobcenter", "basis": ""},
+    )
+    assert wrong.status_code == 422 and counts(eng) == before
+    done = client.post(
+        f"/engagements/{eid}/move/hand_over",
+        data={"csrf": csrf(covered.text), "version": str(e.version), "q_receiver": "jobcenter",
+              "basis": f"consent:{consent.id}", "q_shared": "Forløbets mål og plan",
+              **{f"q_{k}": v for k, v in ROUNDING_OFF.items()}},
+    )  # fmt: skip
+    assert done.status_code == 303
+    handed = eng.get(eid, actor=READER)
+    assert handed.state == "handed_over"
+    assert handed.data["rounding_off"]["legal_basis"] == f"consent:{consent.id}"
+    page = client.get(f"/engagements/{eid}").text
+    package = client.post(
+        f"/engagements/{eid}/handover-package", data={"csrf": csrf(page), "purpose": "Aftalt"}
+    )
+    assert package.status_code == 200
+    assert package.headers["content-type"].startswith("text/markdown")
+    assert "attachment" in package.headers["content-disposition"]
+    assert len(package.headers["forloeb-package-sha256"]) == 64

@@ -215,6 +215,14 @@ def _version(form: Form) -> int | None:
     return int(value) if value.isdigit() else None
 
 
+def field_errors(exc: GuardFailed, lang: Lang) -> dict[str, str]:
+    """What to say at each field a refused move names: blank ones must be answered;
+    a wrong answer gets the engine's message (which says what is allowed)."""
+    errors = dict.fromkeys(exc.missing, t(lang, "w_required_blank"))
+    errors.update({key: exc.message(lang) for key, _, _ in exc.invalid})
+    return errors
+
+
 def after_write(request: Request, who: Viewer, engagement_id: int, form: Form, exc: ForloebError) -> Response:
     """The page again after a refused write: stale (409), or the engine's message (422)."""
     lang = cast(Lang, who.lang)
@@ -222,9 +230,7 @@ def after_write(request: Request, who: Viewer, engagement_id: int, form: Form, e
         return show(request, who, engagement_id, status=409, error=t(lang, "w_stale"))
     errors: dict[str, str] = {}
     if isinstance(exc, GuardFailed):
-        message = exc.message(lang)
-        for key in (*exc.missing, *(k for k, _, _ in exc.invalid)):
-            errors[key] = message
+        errors = field_errors(exc, lang)
     return show(
         request, who, engagement_id, status=422, posted_form=form, errors=errors, error=exc.message(lang)
     )
@@ -353,4 +359,4 @@ _simple_post("/engagements/{engagement_id}/self-help", _self_help)
 _simple_post("/engagements/{engagement_id}/consents", _consent)
 _simple_post("/engagements/{engagement_id}/consents/withdraw", _withdraw)
 
-__all__ = ["WRITERS", "after_write", "router", "show"]
+__all__ = ["WRITERS", "after_write", "field_errors", "router", "show"]

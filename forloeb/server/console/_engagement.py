@@ -27,6 +27,7 @@ from forloeb.engine import (
     Lang,
     TriggerOption,
     WorkflowDefinition,
+    consents_of,
 )
 from forloeb.words import t
 from forloeb.words.labels import choice_label, event_text, stage_text, trigger_label
@@ -165,7 +166,8 @@ def show(
     questions: list[Field] = fields(
         definition, _stage_questions(definition, e), lang, current, posted=posted_form, errors=errors
     )
-    consents = [c.to_dict() for c in engine.consents(engagement_id, actor=who.actor)] if who.writes else []
+    # Read off the engagement already read (and logged) for this page: one access-log entry less.
+    consents = [c.to_dict() for c in consents_of(e.data)] if who.writes else []
     notes = [ev for ev in events if ev.type == "note"]
     activities = [ev for ev in events if ev.type == "activity"]
     activity_kinds = [(k.key, k.labels.get(lang)) for k in definition.activity_kinds]

@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 
 import httpx
 import pytest
-from console_support import (
+from browser_support import (
     PASSWORD,
     Shots,
     axe_source,

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from ._chain import GENESIS, canonical_bytes, event_hash
     from ._checks import DEFAULT_PAGE, MAX_PAYLOAD_BYTES
     from ._config import CONFIG_ENV, Settings, load_settings, settings_from_mapping
-    from ._consent import DEFAULT_RECEIVERS, SECTIONS, Consent, consent_guard, is_consent_basis
+    from ._consent import DEFAULT_RECEIVERS, SECTIONS, Consent, consent_guard, consents_of, is_consent_basis
     from ._definition import (
         ESCALATE_TO_SUPERVISOR,
         QUESTION_KINDS,
@@ -126,7 +126,7 @@ _MODULES: dict[str, str] = {
     "._caseload": "Caseload",
     "._config": "CONFIG_ENV Settings load_settings settings_from_mapping",
     "._taxonomy": "Taxonomy Term",
-    "._consent": "DEFAULT_RECEIVERS SECTIONS Consent consent_guard is_consent_basis",
+    "._consent": "DEFAULT_RECEIVERS SECTIONS Consent consent_guard consents_of is_consent_basis",
     "._definition": (
         "ESCALATE_TO_SUPERVISOR QUESTION_KINDS ActivityKind Choice Deadline Escalation Guard "
         "GuardContext Label Outcome Question SelfHelp Stage StageKind Transition WorkflowDefinition"
@@ -279,6 +279,7 @@ __all__ = [
     "canonical_bytes",
     "configure_logging",
     "consent_guard",
+    "consents_of",
     "event_hash",
     "field_label",
     "get_logger",

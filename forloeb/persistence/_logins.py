@@ -99,7 +99,14 @@ class LoginWrites:
         return decoded
 
     def put_staff_password(self, values: Mapping[str, Any]) -> None:
-        params = {"failed_count": 0, "locked_until": None, "last_failure_at": None, **values}
+        params = {
+            "changed_at": None,
+            "changed_by": None,
+            "failed_count": 0,
+            "locked_until": None,
+            "last_failure_at": None,
+            **values,
+        }
         self._cur.execute(_statements(self._sql.dialect).put_password, self._encode_login_times(params))
 
     def update_staff_password(self, staff_id: str, values: Mapping[str, Any]) -> None:

@@ -27,6 +27,7 @@ from forloeb.engine import (
     Lang,
     TriggerOption,
     WorkflowDefinition,
+    consents_of,
 )
 from forloeb.words import t
 from forloeb.words.labels import choice_label, event_text, stage_text, trigger_label
@@ -165,7 +166,8 @@ def show(
     questions: list[Field] = fields(
         definition, _stage_questions(definition, e), lang, current, posted=posted_form, errors=errors
     )
-    consents = [c.to_dict() for c in engine.consents(engagement_id, actor=who.actor)] if who.writes else []
+    # Read off the engagement already read (and logged) for this page: one access-log entry less.
+    consents = [c.to_dict() for c in consents_of(e.data)] if who.writes else []
     notes = [ev for ev in events if ev.type == "note"]
     activities = [ev for ev in events if ev.type == "activity"]
     activity_kinds = [(k.key, k.labels.get(lang)) for k in definition.activity_kinds]
@@ -215,6 +217,14 @@ def _version(form: Form) -> int | None:
     return int(value) if value.isdigit() else None
 
 
+def field_errors(exc: GuardFailed, lang: Lang) -> dict[str, str]:
+    """What to say at each field a refused move names: blank ones must be answered;
+    a wrong answer gets the engine's message (which says what is allowed)."""
+    errors = dict.fromkeys(exc.missing, t(lang, "w_required_blank"))
+    errors.update({key: exc.message(lang) for key, _, _ in exc.invalid})
+    return errors
+
+
 def after_write(request: Request, who: Viewer, engagement_id: int, form: Form, exc: ForloebError) -> Response:
     """The page again after a refused write: stale (409), or the engine's message (422)."""
     lang = cast(Lang, who.lang)
@@ -222,9 +232,7 @@ def after_write(request: Request, who: Viewer, engagement_id: int, form: Form, e
         return show(request, who, engagement_id, status=409, error=t(lang, "w_stale"))
     errors: dict[str, str] = {}
     if isinstance(exc, GuardFailed):
-        message = exc.message(lang)
-        for key in (*exc.missing, *(k for k, _, _ in exc.invalid)):
-            errors[key] = message
+        errors = field_errors(exc, lang)
     return show(
         request, who, engagement_id, status=422, posted_form=form, errors=errors, error=exc.message(lang)
     )
@@ -353,4 +361,4 @@ _simple_post("/engagements/{engagement_id}/self-help", _self_help)
 _simple_post("/engagements/{engagement_id}/consents", _consent)
 _simple_post("/engagements/{engagement_id}/consents/withdraw", _withdraw)
 
-__all__ = ["WRITERS", "after_write", "router", "show"]
+__all__ = ["WRITERS", "after_write", "field_errors", "router", "show"]

@@ -216,6 +216,9 @@ def _login(request: Request, form: Form) -> Response:
         return _login_page(request, error=exc.message(cast(Lang, lang)), status=401, username=username)
     except ForloebError as exc:
         return refusal(request, exc)
+    # Expired sessions go when someone logs in (no background job needed for it).
+    with contextlib.suppress(ForloebError):
+        context(request).engine.logins.purge_expired()
     response = RedirectResponse(safe_next(one(form, "next")), status_code=303)
     assert session.token is not None
     set_cookie(response, request, SESSION_COOKIE, session.token, max_age=None)

@@ -13,13 +13,13 @@ from typing import Any, cast
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from forloeb.engine import STATUTES, ForloebError, Lang, Transition, WorkflowDefinition
+from forloeb.engine import STATUTES, Engagement, ForloebError, Lang, Question, Transition, WorkflowDefinition
 from forloeb.words import t
-from forloeb.words.labels import choice_label, trigger_label
+from forloeb.words.labels import trigger_label
 
 from .._http import context
-from ._engagement import PURPOSE, WRITERS, after_write
-from ._forms import answers, fields
+from ._engagement import PURPOSE, WRITERS, after_write, field_errors
+from ._forms import answers, blank, fields
 from ._frame import Form, guarded, in_thread, look, one, posted, read_form
 from ._render import page
 from ._session import Viewer
@@ -32,6 +32,23 @@ BASIS = "legal_basis"
 
 def _spec(definition: WorkflowDefinition, trigger: str, state: str) -> Transition | None:
     return next((s for s in definition.transitions_for(trigger) if state in s.source), None)
+
+
+def _answered(e: Engagement) -> Mapping[str, Any]:
+    record = e.data.get(e.state)
+    return record if isinstance(record, Mapping) else {}
+
+
+def _unanswered(definition: WorkflowDefinition, e: Engagement, trigger: str) -> list[Question]:
+    """The stage's required questions still blank that this step needs: asked here too,
+    so that one form completes the step."""
+    try:
+        stage = definition.stage(e.state)
+    except KeyError:
+        return []
+    needed = set(definition.required_to_leave(trigger, e.state))
+    answered = _answered(e)
+    return [q for q in stage.questions if q.key in needed and blank(answered.get(q.key))]
 
 
 def _move_page(
@@ -57,8 +74,8 @@ def _move_page(
     if receiver:
         values["q_receiver"] = receiver
     asks_basis = any(q.key == BASIS for q in spec.questions)
-    questions = [q for q in spec.questions if q.key != BASIS]
-    drawn = fields(definition, questions, lang, {}, posted=values, errors=errors)
+    questions = [*_unanswered(definition, e, trigger), *(q for q in spec.questions if q.key != BASIS)]
+    drawn = fields(definition, questions, lang, _answered(e), posted=values, errors=errors)
     covering: list[dict[str, Any]] = []
     if asks_basis and receiver:
         consents = engine.consents(engagement_id, actor=who.actor, purpose=PURPOSE)
@@ -81,7 +98,7 @@ def _move_page(
         fields=drawn,
         asks_basis=asks_basis,
         receiver=receiver,
-        receiver_label=choice_label(definition, "receiver", receiver, lang) if receiver else "",
+        receiver_label=next((c.labels.get(lang) for c in definition.partners if c.key == receiver), receiver),
         partners=[(c.key, c.labels.get(lang)) for c in definition.partners],
         covering=covering,
         statutes=[(key, label.get(lang)) for key, label in STATUTES.items()],
@@ -123,7 +140,8 @@ def _move(request: Request, engagement_id: int, trigger: str, form: Form) -> Res
     spec = _spec(definition, trigger, e.state)
     if spec is None:
         return RedirectResponse(f"/engagements/{engagement_id}", status_code=303)
-    data: dict[str, Any] = answers([q for q in spec.questions if q.key != BASIS], form)
+    asked = [*_unanswered(definition, e, trigger), *(q for q in spec.questions if q.key != BASIS)]
+    data: dict[str, Any] = answers(asked, form)
     if any(q.key == BASIS for q in spec.questions) and one(form, "basis"):
         basis = one(form, "basis")
         reference = one(form, "reference").strip()
@@ -143,8 +161,7 @@ def _move(request: Request, engagement_id: int, trigger: str, form: Form) -> Res
             return after_write(request, who, engagement_id, form, exc)
         errors: dict[str, str] = {}
         if isinstance(exc, GuardFailed):
-            for key in (*exc.missing, *(k for k, _, _ in exc.invalid)):
-                errors[key] = exc.message(lang)
+            errors = field_errors(exc, lang)
         return _move_page(
             request,
             who,

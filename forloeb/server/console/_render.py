@@ -43,7 +43,10 @@ def day(value: date | datetime | str | None) -> str:
         return local(value, "%d.%m.%Y")
     if isinstance(value, date):
         return value.strftime("%d.%m.%Y")
-    return str(value)
+    try:
+        return date.fromisoformat(str(value)).strftime("%d.%m.%Y")
+    except ValueError:
+        return str(value)
 
 
 # What the frame (base.html) asks of every page, when a page does not say.

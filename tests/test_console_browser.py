@@ -480,6 +480,37 @@ def test_a_form_without_its_csrf_token_is_refused_and_writes_nothing(site: Site,
     assert "notat uden token" not in str(site.engine.history(eid, actor=BOSS))
 
 
+# -- 7. a consent recorded on the page --------------------------------------------------------------
+
+
+def test_a_consent_recorded_on_the_engagement_page_is_listed_there(site: Site, browser: Any) -> None:
+    shot = Shots.of("consent")
+    eid = site.social_engagement("sag-browser-007")
+    login(browser, site, "ahmed.s")
+    browser.get(site.url(f"/engagements/{eid}"))
+    summary = browser.find_element("xpath", "//summary[normalize-space()='Registrér samtykke']")
+    summary.click()
+    form = browser.find_element(*_by(f"form[action='/engagements/{eid}/consents']"))
+    boxes = form.find_elements(*_by("input[type=checkbox][name=to]"))
+    assert boxes, "the consent form lists the partners"
+    boxes[0].click()
+    receiver = boxes[0].get_attribute("value")
+    label = str(boxes[0].find_element("xpath", "..").text).strip()
+    form.find_element("id", "consent-purpose").send_keys("Samarbejde om skolestart")
+    shot(browser, "consent-filled")
+    submit(
+        browser, button(browser, "Registrér samtykke", within=f"form[action='/engagements/{eid}/consents']")
+    )
+    # The page with its consent: the receiver by its label (a 500 before the template's fix).
+    assert status_of(browser, f"/engagements/{eid}") == 200
+    shot(browser, "consent-listed")
+    assert text(browser, "p.flash") == "Gemt."
+    row = text(browser, "section[aria-labelledby=h-consents] tbody tr")
+    assert label in row and "Samarbejde om skolestart" in row and "gældende" in row
+    (consent,) = site.engine.consents(eid, actor=BOSS)
+    assert consent.to == (receiver,) or list(consent.to) == [receiver]
+
+
 # -- axe-core and the CSP on every page --------------------------------------------------------------
 
 # Pages written on other branches of issue 15: a 404 there is reported, not failed.
@@ -502,7 +533,9 @@ def test_every_page_passes_axe_and_carries_the_csp(site: Site, browser: Any, cap
     shot = Shots.of("axe")
     own = site.social_engagement("sag-browser-axe")
     site.engine.fire(own, "agree_shared_path", actor=AHMED, data={"what_brings_us": "x", "who_are_you": "y"})
-    closed = next(e.id for e in site.engine.list(actor=BOSS, limit=200) if e.state == "closed")
+    listed = site.engine.list(actor=BOSS, limit=200)
+    closed = next(e.id for e in listed if e.state == "closed")
+    handed = next(e.id for e in listed if e.state == "handed_over")  # with the consent it went under
     pages: dict[str, list[str]] = {
         "ahmed.s": [
             "/mine", "/intake", "/engagements/new", f"/engagements/{own}",
@@ -511,9 +544,10 @@ def test_every_page_passes_axe_and_carries_the_csp(site: Site, browser: Any, cap
         ],
         LEADER: [
             "/board", "/reminders", "/reports", "/caseload", f"/engagements/{own}", f"/engagements/{closed}",
+            f"/engagements/{handed}",
         ],
-        "revisor": ["/audit", "/audit/verify", "/audit/access", "/reports", f"/engagements/{own}"],
-        ADMIN: ["/board", "/audit"],
+        "revisor": ["/audit", "/audit/verify", "/audit/access", f"/engagements/{handed}"],
+        ADMIN: ["/audit"],
         "jonas.p": [f"/engagements/{own}"],  # the refusal page
     }  # fmt: skip
     failures: list[str] = []

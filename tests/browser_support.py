@@ -67,7 +67,7 @@ def chrome(width: int = 1280, height: int = 900) -> Any:
     chromium, driver = browser_paths()
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    # Danish, as the staff's browsers are (a date field shows dd.mm.åååå).
+    # A Danish browser, as the staff's are (Accept-Language da-DK).
     for arg in (
         "--headless=new",
         "--no-sandbox",

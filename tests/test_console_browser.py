@@ -34,8 +34,8 @@ from browser_support import (
 )
 
 from forloeb import Actor, Engine
-from forloeb._demo import DEMO_STAFF, LEADER, add_demo_engagements
-from forloeb._demo_scenarios import CIVIL, SOCIAL
+from forloeb._demo import DEMO_STAFF, add_demo_engagements
+from forloeb._demo_scenarios import CIVIL, LEADER, SOCIAL
 from forloeb.engine import COPENHAGEN
 
 # The demo's bootstrap makes its operator an admin; every test builds its own staff.
@@ -156,7 +156,7 @@ def login(driver: Any, site: Site, who: str, password: str = PASSWORD) -> None:
 
 
 def path(driver: Any) -> str:
-    return urlparse(driver.current_url).path
+    return str(urlparse(driver.current_url).path)
 
 
 def text(driver: Any, css: str) -> str:

@@ -89,6 +89,7 @@ if TYPE_CHECKING:
     )
     from ._handover import HandoverPackage
     from ._i18n import LANGS, Lang, field_label
+    from ._legal import STATUTES
     from ._logging import configure_logging, get_logger
     from ._logins import LoginFailed, Logins, WebSession
     from ._methods import Methods
@@ -143,6 +144,7 @@ _MODULES: dict[str, str] = {
         "TransitionNotAllowed UnknownTrigger UnknownWorkflow"
     ),
     "._handover": "HandoverPackage",
+    "._legal": "STATUTES",
     "._i18n": "LANGS Lang field_label",
     "._logging": "configure_logging get_logger",
     "._logins": "LoginFailed Logins WebSession",
@@ -184,6 +186,7 @@ __all__ = [
     "ROLES",
     "SECTIONS",
     "STAFF",
+    "STATUTES",
     "SUPERVISOR",
     "SYSTEM_ACTOR",
     "WORKER",

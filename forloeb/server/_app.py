@@ -82,7 +82,7 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # /docs is the console's own page: Swagger UI would come from a CDN
         redoc_url=None,
     )
     if engine is not None:
@@ -136,6 +136,8 @@ def create_app(
     @app.exception_handler(StarletteHTTPException)
     async def http_exception(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code in (404, 405) and console.wants_page(request):
+            return console.error_page(request, exc.status_code)
         slug = {400: "malformed-request", 404: "not-found", 405: "method-not-allowed"}.get(
             exc.status_code, "malformed-request"
         )

@@ -49,7 +49,10 @@ CONSOLE: Final[dict[str, tuple[str, str]]] = {
     "w_not_found_title": ("Findes ikke", "Not found"),
     "w_not_found": ("Siden eller forløbet findes ikke.", "The page or engagement does not exist."),
     "w_error_title": ("Noget gik galt", "Something went wrong"),
-    "w_error": ("Der skete en fejl på serveren. Prøv igen om lidt.", "Something failed on the server. Try again shortly."),
+    "w_error": (
+        "Der skete en fejl på serveren. Prøv igen om lidt.",
+        "Something failed on the server. Try again shortly.",
+    ),
     "w_back": ("Tilbage", "Back"),
     "w_stale": (
         "Forløbet er blevet ændret, siden du åbnede siden, så dine ændringer er ikke gemt. "
@@ -57,7 +60,10 @@ CONSOLE: Final[dict[str, tuple[str, str]]] = {
         "The engagement has changed since you opened the page, so your changes were not saved. "
         "See the new information below and try again.",
     ),
-    "w_fix_below": ("Ret det markerede nedenfor. Intet er gemt.", "Correct what is marked below. Nothing was saved."),
+    "w_fix_below": (
+        "Ret det markerede nedenfor. Intet er gemt.",
+        "Correct what is marked below. Nothing was saved.",
+    ),
     "w_required_blank": ("Skal besvares, før forløbet kan gå videre.", "Must be answered before moving on."),
     "w_required_mark": ("skal besvares", "required"),
     "w_saved": ("Gemt.", "Saved."),
@@ -137,11 +143,14 @@ CONSOLE: Final[dict[str, tuple[str, str]]] = {
     "w_choose": ("Vælg …", "Choose …"),
     "w_start": ("Start forløb", "Start engagement"),
     "w_new_intro": (
-        "Et nyt forløb begynder ved henvendelsen. Sagsnummeret er sekretariatets reference, ikke et CPR-nummer.",
-        "A new engagement begins at the referral. The subject is the secretariat's reference, not a CPR number.",
+        "Et nyt forløb begynder ved henvendelsen. "
+        "Sagsnummeret er sekretariatets reference, ikke et CPR-nummer.",
+        "A new engagement begins at the referral. "
+        "The subject is the secretariat's reference, not a CPR number.",
     ),
     "w_referred_by": ("Henvist af (person)", "Referred by (person)"),
     "w_referral_reason": ("Begrundelse for henvisningen", "Reason for the referral"),
+    "w_outcome": ("Resultat", "Outcome"),
     "w_reassign": ("Omfordel", "Reassign"),
     "w_nobody": ("ingen", "nobody"),
     "w_yes": ("Ja", "Yes"),

@@ -5,6 +5,7 @@ the API's JSON), reading a form, and the login, logout and language routes.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable
 from typing import Any, ParamSpec, cast
@@ -16,8 +17,8 @@ from starlette.responses import RedirectResponse, Response
 
 from forloeb.engine import (
     EngagementNotFound,
-    Label,
     ForloebError,
+    Label,
     Lang,
     LoginFailed,
     PermissionDenied,
@@ -73,6 +74,17 @@ def refusal(request: Request, exc: Exception, who: Viewer | None = None) -> Resp
         _log.exception("console_internal_error", path=request.url.path)
         title, message, status = t(tr, "w_error_title"), t(tr, "w_error"), 500
     return page(request, who, "message.html", lang=lang, status=status, title=title, message=message)
+
+
+def missing(request: Request, status: int) -> Response:
+    """A page for a URL the console does not know (or a method it does not take)."""
+    lang = cast(Lang, lang_of(request))
+    from forloeb.words import t
+
+    return page(
+        request, None, "message.html", lang=lang, status=status,
+        title=t(lang, "w_not_found_title"), message=t(lang, "w_not_found"),
+    )  # fmt: skip
 
 
 def guarded(fn: Callable[P, Response]) -> Callable[P, Response]:
@@ -145,7 +157,9 @@ def home(request: Request) -> Response:
     return RedirectResponse(target, status_code=303)
 
 
-def _login_page(request: Request, *, error: str | None = None, status: int = 200, username: str = "") -> Response:
+def _login_page(
+    request: Request, *, error: str | None = None, status: int = 200, username: str = ""
+) -> Response:
     lang = lang_of(request)
     token = login_token(request)
     flash = None
@@ -192,7 +206,9 @@ def _login(request: Request, form: Form) -> Response:
         return refusal(request, exc)
     username, password = one(form, "username").strip(), one(form, "password")
     if not username or not password:
-        return _login_page(request, error=t(cast(Lang, lang), "w_missing_login"), status=422, username=username)
+        return _login_page(
+            request, error=t(cast(Lang, lang), "w_missing_login"), status=422, username=username
+        )
     host = request.client.host if request.client is not None else None
     try:
         session = context(request).engine.logins.login(username, password, client=host, lang=lang)
@@ -231,12 +247,22 @@ def switch_language(request: Request, to: str = "da", next: str = "/") -> Respon
     response = RedirectResponse(safe_next(next), status_code=303)
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        try:
+        # An expired session: the cookie below still carries the choice.
+        with contextlib.suppress(ForloebError):
             context(request).engine.logins.set_lang(token, lang)
-        except ForloebError:
-            pass  # an expired session: the cookie below still carries the choice
     set_cookie(response, request, LANG_COOKIE, lang, max_age=365 * 24 * 3600)
     return response
 
 
-__all__ = ["Form", "guarded", "in_thread", "look", "one", "posted", "read_form", "refusal", "router"]
+__all__ = [
+    "Form",
+    "guarded",
+    "in_thread",
+    "look",
+    "missing",
+    "one",
+    "posted",
+    "read_form",
+    "refusal",
+    "router",
+]

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from ._session import LOGIN_COOKIE, Viewer, set_cookie
+from forloeb.engine import Lang
 from forloeb.words import t as text
+
+from ._session import LOGIN_COOKIE, Viewer, set_cookie
 
 _TZ = ZoneInfo("Europe/Copenhagen")
 
@@ -44,6 +46,10 @@ def day(value: date | datetime | str | None) -> str:
     return str(value)
 
 
+# What the frame (base.html) asks of every page, when a page does not say.
+_FRAME: dict[str, Any] = {"flash": None, "error": None}
+
+
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -60,16 +66,12 @@ def environment() -> Environment:
 
 def render(request: Request, who: Viewer | None, template: str, *, lang: str, **values: Any) -> str:
     def t(key: str, **params: Any) -> str:
-        return text(lang, key, **params)
-
-    # The frame shows these when a page has them (strict undefined: named on every page).
-    values.setdefault("flash", None)
-    values.setdefault("error", None)
+        return text(cast(Lang, lang), key, **params)
 
     return (
         environment()
         .get_template(template)
-        .render(request=request, who=who, lang=lang, t=t, path=request.url.path, **values)
+        .render(request=request, who=who, lang=lang, t=t, path=request.url.path, **{**_FRAME, **values})
     )
 
 

@@ -85,7 +85,8 @@ def lang_of(request: Request, session: WebSession | None = None) -> str:
     chosen = request.cookies.get(LANG_COOKIE)
     if chosen in LANGS:
         return chosen
-    return context(request).config.default_lang
+    default: str = context(request).config.default_lang
+    return default
 
 
 def here(request: Request) -> str:

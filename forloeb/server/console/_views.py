@@ -51,7 +51,7 @@ def stage_columns(engine: Engine, lang: str) -> list[tuple[str, str, str, str]]:
     stage, in path order: the board's columns."""
     tr = cast(Lang, lang)
     out: list[tuple[str, str, str, str]] = []
-    for name in engine.workflow_names():
+    for name in engine.workflow_names:
         definition = engine.workflow(name)
         for s in definition.stages:
             if s.kind != "final":

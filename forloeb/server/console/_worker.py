@@ -16,7 +16,7 @@ from .._http import context
 from ._frame import Form, guarded, in_thread, look, one, posted, read_form
 from ._render import page
 from ._session import Viewer
-from ._views import Card, card, is_open
+from ._views import Card, card, definition_of, is_open
 
 router = APIRouter(include_in_schema=False)
 PAGE = 100  # engagements per list page: a page stays fast however large the caseload
@@ -35,10 +35,12 @@ def mine(request: Request, cursor: str | None = None) -> Response:
     listed = engine.list(assignee=who.actor.id, limit=PAGE, cursor=cursor, actor=who.actor, purpose=PURPOSE)
     cards = [card(engine, e, who.lang, now) for e in listed]
     late = [card(engine, e, who.lang, now) for e in overdue]
-    late = [c for c in late if is_open(engine.workflow(c.e.workflow, c.e.workflow_version), c.e)]
+    late = [c for c in late if is_open(definition_of(engine, c.e), c.e)]
     shown = {c.e.id for c in late}
     rest = [
-        c for c in cards if c.e.id not in shown and is_open(engine.workflow(c.e.workflow, c.e.workflow_version), c.e)
+        c
+        for c in cards
+        if c.e.id not in shown and is_open(engine.workflow(c.e.workflow, c.e.workflow_version), c.e)
     ]
     groups: dict[str, list[Card]] = {}
     for c in sorted(rest, key=lambda c: (c.workflow, c.stage, c.e.id)):
@@ -55,7 +57,9 @@ def intake(request: Request) -> Response:
     engine = context(request).engine
     now = datetime.now(UTC)
     cards = [card(engine, e, who.lang, now) for e in engine.caseload.intake(actor=who.actor, limit=PAGE)]
-    return page(request, who, "intake.html", lang=who.lang, cards=cards, flash=request.query_params.get("taken"))
+    return page(
+        request, who, "intake.html", lang=who.lang, cards=cards, flash=request.query_params.get("taken")
+    )
 
 
 @router.post("/engagements/{engagement_id}/take")
@@ -79,7 +83,7 @@ def _start_page(
 ) -> Response:
     engine = context(request).engine
     lang = cast(Lang, who.lang)
-    workflows = [(n, engine.workflow(n)) for n in engine.workflow_names()]
+    workflows = [(n, engine.workflow(n)) for n in engine.workflow_names]
     sources = {n: [(c.key, c.labels.get(lang)) for c in d.referral_sources] for n, d in workflows}
     return page(
         request,

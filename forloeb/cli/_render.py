@@ -13,6 +13,8 @@ from typing import IO, Any
 
 import click
 
+from forloeb.reporting.exports import csv_cell as csv_cell  # shared with the console
+
 # The labels moved to forloeb.words (the console shares them); the CLI's modules import them from here.
 from forloeb.words.labels import (
     choice_label as choice_label,
@@ -73,15 +75,6 @@ def echo(text: str = "", *, err: bool = False, nl: bool = True, file: IO[Any] | 
     click.echo(terminal_safe(text), file=file, err=err, nl=nl)
 
 
-def csv_cell(value: Any) -> Any:
-    """A spreadsheet cell that stays data: text starting with = + - @, a tab or a
-    carriage return is a formula to Excel and LibreOffice, so it is prefixed
-    with ' (OWASP's rule for CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def local(value: datetime | None) -> str:
     """A time as Danish local time to the minute (``-`` for none)."""
     from forloeb.engine import COPENHAGEN
@@ -111,3 +104,4 @@ def table(rows: Iterable[Sequence[str]], header: Sequence[str] | None = None, in
     return "\n".join(
         indent + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in lines
     )
+

@@ -213,6 +213,61 @@ CONSOLE: Final[dict[str, tuple[str, str]]] = {
         "A resident's access request (GDPR art. 15): everything about the subject, as one package.",
     ),
     "w_download": ("Hent pakken", "Download the package"),
+    "w_engagement_id": ("Forløb nr.", "Engagement no."),
+    "w_audit_caption": ("Hændelser, nyeste først", "Events, newest first"),
+    "w_no_events": ("Ingen hændelser passer til filtrene.", "No events match the filters."),
+    "w_export_logged": (
+        "Eksporten indeholder alle hændelser, der passer til filtrene, ældste først, "
+        "og noteres i adgangsloggen.",
+        "The export holds every event matching the filters, oldest first, and is recorded in the access log.",
+    ),
+    "w_verify_intro": (
+        "Kontrollen genberegner hver hash-kæde i hændelsesloggen og adgangsloggen og viser hvert sted, "
+        "hvor loggen ikke er, som den blev skrevet.",
+        "The check recomputes every hash chain of the event log and the access log and shows each place "
+        "where the log is not as it was written.",
+    ),
+    "w_verify_result": ("Resultat", "Result"),
+    "w_intact": ("Hel", "Intact"),
+    "w_broken": ("Brudt", "Broken"),
+    "w_verify_checkpoint": (
+        "Sammenlignet med kontrolpunktet fra {at}.",
+        "Compared with the checkpoint of {at}.",
+    ),
+    "w_verify_access": ("{n} poster i adgangsloggen er kontrolleret.", "{n} access-log entries checked."),
+    "w_verify_algo": ("Kæderne er beregnet med {algo}.", "The chains are computed with {algo}."),
+    "w_verify_erased": (
+        "Slettet siden kontrolpunktet (og noteret i adgangsloggen)",
+        "Erased since the checkpoint (and recorded in the access log)",
+    ),
+    "w_warnings": ("Advarsler", "Warnings"),
+    "w_verify_against": ("Kontrollér mod et kontrolpunkt", "Verify against a checkpoint"),
+    "w_checkpoint_missing": ("Vælg en kontrolpunktsfil.", "Choose a checkpoint file."),
+    "w_checkpoint_too_big": (
+        "Filen er over {mb} MB og er ikke et kontrolpunkt.",
+        "The file is over {mb} MB and is not a checkpoint.",
+    ),
+    "w_access_order": (
+        "Ældste først. Filtrér på tid for at se de seneste poster.",
+        "Oldest first. Filter by time to see the latest entries.",
+    ),
+    "w_criteria": ("Søgekriterier", "Criteria"),
+    "w_impersonated_by": ("udført af {who}", "acted by {who}"),
+    "w_no_access": (
+        "Ingen poster i adgangsloggen passer til filtrene.",
+        "No access-log entries match the filters.",
+    ),
+    "w_format": ("Format", "Format"),
+    "w_format_md": ("Læsbart dokument (Markdown, dansk)", "Readable document (Markdown, Danish)"),
+    "w_format_json": ("Data (JSON)", "Data (JSON)"),
+    "w_redact_staff": (
+        "Udelad medarbejdernes identitet (også i fritekst)",
+        "Leave out the staff's identities (also in free text)",
+    ),
+    "w_access_request_logged": (
+        "Anmodningen noteres i adgangsloggen med pakkens kontrolsum.",
+        "The request is recorded in the access log with the package's checksum.",
+    ),
     # -- reports
     "w_report_intro": (
         "Rapporten til bestyrelse og bevillingsgiver, regnet fra hændelsesloggen.",
@@ -227,6 +282,32 @@ CONSOLE: Final[dict[str, tuple[str, str]]] = {
     "w_oldest_days": ("Ældste (dage)", "Oldest (days)"),
     "w_quiet_days": ("Længst stille (dage)", "Quietest (days)"),
     "w_chart_of": ("Diagram: {title}", "Chart: {title}"),
+    "w_chart_caption": (
+        "{title}. Tallene står i tabellen nedenfor.",
+        "{title}. The figures are in the table below.",
+    ),
+    "w_report_meta": (
+        "Opgjort pr. {at} ud fra hændelsesloggen. Forløb i perioden: {served}.",
+        "As of {at}, from the event log. Engagements in the period: {served}.",
+    ),
+    "w_report_scope": ("Omfang: {teams}.", "Scope: {teams}."),
+    "w_report_scope_all": ("Omfang: hele sekretariatet.", "Scope: the whole secretariat."),
+    "w_report_filters": ("Filtre: {filters}.", "Filters: {filters}."),
+    "w_no_charts": (
+        "Diagrammerne kræver matplotlib (pakken forloeb[reports]), som ikke er installeret på serveren. "
+        "Tallene står i tabellerne.",
+        "The charts need matplotlib (the forloeb[reports] package), which the server does not have. "
+        "The figures are in the tables.",
+    ),
+    "w_none_in_period": ("Ingen i perioden.", "None in the period."),
+    "w_caseload_intro": (
+        "Åbne forløb pr. medarbejder og team: hvor mange, hvor mange over fristen, det ældste, "
+        "og længst tid uden en hændelse.",
+        "Open engagements per worker and team: how many, how many overdue, the oldest, "
+        "and the longest time without an event.",
+    ),
+    "w_in_intake": ("(indtag, ingen medarbejder)", "(intake, no worker)"),
+    "w_total": ("I alt", "Total"),
 }
 
 __all__ = ["CONSOLE"]

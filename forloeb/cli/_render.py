@@ -13,17 +13,35 @@ from typing import IO, Any
 
 import click
 
-from forloeb.reporting.exports import csv_cell
-from forloeb.words.labels import (  # the CLI's modules import them from here (__all__)
-    choice_label,
-    data_text,
-    event_text,
-    one_line,
-    role_label,
-    stage_label,
-    stage_text,
-    trigger_label,
-    value_text,
+from forloeb.reporting.exports import csv_cell as csv_cell  # shared with the console
+
+# The labels moved to forloeb.words (the console shares them); the CLI's modules import them from here.
+from forloeb.words.labels import (
+    choice_label as choice_label,
+)
+from forloeb.words.labels import (
+    data_text as data_text,
+)
+from forloeb.words.labels import (
+    event_text as event_text,
+)
+from forloeb.words.labels import (
+    one_line as one_line,
+)
+from forloeb.words.labels import (
+    role_label as role_label,
+)
+from forloeb.words.labels import (
+    stage_label as stage_label,
+)
+from forloeb.words.labels import (
+    stage_text as stage_text,
+)
+from forloeb.words.labels import (
+    trigger_label as trigger_label,
+)
+from forloeb.words.labels import (
+    value_text as value_text,
 )
 
 
@@ -87,24 +105,3 @@ def table(rows: Iterable[Sequence[str]], header: Sequence[str] | None = None, in
         indent + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in lines
     )
 
-
-__all__ = [
-    "choice_label",
-    "csv_cell",
-    "data_text",
-    "echo",
-    "echo_json",
-    "event_text",
-    "local",
-    "mermaid_text",
-    "one_line",
-    "parse_time",
-    "role_label",
-    "stage_label",
-    "stage_text",
-    "table",
-    "terminal_safe",
-    "to_json",
-    "trigger_label",
-    "value_text",
-]

@@ -71,10 +71,6 @@ def render(request: Request, who: Viewer | None, template: str, *, lang: str, **
     def t(key: str, **params: Any) -> str:
         return text(cast(Lang, lang), key, **params)
 
-    # The frame shows these when a page has them (strict undefined: named on every page).
-    values.setdefault("flash", None)
-    values.setdefault("error", None)
-
     return (
         environment()
         .get_template(template)

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
         Guard,
         GuardContext,
         Label,
+        Labels,
         Outcome,
         Question,
         SelfHelp,
@@ -129,7 +130,7 @@ _MODULES: dict[str, str] = {
     "._consent": "DEFAULT_RECEIVERS SECTIONS Consent consent_guard consents_of is_consent_basis",
     "._definition": (
         "ESCALATE_TO_SUPERVISOR QUESTION_KINDS ActivityKind Choice Deadline Escalation Guard "
-        "GuardContext Label Outcome Question SelfHelp Stage StageKind Transition WorkflowDefinition"
+        "GuardContext Label Labels Outcome Question SelfHelp Stage StageKind Transition WorkflowDefinition"
     ),
     "._roles": "AUDITOR RETURN_TO_CLOSED RETURN_TO_PAUSED ROLES STAFF SUPERVISOR WORKER",
     "._dispatch": "DEFAULT_OUTBOX_RETENTION_DAYS DispatchResult OutboxMessage RetryPolicy",
@@ -233,6 +234,7 @@ __all__ = [
     "InvalidData",
     "IssuedToken",
     "Label",
+    "Labels",
     "Lang",
     "LogNotifier",
     "LoginFailed",

@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from forloeb.engine import ROLES, field_label
+from forloeb.engine import ROLES, STATUTES, Labels, field_label
 
 from .catalog import t
 
@@ -62,11 +62,26 @@ def trigger_label(
 
 
 def choice_label(definition: WorkflowDefinition, key: str, value: Any, lang: Lang) -> str:
-    choices = definition.referral_sources if key == "source" else definition.choices.get(key, ())
-    for c in choices:
-        if c.key == value:
-            return c.labels.get(lang)
-    return value_text(value)
+    """A recorded value in words: a choice's label (referral sources, outcomes,
+    a question's choices, partners), else the value itself."""
+    if isinstance(value, list):
+        return ", ".join(choice_label(definition, key, v, lang) for v in value)
+    found = _labels(definition).choice(key, value) if isinstance(value, str) else None
+    return found.get(lang) if found is not None else value_text(value)
+
+
+def _labels(definition: WorkflowDefinition) -> Labels:
+    """The definition's labels (built once per workflow version: a page lists many events)."""
+    key = (definition.name, definition.version)
+    found = _LABELS.get(key)
+    if found is None or found[0] is not definition:
+        found = _LABELS[key] = (definition, Labels.of(definition))
+    return found[1]
+
+
+_LABELS: dict[tuple[str, int], tuple[WorkflowDefinition, Labels]] = {}
+# Who has an engagement: the words of the console's own pages.
+_ASSIGNMENT = {"assignee": "w_assignee", "supervisor": "w_supervisor", "team": "w_team"}
 
 
 def role_label(role: str, lang: Lang) -> str:
@@ -75,8 +90,37 @@ def role_label(role: str, lang: Lang) -> str:
 
 def data_text(definition: WorkflowDefinition, data: Mapping[str, Any], lang: Lang) -> str:
     return "; ".join(
-        f"{field_label(k, lang)}: {choice_label(definition, k, v, lang)}" for k, v in data.items()
+        f"{_field(definition, k, lang)}: {_value(definition, k, v, lang)}" for k, v in data.items()
     )
+
+
+def _value(definition: WorkflowDefinition, key: str, value: Any, lang: Lang) -> str:
+    if key == "legal_basis" and isinstance(value, str):
+        return basis_text(value, lang)
+    return choice_label(definition, key, value, lang)
+
+
+def basis_text(value: str, lang: Lang) -> str:
+    """A stored legal basis ("consent:7", "statute:key[:reference]") in words."""
+    kind, _, rest = value.partition(":")
+    if kind == "consent" and rest.isdigit():
+        return t(lang, "e_basis_consent", id=rest)
+    if kind == "statute":
+        key, _, reference = rest.partition(":")
+        label = STATUTES[key].get(lang) if key in STATUTES else key
+        return f"{label} ({reference})" if reference else label
+    return value
+
+
+def _field(definition: WorkflowDefinition, key: str, lang: Lang) -> str:
+    """A data key in words: the engine's name for it, else the question that asks it."""
+    known = field_label(key, lang)
+    if known != key:
+        return known
+    if key in _ASSIGNMENT:
+        return t(lang, _ASSIGNMENT[key]).lower()
+    asked = _labels(definition).field(key)
+    return asked.get(lang).rstrip("?").lower() if asked is not None else key
 
 
 # -- engagements and events -------------------------------------------------------------
@@ -110,10 +154,47 @@ def event_text(definition: WorkflowDefinition, ev: Event, lang: Lang) -> str:
         if extra:
             text += f" · {data_text(definition, extra, lang)}"
         return one_line(text)
-    return one_line(f"{ev.type}: {value_text(dict(data))}")
+    described = _other_event(definition, ev, lang)
+    return one_line(described if described is not None else f"{ev.type}: {value_text(dict(data))}")
+
+
+def _other_event(definition: WorkflowDefinition, ev: Event, lang: Lang) -> str | None:
+    """The events of the later features in words (None: shown as their data)."""
+    data = ev.data
+    if ev.type in ("self_help", "record_self_help"):
+        return f"{t(lang, 'e_self_help')}: {_level(definition, data.get('level'), lang)}"
+    if ev.type == "consent_given":
+        to = ", ".join(choice_label(definition, "receiver", r, lang) for r in data.get("to") or ())
+        return t(lang, "e_consent_given", id=data.get("id", "?"), to=to, purpose=data.get("purpose", ""))
+    if ev.type == "consent_withdrawn":
+        return t(lang, "e_consent_withdrawn", id=data.get("consent_id", "?"))
+    if ev.type == "reminder":
+        level = int(data.get("level") or 1)
+        kind = t(lang, "e_reminder") if level == 1 else t(lang, "e_escalation", n=level - 1)
+        return f"{kind} → {data.get('recipient') or data.get('recipient_role', '')}"
+    if ev.type == "reassigned":
+        changes = data.get("set") or {}
+        before = data.get("from") or {}
+        parts = [
+            f"{_field(definition, k, lang)}: {before.get(k) or '-'} → {v or '-'}" for k, v in changes.items()
+        ]
+        text = f"{t(lang, 'e_reassigned')}: {'; '.join(parts)}"
+        return text + (f" · {data['reason']}" if data.get("reason") else "")
+    if ev.type == "handover_exported":
+        receiver = choice_label(definition, "receiver", data.get("receiver"), lang)
+        return t(lang, "e_handover_exported", receiver=receiver)
+    if ev.type == "update_fields":
+        return f"{t(lang, 'e_details')}: {data_text(definition, data.get('data') or data, lang)}"
+    return None
+
+
+def _level(definition: WorkflowDefinition, level: Any, lang: Lang) -> str:
+    levels = definition.self_help.levels if definition.self_help is not None else ()
+    return next((c.labels.get(lang) for c in levels if c.key == level), value_text(level))
 
 
 __all__ = [
+    "basis_text",
     "choice_label",
     "data_text",
     "event_text",

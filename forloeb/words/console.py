@@ -60,6 +60,10 @@ CONSOLE: Final[dict[str, tuple[str, str]]] = {
         "The engagement has changed since you opened the page, so your changes were not saved. "
         "See the new information below and try again.",
     ),
+    "w_unsaved": (
+        "Det, du skrev, og som ikke blev gemt (kopiér det, før du går videre):",
+        "What you wrote that was not saved (copy it before you go on):",
+    ),
     "w_fix_below": (
         "Ret det markerede nedenfor. Intet er gemt.",
         "Correct what is marked below. Nothing was saved.",

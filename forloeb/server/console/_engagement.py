@@ -153,8 +153,11 @@ def show(
     errors: Mapping[str, str] | None = None,
     error: str | None = None,
     flash: str | None = None,
+    unsaved: Form | None = None,
 ) -> Response:
-    """The engagement page (also after a refused post: the page as it is now)."""
+    """The engagement page (also after a refused post: the page as it is now, and
+    with ``unsaved`` the answers a stale form carried, shown apart so that nothing
+    typed is lost and nothing overwrites the newer change)."""
     engine = context(request).engine
     lang = cast(Lang, who.lang)
     e = engine.get(engagement_id, actor=who.actor, purpose=PURPOSE)
@@ -166,6 +169,10 @@ def show(
     questions: list[Field] = fields(
         definition, _stage_questions(definition, e), lang, current, posted=posted_form, errors=errors
     )
+    kept = changed(answers(_stage_questions(definition, e), unsaved), current) if unsaved else {}
+    lost = [(f.label, kept[f.key]) for f in questions if f.key in kept]
+    if unsaved and one(unsaved, "text").strip():
+        lost.append((t(lang, "w_note"), one(unsaved, "text")))
     # Read off the engagement already read (and logged) for this page: one access-log entry less.
     consents = [c.to_dict() for c in consents_of(e.data)] if who.writes else []
     notes = [ev for ev in events if ev.type == "note"]
@@ -201,6 +208,7 @@ def show(
         teams=context(request).engine.caseload.taxonomy.teams if who.has("supervisor", "admin") else (),
         error=error,
         flash=flash,
+        unsaved=lost,
     )
 
 
@@ -229,7 +237,7 @@ def after_write(request: Request, who: Viewer, engagement_id: int, form: Form, e
     """The page again after a refused write: stale (409), or the engine's message (422)."""
     lang = cast(Lang, who.lang)
     if isinstance(exc, ConcurrencyError):
-        return show(request, who, engagement_id, status=409, error=t(lang, "w_stale"))
+        return show(request, who, engagement_id, status=409, error=t(lang, "w_stale"), unsaved=form)
     errors: dict[str, str] = {}
     if isinstance(exc, GuardFailed):
         errors = field_errors(exc, lang)
@@ -255,7 +263,7 @@ def _answers(request: Request, engagement_id: int, form: Form) -> Response:
     version = _version(form)
     e = engine.get(engagement_id, actor=who.actor, purpose=PURPOSE)
     if version is not None and e.version != version:
-        return show(request, who, engagement_id, status=409, error=t(lang, "w_stale"))
+        return show(request, who, engagement_id, status=409, error=t(lang, "w_stale"), unsaved=form)
     definition = definition_of(engine, e)
     questions = _stage_questions(definition, e)
     current = e.data.get(e.state, {}) if isinstance(e.data.get(e.state), Mapping) else {}

@@ -50,7 +50,7 @@ def day(value: date | datetime | str | None) -> str:
 
 
 # What the frame (base.html) asks of every page, when a page does not say.
-_FRAME: dict[str, Any] = {"flash": None, "error": None}
+_FRAME: dict[str, Any] = {"flash": None, "error": None, "unsaved": ()}
 
 
 @cache

@@ -11,6 +11,7 @@ The SVG's comments (which repeat the labels) and its XML prologue are dropped.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from collections.abc import Mapping, Sequence
@@ -33,6 +34,14 @@ def available() -> bool:
 def bar_svg(labels: Sequence[str], values: Sequence[float], title: str) -> str:
     """Horizontal bars, one per label, top to bottom, each with its value: an
     ``<svg>`` element (no prologue, no comments)."""
+    return _drawn(tuple(labels), tuple(values), title)
+
+
+# The same figures draw the same SVG: a chart viewed again (the console's report
+# page, its ten charts each a request) costs a lookup instead of 0.1–0.5 s of
+# matplotlib. Bounded: a few dozen charts of some kilobytes each.
+@functools.lru_cache(maxsize=64)
+def _drawn(labels: tuple[str, ...], values: tuple[float, ...], title: str) -> str:
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 

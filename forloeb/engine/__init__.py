@@ -89,7 +89,7 @@ if TYPE_CHECKING:
         UnknownWorkflow,
     )
     from ._handover import HandoverPackage
-    from ._i18n import LANGS, Lang, field_label
+    from ._i18n import FIELD_LABELS, LANGS, Lang, field_label
     from ._legal import STATUTES
     from ._logging import configure_logging, get_logger
     from ._logins import LoginFailed, Logins, WebSession
@@ -146,7 +146,7 @@ _MODULES: dict[str, str] = {
     ),
     "._handover": "HandoverPackage",
     "._legal": "STATUTES",
-    "._i18n": "LANGS Lang field_label",
+    "._i18n": "FIELD_LABELS LANGS Lang field_label",
     "._logging": "configure_logging get_logger",
     "._logins": "LoginFailed Logins WebSession",
     "._methods": "Methods",
@@ -178,6 +178,7 @@ __all__ = [
     "DEFAULT_RETENTION",
     "DEFAULT_RETENTION_YEARS",
     "ESCALATE_TO_SUPERVISOR",
+    "FIELD_LABELS",
     "GENESIS",
     "LANGS",
     "MAX_PAYLOAD_BYTES",

@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from forloeb.engine import ROLES, STATUTES, Labels, field_label
+from forloeb.engine import FIELD_LABELS, ROLES, STATUTES, Labels, field_label
 
 from .catalog import t
 
@@ -114,9 +114,8 @@ def basis_text(value: str, lang: Lang) -> str:
 
 def _field(definition: WorkflowDefinition, key: str, lang: Lang) -> str:
     """A data key in words: the engine's name for it, else the question that asks it."""
-    known = field_label(key, lang)
-    if known != key:
-        return known
+    if key in FIELD_LABELS:
+        return field_label(key, lang)
     if key in _ASSIGNMENT:
         return t(lang, _ASSIGNMENT[key]).lower()
     asked = _labels(definition).field(key)

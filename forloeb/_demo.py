@@ -8,6 +8,7 @@ anew). The scenarios themselves are a table in ``_demo_scenarios``.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -32,6 +33,28 @@ DEMO_STAFF: tuple[StaffMember, ...] = (
     StaffMember(id=LEADER, display_name="Hanne L.", roles=frozenset({"supervisor", "worker"})),
     StaffMember(id="revisor", display_name="Revisor", roles=frozenset({"auditor"})),
 )
+
+
+# Who may log in to the web console after ``forloeb demo`` (issue 15): a worker,
+# the leader and the auditor, each with the role the printed line names.
+DEMO_LOGINS: tuple[tuple[str, str], ...] = (
+    ("ahmed.s", "worker"),
+    (LEADER, "supervisor"),
+    ("revisor", "auditor"),
+)
+
+
+def set_demo_passwords(engine: Engine, operator: str) -> dict[str, str]:
+    """Fresh random passwords for :data:`DEMO_LOGINS`, set by the operator (the
+    database's admin, an OS login): staff id -> password. New ones on every run."""
+    admin = engine.staff.actor_for_login(operator)
+    passwords: dict[str, str] = {}
+    for staff_id, _role in DEMO_LOGINS:
+        # 96 random bits, 16 characters: well over the 12 the policy asks for.
+        password = secrets.token_urlsafe(12)
+        engine.logins.set_password(admin, staff_id, password)
+        passwords[staff_id] = password
+    return passwords
 
 
 def register_demo_staff(engine: Engine, operator: str) -> None:

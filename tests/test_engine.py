@@ -59,6 +59,8 @@ def test_start_returns_the_committed_engagement(engine: Engine, worker: Actor) -
         # The database records whether its chains are keyed (issue 12, M7).
         "settings": 1,
         "api_tokens": 0,  # the HTTP API's tokens (issue 14)
+        "staff_passwords": 0,  # the web console's passwords and sessions (issue 15)
+        "web_sessions": 0,
     }
 
 

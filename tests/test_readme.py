@@ -32,7 +32,10 @@ def test_readme_quick_start_is_two_commands() -> None:
     section = text.split("## Quick start", 1)[1].split("##", 1)[0]
     (block,) = re.findall(r"```sh\n(.*?)```", section, re.S)
     commands = [line for line in block.splitlines() if line.strip()]
-    assert commands == ["pip install . && forloeb demo", "pip install '.[test]' && python -m pytest"]
+    assert commands == [
+        "pip install '.[server]' && forloeb demo",
+        "pip install '.[test]' && python -m pytest",
+    ]
 
 
 def _sh_commands(heading: str) -> list[list[str]]:

@@ -13,7 +13,7 @@ Where things are: this module holds the root group and :data:`COMMANDS`, the
 one table that attaches every command; each command group lives in its own
 module (``_engagements``, ``_audit``, …) and uses the shared options and
 errors of ``_context``, the rendering of ``_render`` and the texts of
-``_texts``. A new command goes into its group's module and, if it is a new
+``forloeb.words.catalog``. A new command goes into its group's module and, if it is a new
 top-level command or group, into :data:`COMMANDS`.
 
 Commands are imported when first needed (click's "lazily attaching

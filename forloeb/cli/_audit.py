@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
+from forloeb.reporting.exports import audit_csv_lines, audit_jsonl_lines
+from forloeb.words.catalog import t
+
 from ._context import (
     EngineDefault,
     ForloebGroup,
@@ -20,7 +23,6 @@ from ._context import (
 )
 from ._output import out_options, output
 from ._render import (
-    csv_cell,
     echo,
     echo_json,
     event_text,
@@ -30,28 +32,9 @@ from ._render import (
     table,
     to_json,
 )
-from ._texts import t
 
 if TYPE_CHECKING:
     from forloeb.engine import Lang
-
-_CSV_COLUMNS = (
-    "engagement_id",
-    "seq",
-    "occurred_at",
-    "actor",
-    "role",
-    "type",
-    "trigger",
-    "from_state",
-    "to_state",
-    "workflow",
-    "subject",
-    "team",
-    "data",
-    "hash",
-)
-
 
 _ACCESS_HEADINGS = ("h_time", "h_actor", "h_role", "h_action", "h_id", "h_subject", "h_label", "h_purpose")
 
@@ -137,22 +120,10 @@ def audit_query(
             dest.write(to_json({"records": rows, "next_cursor": page.next_cursor}, indent=2) + "\n")
             return
         if fmt == "jsonl":
-            dest.write("".join(to_json(r) + "\n" for r in rows))
+            dest.write("".join(audit_jsonl_lines(rows)))
         elif fmt == "csv":
-            import csv
-            import io
-
-            buffer = io.StringIO()
-            writer = csv.writer(buffer)
-            writer.writerow(_CSV_COLUMNS)
-            for r in rows:
-                writer.writerow(
-                    [
-                        csv_cell(to_json(r[c]) if c == "data" else ("" if r[c] is None else r[c]))
-                        for c in _CSV_COLUMNS
-                    ]
-                )
-            dest.write(buffer.getvalue())
+            # The columns and the escaping shared with the console's export.
+            dest.write("".join(audit_csv_lines(rows)))
         elif not rows and not dest.to_file:
             echo(t(lang, "no_events"))
         else:

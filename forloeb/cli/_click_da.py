@@ -36,8 +36,9 @@ import click.parser
 import click.termui
 import click.types
 
+from forloeb.words.catalog import t
+
 from ._context import OneLineError
-from ._texts import t
 
 if TYPE_CHECKING:
     from forloeb.engine import Lang

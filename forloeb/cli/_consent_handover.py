@@ -6,10 +6,11 @@ from typing import Any, cast
 
 import click
 
+from forloeb.words.catalog import t
+
 from ._context import ForloebGroup, Settings, global_options_again, idempotency_option, open_engine
 from ._output import out_options, output
 from ._render import echo, echo_json, table
-from ._texts import t
 
 
 @click.group(cls=ForloebGroup)

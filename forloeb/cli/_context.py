@@ -25,9 +25,9 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
 import click
 
 from forloeb.engine import LANGS, ROLES
+from forloeb.words.catalog import t
 
 from ._render import echo, to_json
-from ._texts import t
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar

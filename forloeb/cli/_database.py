@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 
+from forloeb.words.catalog import t
+
 from ._context import ForloebCommand, Settings, global_options_again
 from ._render import echo_json
-from ._texts import t
 
 
 @click.command(cls=ForloebCommand)

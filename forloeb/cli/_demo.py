@@ -6,9 +6,13 @@ import os
 
 import click
 
+from forloeb.words.catalog import t
+
 from ._context import ForloebCommand, Settings, global_options_again, open_engine, progress_bar
 from ._render import echo, echo_json, stage_label, table
-from ._texts import t
+
+# Where ``forloeb serve`` listens by default (its --host and --port).
+CONSOLE = "http://127.0.0.1:8080"
 
 
 @click.command(cls=ForloebCommand)
@@ -26,7 +30,7 @@ def demo(settings: Settings, count: int | None) -> None:
     A fixed set of scenarios with Danish data, spread over the past weeks: some
     closed, one handed over, one paused, one begun anew, some left mid-way.
     """
-    from forloeb._demo import add_demo_engagements
+    from forloeb._demo import DEMO_LOGINS, add_demo_engagements, set_demo_passwords
 
     lang = settings.lang
     with progress_bar(settings, "progress_demo") as progress:
@@ -40,8 +44,10 @@ def demo(settings: Settings, count: int | None) -> None:
             overview[e.workflow][e.state] = overview[e.workflow].get(e.state, 0) + 1
         url = engine.store.url
         definitions = {n: engine.workflow(n) for n in engine.workflow_names}
+        passwords = set_demo_passwords(engine, settings.login)
+    logins = [{"staff_id": who, "role": role, "password": passwords[who]} for who, role in DEMO_LOGINS]
     if settings.as_json:
-        echo_json({"db": url, "created": created, "overview": overview})
+        echo_json({"db": url, "created": created, "overview": overview, "console": CONSOLE, "logins": logins})
         return
     echo(t(lang, "demo_done", n=len(created), url=url))
     for name, counts in overview.items():
@@ -64,3 +70,7 @@ def demo(settings: Settings, count: int | None) -> None:
             c=f"forloeb{db} history {first}",
         )
     )
+    # The web console's logins: fresh passwords on every run (issue 15).
+    echo("\n" + t(lang, "demo_console", serve=f"forloeb{db} serve", url=CONSOLE))
+    rows = [(f"{x['staff_id']} / {x['password']}", f"({t(lang, 'demo_role_' + x['role'])})") for x in logins]
+    echo(table(rows, indent="  "))

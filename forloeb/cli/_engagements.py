@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from forloeb.engine import field_label
+from forloeb.words.catalog import t
 
 from ._context import (
     EngineDefault,
@@ -34,7 +35,6 @@ from ._render import (
     table,
     trigger_label,
 )
-from ._texts import t
 
 if TYPE_CHECKING:
     from forloeb import Engagement, Engine, TriggerOption, WorkflowDefinition

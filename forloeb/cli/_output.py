@@ -28,9 +28,10 @@ from typing import Any, TypeVar
 
 import click
 
+from forloeb.words.catalog import t
+
 from ._context import OneLineError, Settings
 from ._render import terminal_safe
-from ._texts import t
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from forloeb.words.catalog import t
+
 from ._context import (
     TIME,
     ForloebGroup,
@@ -18,7 +20,6 @@ from ._context import (
     open_engine,
 )
 from ._render import echo, echo_json, local, one_line, role_label, stage_label, table
-from ._texts import t
 
 if TYPE_CHECKING:
     from forloeb import Engine, Reminder

@@ -7,19 +7,42 @@ database.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 import click
 
-from forloeb.engine import ROLES, field_label
+from forloeb.reporting.exports import csv_cell as csv_cell  # shared with the console
 
-from ._texts import t
-
-if TYPE_CHECKING:
-    from forloeb import Engagement, Event, WorkflowDefinition
-    from forloeb.engine import Lang
+# The labels moved to forloeb.words (the console shares them); the CLI's modules import them from here.
+from forloeb.words.labels import (
+    choice_label as choice_label,
+)
+from forloeb.words.labels import (
+    data_text as data_text,
+)
+from forloeb.words.labels import (
+    event_text as event_text,
+)
+from forloeb.words.labels import (
+    one_line as one_line,
+)
+from forloeb.words.labels import (
+    role_label as role_label,
+)
+from forloeb.words.labels import (
+    stage_label as stage_label,
+)
+from forloeb.words.labels import (
+    stage_text as stage_text,
+)
+from forloeb.words.labels import (
+    trigger_label as trigger_label,
+)
+from forloeb.words.labels import (
+    value_text as value_text,
+)
 
 
 def to_json(value: Any, *, indent: int | None = None) -> str:
@@ -52,15 +75,6 @@ def echo(text: str = "", *, err: bool = False, nl: bool = True, file: IO[Any] | 
     click.echo(terminal_safe(text), file=file, err=err, nl=nl)
 
 
-def csv_cell(value: Any) -> Any:
-    """A spreadsheet cell that stays data: text starting with = + - @, a tab or a
-    carriage return is a formula to Excel and LibreOffice, so it is prefixed
-    with ' (OWASP's rule for CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def local(value: datetime | None) -> str:
     """A time as Danish local time to the minute (``-`` for none)."""
     from forloeb.engine import COPENHAGEN
@@ -73,17 +87,6 @@ def parse_time(value: Any) -> datetime | None:
         return datetime.fromisoformat(value) if isinstance(value, str) else None
     except ValueError:
         return None
-
-
-def value_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    return to_json(value)
-
-
-def one_line(text: str) -> str:
-    """Free text on one line of a table or a log: line breaks shown as ↵."""
-    return " ↵ ".join(text.splitlines())
 
 
 def mermaid_text(text: str) -> str:
@@ -102,88 +105,3 @@ def table(rows: Iterable[Sequence[str]], header: Sequence[str] | None = None, in
         indent + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in lines
     )
 
-
-# -- labels ---------------------------------------------------------------------------
-
-
-def stage_label(definition: WorkflowDefinition, key: str | None, lang: Lang) -> str:
-    if key is None:
-        return "-"
-    try:
-        return definition.stage(key).labels.get(lang)
-    except KeyError:
-        return key
-
-
-def stage_text(definition: WorkflowDefinition, e: Engagement, lang: Lang) -> str:
-    """The stage's label, with where a pause came from and the cycle after the first."""
-    label = stage_label(definition, e.state, lang)
-    if e.paused_from:
-        label = t(lang, "paused_from", stage=label, origin=stage_label(definition, e.paused_from, lang))
-    if e.cycle > 1:
-        label = f"{label}, {t(lang, 'cycle', n=e.cycle)}"
-    return label
-
-
-def trigger_label(
-    definition: WorkflowDefinition, trigger: str | None, lang: Lang, state: str | None = None
-) -> str:
-    if trigger is None:
-        return "-"
-    candidates = definition.transitions_for(trigger)
-    for tr in candidates:
-        if state is None or state in tr.source:
-            return tr.labels.get(lang)
-    return candidates[0].labels.get(lang) if candidates else trigger
-
-
-def choice_label(definition: WorkflowDefinition, key: str, value: Any, lang: Lang) -> str:
-    choices = definition.referral_sources if key == "source" else definition.choices.get(key, ())
-    for c in choices:
-        if c.key == value:
-            return c.labels.get(lang)
-    return value_text(value)
-
-
-def role_label(role: str, lang: Lang) -> str:
-    return t(lang, f"role_{role}") if role in ROLES else role
-
-
-def data_text(definition: WorkflowDefinition, data: Mapping[str, Any], lang: Lang) -> str:
-    return "; ".join(
-        f"{field_label(k, lang)}: {choice_label(definition, k, v, lang)}" for k, v in data.items()
-    )
-
-
-# -- engagements and events -------------------------------------------------------------
-
-
-def event_text(definition: WorkflowDefinition, ev: Event, lang: Lang) -> str:
-    """One event on one line, in the words of its workflow."""
-    data = ev.data
-    if ev.type == "started":
-        return f"{t(lang, 'e_started')} → {stage_label(definition, ev.to_state, lang)}"
-    if ev.type == "transition":
-        text = (
-            f"{trigger_label(definition, ev.trigger, lang, ev.from_state)}: "
-            f"{stage_label(definition, ev.from_state, lang)} → {stage_label(definition, ev.to_state, lang)}"
-        )
-        if data.get("data"):
-            text += f" · {data_text(definition, data['data'], lang)}"
-        if data.get("note"):
-            text += f" · {t(lang, 'e_note').lower()}: {data['note']}"
-        return one_line(text)
-    if ev.type == "note":
-        return one_line(f"{t(lang, 'e_note')}: {data.get('text', '')}")
-    if ev.type == "details":
-        return one_line(f"{t(lang, 'e_details')}: {data_text(definition, data.get('data', {}), lang)}")
-    if ev.type == "activity":
-        kind = choice_label(definition, "kind", data.get("kind"), lang)
-        extra = {k: v for k, v in data.items() if k not in ("kind", "description")}
-        text = f"{t(lang, 'e_activity')} ({kind})"
-        if data.get("description"):
-            text += f": {data['description']}"
-        if extra:
-            text += f" · {data_text(definition, extra, lang)}"
-        return one_line(text)
-    return one_line(f"{ev.type}: {value_text(dict(data))}")

@@ -1,56 +1,26 @@
 """The report as one self-contained Danish HTML page with inline SVG charts.
 
-Charts are drawn by matplotlib (the ``forloeb[reports]`` extra): well kept,
-renders SVG without a browser or a server, and draws text as paths, so the
-page needs no fonts, no scripts and no network when it is viewed. Imported
-only for ``--format html`` (``forloeb --help`` and the base install never
-load it). Every text from the report is escaped; the SVGs' comments (which
-repeat the labels) are dropped, and a Content-Security-Policy forbids any
-script or request.
+Charts are drawn by :mod:`forloeb.reporting.charts` (matplotlib, the
+``forloeb[reports]`` extra; the console draws the same charts), as paths, so
+the page needs no fonts, no scripts and no network when it is viewed. This
+module is imported only for ``--format html``. Every text from the report is
+escaped; the SVGs' comments (which repeat the labels) are dropped, and a
+Content-Security-Policy forbids any script or request.
 """
 
 from __future__ import annotations
 
 import html
-import io
-import re
 from typing import Any
 
-_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
-_PROLOGUE = re.compile(r"^.*?(?=<svg)", re.DOTALL)
-_COLOR = "#2b6a8f"
-
-
-def _svg(labels: list[str], values: list[float], title: str) -> str:
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    height = 0.9 + 0.32 * len(labels)
-    fig = Figure(figsize=(7.5, height), dpi=96)
-    ax = fig.add_subplot()
-    positions = list(range(len(labels)))[::-1]
-    ax.barh(positions, values, color=_COLOR)
-    ax.set_yticks(positions, labels=labels, fontsize=8)
-    ax.tick_params(axis="x", labelsize=8)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # counts, not fractions
-    for pos, value in zip(positions, values, strict=True):
-        ax.text(value, pos, f" {value:g}", va="center", fontsize=8)
-    ax.set_title(title, fontsize=10, loc="left")
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    fig.tight_layout()
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None})
-    svg = _COMMENT.sub("", _PROLOGUE.sub("", buf.getvalue(), count=1))
-    return f'<figure class="chart" aria-label="{html.escape(title)}">{svg}</figure>'
+from forloeb.reporting.charts import section_svg
 
 
 def _chart(sec: dict[str, Any]) -> str:
-    if not sec.get("chart") or not sec["rows"]:
+    svg = section_svg(sec)
+    if svg is None:
         return ""
-    labels = [" · ".join(str(c) for c in row[:-1]) for row in sec["rows"]]
-    values = [float(row[-1]) for row in sec["rows"]]
-    return _svg(labels, values, sec["title"])
+    return f'<figure class="chart" aria-label="{html.escape(sec["title"])}">{svg}</figure>'
 
 
 def _local(iso: str) -> str:

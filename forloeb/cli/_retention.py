@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
+from forloeb.words.catalog import t
+
 from ._context import (
     EngineDefault,
     ForloebCommand,
@@ -19,7 +21,6 @@ from ._context import (
     yes_option,
 )
 from ._render import echo, echo_json, local
-from ._texts import t
 
 if TYPE_CHECKING:
     from forloeb import Engine, ErasureReceipt

@@ -26,8 +26,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "SQLite has one writer at a time: run with --workers 1, or use PostgreSQL for more.",
     ),
     "serving": (
-        "forloeb HTTP-API på http://{host}:{port} ({workers} worker(s)); dokumentation på /docs.",
-        "forloeb HTTP API on http://{host}:{port} ({workers} worker(s)); documentation at /docs.",
+        "forloeb på http://{host}:{port} ({workers} worker(s)): webkonsollen på /, HTTP-API'et på /v1 "
+        "(dokumentation på /docs).",
+        "forloeb at http://{host}:{port} ({workers} worker(s)): the web console at /, the HTTP API at /v1 "
+        "(documentation at /docs).",
     ),
 }
 
@@ -60,7 +62,8 @@ def serve(
     trusted_header: str | None,
     cors_origins: tuple[str, ...],
 ) -> None:
-    """Serve the HTTP API (OpenAPI at /openapi.json, interactive docs at /docs) until SIGTERM."""
+    """Serve the web console (/) and the HTTP API (/v1; OpenAPI at /openapi.json, reference at /docs)
+    until SIGTERM."""
     lang = settings.lang
     try:
         import uvicorn

@@ -1,5 +1,6 @@
 """The staff register: ``forloeb staff add|update|deactivate|list|show`` (admins only),
-and the identity commands' words (``init --admin``, ``audit access-request``,
+``forloeb staff password`` (an admin for anyone, anyone for themself: the web
+console's password), and the identity commands' words (``init --admin``, ``audit access-request``,
 ``audit purge-access``) kept beside them.
 
 Who you are is your operating-system login, found in the register by its
@@ -8,6 +9,7 @@ login name; an admin may act as someone else with ``--as`` (recorded as such).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -29,6 +31,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "updated": ("{id} er rettet.", "{id} updated."),
     "deactivated": ("{id} er deaktiveret.", "{id} deactivated."),
     "empty": ("Personaleregistret er tomt.", "The staff register is empty."),
+    "password_prompt": ("Ny adgangskode til webkonsollen for {id}", "New web-console password for {id}"),
+    "password_repeat": ("Gentag adgangskoden", "Repeat the password"),
+    "password_set": (
+        "Adgangskoden til webkonsollen er sat for {id}.",
+        "The web-console password of {id} is set.",
+    ),
     "active": ("aktiv", "active"),
     "inactive": ("deaktiveret", "deactivated"),
     "h_id": ("Id", "Id"),
@@ -221,6 +229,42 @@ def staff_show(settings: Settings, staff_id: str) -> None:
     with open_engine(settings) as engine:
         m = engine.staff.show(settings.actor, staff_id)
     _member(settings, m)
+
+
+@staff.command("password")
+@click.argument("staff_id", metavar="ID")
+@click.option(
+    "--stdin",
+    "from_stdin",
+    is_flag=True,
+    help="Read the password from one line of standard input instead of asking twice.",
+)
+@global_options_again
+@click.pass_obj
+def staff_password(settings: Settings, staff_id: str, from_stdin: bool) -> None:
+    """Set the web console's password of ID: an admin for anyone, anyone for themself.
+
+    Asks twice without showing what is typed (or reads one line with --stdin).
+    12 to 1024 characters, not the id or login name. The password is never shown
+    or logged; the database keeps an argon2id hash of it.
+    """
+    lang = settings.lang
+    with open_engine(settings) as engine:
+        actor = settings.actor  # who you are is checked before you type anything
+        if from_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = click.prompt(
+                tt(lang, "password_prompt", id=staff_id),
+                hide_input=True,
+                confirmation_prompt=tt(lang, "password_repeat"),
+                err=True,  # stdout stays for the result (--json)
+            )
+        engine.logins.set_password(actor, staff_id, password)
+    if settings.as_json:
+        echo_json({"staff_id": staff_id, "password_set": True})
+    else:
+        echo(tt(lang, "password_set", id=staff_id))
 
 
 # -- background work: who may run it, and simulating it on a copy ---------------------------

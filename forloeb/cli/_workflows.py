@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from forloeb.engine import RETURN_TO_CLOSED, RETURN_TO_PAUSED, field_label
+from forloeb.words.catalog import t
 
 from ._context import ForloebGroup, Settings, config_option, global_options_again, open_configured
 from ._render import echo, echo_json, role_label, table
-from ._texts import t
 
 if TYPE_CHECKING:
     from forloeb import WorkflowDefinition

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from ._chain import GENESIS, canonical_bytes, event_hash
     from ._checks import DEFAULT_PAGE, MAX_PAYLOAD_BYTES
     from ._config import CONFIG_ENV, Settings, load_settings, settings_from_mapping
-    from ._consent import DEFAULT_RECEIVERS, SECTIONS, Consent, consent_guard, is_consent_basis
+    from ._consent import DEFAULT_RECEIVERS, SECTIONS, Consent, consent_guard, consents_of, is_consent_basis
     from ._definition import (
         ESCALATE_TO_SUPERVISOR,
         QUESTION_KINDS,
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
         Guard,
         GuardContext,
         Label,
+        Labels,
         Outcome,
         Question,
         SelfHelp,
@@ -88,8 +89,10 @@ if TYPE_CHECKING:
         UnknownWorkflow,
     )
     from ._handover import HandoverPackage
-    from ._i18n import LANGS, Lang, field_label
+    from ._i18n import FIELD_LABELS, LANGS, Lang, field_label
+    from ._legal import STATUTES
     from ._logging import configure_logging, get_logger
+    from ._logins import LoginFailed, Logins, WebSession
     from ._methods import Methods
     from ._migration import MigrationReport
     from ._queries import EngagementPage, replay
@@ -124,10 +127,10 @@ _MODULES: dict[str, str] = {
     "._caseload": "Caseload",
     "._config": "CONFIG_ENV Settings load_settings settings_from_mapping",
     "._taxonomy": "Taxonomy Term",
-    "._consent": "DEFAULT_RECEIVERS SECTIONS Consent consent_guard is_consent_basis",
+    "._consent": "DEFAULT_RECEIVERS SECTIONS Consent consent_guard consents_of is_consent_basis",
     "._definition": (
         "ESCALATE_TO_SUPERVISOR QUESTION_KINDS ActivityKind Choice Deadline Escalation Guard "
-        "GuardContext Label Outcome Question SelfHelp Stage StageKind Transition WorkflowDefinition"
+        "GuardContext Label Labels Outcome Question SelfHelp Stage StageKind Transition WorkflowDefinition"
     ),
     "._roles": "AUDITOR RETURN_TO_CLOSED RETURN_TO_PAUSED ROLES STAFF SUPERVISOR WORKER",
     "._dispatch": "DEFAULT_OUTBOX_RETENTION_DAYS DispatchResult OutboxMessage RetryPolicy",
@@ -142,8 +145,10 @@ _MODULES: dict[str, str] = {
         "TransitionNotAllowed UnknownTrigger UnknownWorkflow"
     ),
     "._handover": "HandoverPackage",
-    "._i18n": "LANGS Lang field_label",
+    "._legal": "STATUTES",
+    "._i18n": "FIELD_LABELS LANGS Lang field_label",
     "._logging": "configure_logging get_logger",
+    "._logins": "LoginFailed Logins WebSession",
     "._methods": "Methods",
     "._migration": "MigrationReport",
     "._queries": "EngagementPage replay",
@@ -173,6 +178,7 @@ __all__ = [
     "DEFAULT_RETENTION",
     "DEFAULT_RETENTION_YEARS",
     "ESCALATE_TO_SUPERVISOR",
+    "FIELD_LABELS",
     "GENESIS",
     "LANGS",
     "MAX_PAYLOAD_BYTES",
@@ -182,6 +188,7 @@ __all__ = [
     "ROLES",
     "SECTIONS",
     "STAFF",
+    "STATUTES",
     "SUPERVISOR",
     "SYSTEM_ACTOR",
     "WORKER",
@@ -228,8 +235,11 @@ __all__ = [
     "InvalidData",
     "IssuedToken",
     "Label",
+    "Labels",
     "Lang",
     "LogNotifier",
+    "LoginFailed",
+    "Logins",
     "Methods",
     "MigrationReport",
     "NotInRegister",
@@ -264,6 +274,7 @@ __all__ = [
     "UnknownTrigger",
     "UnknownWorkflow",
     "VerifyReport",
+    "WebSession",
     "WebhookNotifier",
     "WorkflowDefinition",
     "WorkingDayCalendar",
@@ -271,6 +282,7 @@ __all__ = [
     "canonical_bytes",
     "configure_logging",
     "consent_guard",
+    "consents_of",
     "event_hash",
     "field_label",
     "get_logger",

@@ -371,6 +371,17 @@ def send_digests(kernel: Kernel, now: datetime | None, actor: Actor = SYSTEM) ->
     return inserted
 
 
+def list_outbox(kernel: Kernel, status: str | None, limit: int | None) -> list[OutboxMessage]:
+    """:meth:`Engine.outbox`: messages by id, optionally of one status."""
+    if status is not None and status not in ("pending", "delivered", "dead"):
+        raise InvalidData(
+            f"status must be pending, delivered or dead, not {status!r}",
+            detail_da=f"status skal være pending, delivered eller dead, ikke {status!r}",
+        )
+    with kernel.read() as tx:
+        return [OutboxMessage.from_row(r) for r in tx.list_outbox(status, limit)]
+
+
 def purge_outbox(
     kernel: Kernel,
     *,

@@ -26,8 +26,8 @@ from ._checks import DEFAULT_PAGE, positive_int
 from ._config import default_router
 from ._definition import Label, WorkflowDefinition
 from ._dispatch import DEFAULT_OUTBOX_RETENTION_DAYS, DispatchResult, OutboxMessage, RetryPolicy
-from ._errors import InvalidData
 from ._kernel import REMINDER_CHANNEL, Clock, Kernel, Subscriber, open_store, utcnow
+from ._logins import Logins
 from ._methods import DEFAULT_WORKFLOWS, Methods, load_workflows, receivers_with_partners
 from ._queries import EngagementPage
 from ._registry import Registry
@@ -87,6 +87,7 @@ class Engine:
         self.caseload = Caseload(self._kernel)  # reassignment, intake, areas, reports (issue 13)
         self._staff = Staff(self._kernel)
         self.tokens = Tokens(self._kernel)  # the HTTP API's bearer tokens (admins manage them)
+        self.logins = Logins(self._kernel)  # the web console's passwords and sessions (issue 15)
         if deadlines:
             workflows = _reminders.with_deadlines(workflows, deadlines)
         for definition in workflows:
@@ -397,13 +398,7 @@ class Engine:
 
     def outbox(self, *, status: str | None = None, limit: int | None = None) -> builtins.list[OutboxMessage]:
         """Outbox messages by id; ``status="dead"``: those that could not be delivered."""
-        if status is not None and status not in ("pending", "delivered", "dead"):
-            raise InvalidData(
-                f"status must be pending, delivered or dead, not {status!r}",
-                detail_da=f"status skal være pending, delivered eller dead, ikke {status!r}",
-            )
-        with self._kernel.read() as tx:
-            return [OutboxMessage.from_row(r) for r in tx.list_outbox(status, limit)]
+        return _dispatch.list_outbox(self._kernel, status, limit)
 
     def outbox_attempts(self, outbox_id: int) -> builtins.list[dict[str, Any]]:
         """The delivery attempts of one outbox message (attempt, at, outcome, error)."""

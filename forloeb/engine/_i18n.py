@@ -250,6 +250,11 @@ ACTION_PHRASES: Final[Mapping[str, tuple[str, str]]] = {
     "create an API token": ("oprette en API-nøgle", "create an API token"),
     "list API tokens": ("se API-nøglerne", "list API tokens"),
     "revoke an API token": ("tilbagekalde en API-nøgle", "revoke an API token"),
+    # passwords of the web console (issue 15)
+    "set another staff member's password": (
+        "sætte en anden medarbejders adgangskode",
+        "set another staff member's password",
+    ),
 }
 
 # "start individual_course"; "read (forløb 3)" (a visibility refusal names the engagement).

@@ -28,7 +28,7 @@ from ._types import JSONData, UTCDateTime
 # The newest migration revision these tables describe; the engine refuses an
 # older database. A test checks it equals Alembic's head, so adding a
 # migration without bumping it fails.
-SCHEMA_HEAD = "0012"
+SCHEMA_HEAD = "0013"
 
 # A finished outbox message: delivered, or given up on (dead). The predicate
 # of the partial index the outbox purge reads, and the purge's condition
@@ -363,6 +363,36 @@ api_tokens = Table(
     Column("revoked_by", String(200)),
 )
 
+# Passwords of the web console (issue 15): one per staff entry, an argon2id
+# hash (never the password), and the failed attempts that lock the entry out.
+staff_passwords = Table(
+    "staff_passwords",
+    metadata,
+    Column("staff_id", String(200), primary_key=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("changed_at", UTCDateTime),
+    Column("changed_by", String(200)),
+    Column("failed_count", Integer, nullable=False, server_default=text("0")),
+    Column("locked_until", UTCDateTime),
+    Column("last_failure_at", UTCDateTime),
+)
+
+# Sessions of the web console (issue 15). ``id`` is the SHA-256 digest of the
+# session's secret (the cookie): a 256-bit random secret needs no slow hash,
+# and whoever reads this table cannot take over a session.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("staff_id", String(200), nullable=False, index=True),
+    Column("csrf", String(64), nullable=False),
+    Column("lang", String(2)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("client", String(100)),
+)
+
 # Row counts of these tables are what "writes nothing" tests compare.
 ALL_TABLES = (
     engagements,
@@ -377,6 +407,8 @@ ALL_TABLES = (
     staff,
     settings,
     api_tokens,
+    staff_passwords,
+    web_sessions,
 )
 
 __all__ = [
@@ -396,4 +428,6 @@ __all__ = [
     "reminders",
     "settings",
     "staff",
+    "staff_passwords",
+    "web_sessions",
 ]

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, and_, bindparam, or_, select, tuple_
 
 from ._audit import visibility_clause
 from ._hotpath import SqlText
+from ._logins import LoginReads, LoginWrites
 from ._outbox import OutboxReads, OutboxWrites
 from ._query import where_equal
 from ._register import RegisterReads, RegisterWrites
@@ -29,7 +30,9 @@ _GET_REMINDER = select(reminders).where(reminders.c.id == bindparam("_id"))
 _NOT_REPORTED: dict[str, Any] = dict.fromkeys(("person_key", "age_band", "gender", "afdeling"))
 
 
-class SqlReadTransaction(ReportReads, OutboxReads, RegisterReads, TokenReads, ReadTransaction):
+class SqlReadTransaction(
+    ReportReads, OutboxReads, RegisterReads, TokenReads, LoginReads, ReadTransaction
+):
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
@@ -128,7 +131,7 @@ class SqlReadTransaction(ReportReads, OutboxReads, RegisterReads, TokenReads, Re
         return [cast(Row, r._mapping) for r in self._conn.execute(stmt)]
 
 
-class SqlWriteTransaction(OutboxWrites, RegisterWrites, TokenWrites, WriteTransaction):
+class SqlWriteTransaction(OutboxWrites, RegisterWrites, TokenWrites, LoginWrites, WriteTransaction):
     def __init__(self, cursor: Any, sql: SqlText) -> None:
         self._cur = cursor
         self._sql = sql

@@ -163,6 +163,16 @@ class ReadTransaction(ABC):
     def list_api_tokens(self, staff_id: str | None = None) -> list[Row]:
         """Every token (or one staff member's), by creation time."""
 
+    # -- logins of the web console (implemented in _logins.py) --
+
+    @abstractmethod
+    def get_staff_password(self, staff_id: str) -> Row | None:
+        """The password row of ``staff_id`` (its hash, failed attempts, lockout), or None."""
+
+    @abstractmethod
+    def get_web_session(self, session_id: str) -> Row | None:
+        """The web session whose id (the digest of its secret) is ``session_id``, or None."""
+
     # -- outbox delivery (implemented in _outbox.py) --
 
     @abstractmethod
@@ -318,6 +328,35 @@ class WriteTransaction(ABC):
     @abstractmethod
     def revoke_api_token(self, token_id: str, values: Mapping[str, Any]) -> None:
         """Set ``revoked_at`` and ``revoked_by``."""
+
+    # -- logins of the web console (implemented in _logins.py) --
+
+    @abstractmethod
+    def lock_staff_password(self, staff_id: str) -> Row | None:
+        """The password row, locked against other writers until the end."""
+
+    @abstractmethod
+    def put_staff_password(self, values: Mapping[str, Any]) -> None:
+        """Insert or replace a password (hash, changed_at, changed_by); lifts a lockout."""
+
+    @abstractmethod
+    def update_staff_password(self, staff_id: str, values: Mapping[str, Any]) -> None:
+        """Set columns of a password row (failed attempts, lockout, a rehash)."""
+
+    @abstractmethod
+    def insert_web_session(self, values: Mapping[str, Any]) -> None: ...
+
+    @abstractmethod
+    def update_web_session(self, session_id: str, values: Mapping[str, Any]) -> bool:
+        """Set ``lang``, ``last_seen_at`` or ``expires_at``; False if the session is gone."""
+
+    @abstractmethod
+    def delete_web_session(self, session_id: str) -> str | None:
+        """Delete a session; the staff id it belonged to, or None if there was none."""
+
+    @abstractmethod
+    def delete_expired_web_sessions(self, now: datetime) -> int:
+        """Delete the sessions expired at ``now``; how many."""
 
     @abstractmethod
     def setting(self, name: str) -> Any | None:

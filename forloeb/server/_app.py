@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from forloeb import __version__
 from forloeb.engine import Engine, ForloebError, configure_logging, get_logger
 
-from . import _engagements, _resources
+from . import _engagements, _resources, console
 from ._auth import Failures
 from ._config import ServerConfig
 from ._http import Context, HttpProblem, lang_of
@@ -82,7 +82,7 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # /docs is the console's own page: Swagger UI would come from a CDN
         redoc_url=None,
     )
     if engine is not None:
@@ -97,6 +97,7 @@ def create_app(
     ):
         app.include_router(router, responses=COMMON)
     app.include_router(_resources.health)
+    console.install(app)  # the web console's pages (issue 15)
 
     @app.exception_handler(ForloebError)
     async def forloeb_error(request: Request, exc: Exception) -> Response:
@@ -135,6 +136,8 @@ def create_app(
     @app.exception_handler(StarletteHTTPException)
     async def http_exception(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code in (404, 405) and console.wants_page(request):
+            return console.error_page(request, exc.status_code)
         slug = {400: "malformed-request", 404: "not-found", 405: "method-not-allowed"}.get(
             exc.status_code, "malformed-request"
         )

@@ -7,6 +7,9 @@
   ``Content-Length`` before reading, and by counting while reading), with 415
   when a body is not JSON, and with 400 when it is not UTF-8; the body read
   is handed on unchanged;
+* the browser-side safety headers on every response, API and console alike:
+  a Content-Security-Policy allowing no inline script and no other origin,
+  no framing, ``Referrer-Policy: same-origin``, ``nosniff``;
 * one structured line per request on the "forloeb" logger: method, path
   template (``/v1/engagements/{engagement_id}``, never the ids in the path),
   status, duration, staff id, request id. Never a body, a query string or a
@@ -38,6 +41,21 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _JSON_TYPE = re.compile(r"^application/([a-z0-9.+-]*\+)?json$")
 
 _log = get_logger("forloeb.http")
+
+# Nothing from another origin, no inline script or style, no plugin, no framing
+# (issue 15). A response may set its own (the console's SVG charts do).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'"
+)
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+)
+_CSP = b"content-security-policy"
 
 _TEXTS = {
     "payload-too-large": (
@@ -103,12 +121,16 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
-                message["headers"] = [*message.get("headers", ()), id_header]
+                headers = [*message.get("headers", ()), id_header, *SECURITY_HEADERS]
+                if not any(bytes(k).lower() == _CSP for k, _ in headers):
+                    headers.append((_CSP, CONTENT_SECURITY_POLICY.encode()))
+                message["headers"] = headers
             await send(message)
 
         try:
             if scope["method"] in _BODY_METHODS:
-                refused = await self._read_body(scope, receive)
+                # The console's forms are not JSON: only the API's bodies must be.
+                refused = await self._read_body(scope, receive, json_only=scope["path"].startswith("/v1/"))
                 if isinstance(refused, tuple):
                     kind, extra = refused
                     lang = pick_lang(_header(scope, b"accept-language"), self.config.default_lang)
@@ -142,7 +164,9 @@ class RequestContext:
                 request_id=request_id,
             )
 
-    async def _read_body(self, scope: Scope, receive: Receive) -> bytes | tuple[str, dict[str, Any]]:
+    async def _read_body(
+        self, scope: Scope, receive: Receive, *, json_only: bool
+    ) -> bytes | tuple[str, dict[str, Any]]:
         limit = self.config.max_body_bytes
         length = _header(scope, b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
@@ -161,7 +185,7 @@ class RequestContext:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if body:
+        if body and json_only:
             content_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
             if not _JSON_TYPE.match(content_type):
                 return "unsupported-media-type", {}
@@ -172,4 +196,4 @@ class RequestContext:
         return body
 
 
-__all__ = ["RequestContext", "send_problem"]
+__all__ = ["CONTENT_SECURITY_POLICY", "SECURITY_HEADERS", "RequestContext", "send_problem"]

@@ -40,6 +40,7 @@ from forloeb.engine import (
     IdempotencyConflict,
     InvalidData,
     Lang,
+    LoginFailed,
     NotInRegister,
     OutboxMessageNotFound,
     PermissionDenied,
@@ -85,6 +86,13 @@ PROBLEMS: dict[type[ForloebError], ProblemType] = {
         "Authentication failed",
         "No bearer token, or a malformed, unknown, expired or revoked one, or one whose staff member "
         "is deactivated. Member: reason.",
+    ),
+    LoginFailed: _p(
+        "login-failed",
+        401,
+        "Login failed",
+        "The web console's login or session did not succeed: a wrong user name or password, a "
+        "locked or deactivated entry, or a session that has expired. Members: reason, until.",
     ),
     PermissionDenied: _p(
         "permission-denied",

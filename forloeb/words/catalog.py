@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from .console import CONSOLE
+
 if TYPE_CHECKING:
     from forloeb.engine import Lang
 
@@ -95,9 +97,27 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "e_note": ("Notat", "Note"),
     "e_details": ("Registreret", "Recorded"),
     "e_activity": ("Aktivitet", "Activity"),
+    "e_self_help": ("Selvhjælp", "Self-help"),
+    "e_consent_given": ("Samtykke {id} givet til {to} ({purpose})", "Consent {id} given to {to} ({purpose})"),
+    "e_consent_withdrawn": ("Samtykke {id} trukket tilbage", "Consent {id} withdrawn"),
+    "e_reminder": ("Påmindelse", "Reminder"),
+    "e_escalation": ("Eskalering {n}", "Escalation {n}"),
+    "e_reassigned": ("Omfordelt", "Reassigned"),
+    "e_handover_exported": (
+        "Overdragelsespakke dannet til {receiver}",
+        "Handover package made for {receiver}",
+    ),
+    "e_basis_consent": ("samtykke {id}", "consent {id}"),
     "return_note": ("{label}: tilbage til {where}", "{label}: back to {where}"),
     "demo_done": ("Demo: {n} forløb tilføjet til {url}", "Demo: {n} engagements added to {url}"),
     "demo_hint": ("Prøv: {a} · {b} · {c}", "Try: {a} · {b} · {c}"),
+    "demo_console": (
+        "Webkonsollen: {serve}, så {url} — log ind som",
+        "The web console: {serve}, then {url} — log in as",
+    ),
+    "demo_role_worker": ("medarbejder", "worker"),
+    "demo_role_supervisor": ("leder", "supervisor"),
+    "demo_role_auditor": ("revisor", "auditor"),
     # -- audit, handover and consent
     "no_events": ("Ingen hændelser.", "No events."),
     "next_page": ("Næste side: --cursor {cursor}", "Next page: --cursor {cursor}"),
@@ -299,6 +319,10 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
         "{item} is nested too deeply (lists and objects inside each other)",
     ),
 }
+
+
+# The web console's words live beside (issue 15): one catalog, one ``t``.
+TEXTS.update(CONSOLE)
 
 
 def t(lang: Lang, key: str, **params: object) -> str:

@@ -386,3 +386,21 @@ def test_a_handover_shows_the_covering_consent_before_anything_leaves(eng: Engin
     assert package.headers["content-type"].startswith("text/markdown")
     assert "attachment" in package.headers["content-disposition"]
     assert len(package.headers["forloeb-package-sha256"]) == 64
+
+
+def test_a_supervisor_reopens_a_closed_engagement_and_a_worker_cannot(eng: Engine) -> None:
+    eid = _engagement(eng, "closed", team="familie")
+    worker = logged_in(eng, "anna").get(f"/engagements/{eid}").text
+    assert "/move/reopen" not in worker  # a worker is not offered the step
+    client = logged_in(eng, "leder")
+    page = client.get(f"/engagements/{eid}").text
+    assert f'href="/engagements/{eid}/move/reopen"' in page
+    form = client.get(f"/engagements/{eid}/move/reopen").text
+    reason = re.search(r'name="(q_[a-z_]+)"', form)
+    assert reason is not None
+    r = client.post(
+        f"/engagements/{eid}/move/reopen",
+        data={"csrf": csrf(form), "version": version(form), reason.group(1): "Henvendte sig igen"},
+    )
+    assert r.status_code == 303
+    assert eng.get(eid, actor=READER).state != "closed"

@@ -47,6 +47,7 @@ def install(app: FastAPI) -> None:
     for module in (_frame, _docs, _worker, _engagement, _moves, _supervisor, _audit, _reports):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    _reports.keep_reports(app)
 
 
 __all__ = ["error_page", "install", "wants_page"]

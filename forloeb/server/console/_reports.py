@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime
 from typing import Any, cast
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import Response
 
 from forloeb.engine import COPENHAGEN, Engine, ForloebError, InvalidData, Lang, PermissionDenied
@@ -110,14 +110,23 @@ class _Recent:
                 self._kept.popitem(last=False)
 
 
-_recent = _Recent()
+def keep_reports(app: FastAPI) -> None:
+    """Give ``app`` its own store of kept reports (two apps in one process, on two
+    databases, never see each other's)."""
+    app.state.console_reports = _Recent()
+
+
+def _recent(request: Request) -> _Recent:
+    kept: _Recent = request.app.state.console_reports
+    return kept
 
 
 def _key(who: Viewer, filters: ReportFilters) -> tuple[str, ...]:
     return (who.actor.id, who.lang, *(getattr(filters, f.name) for f in fields(filters)))
 
 
-def _report(engine: Engine, who: Viewer, filters: ReportFilters) -> dict[str, Any]:
+def _report(request: Request, who: Viewer, filters: ReportFilters) -> dict[str, Any]:
+    engine = context(request).engine
     start, end = filters.dates()
     report = engine.caseload.report(
         actor=who.actor,
@@ -128,7 +137,7 @@ def _report(engine: Engine, who: Viewer, filters: ReportFilters) -> dict[str, An
         method=filters.method or None,
         lang=who.lang,
     )
-    _recent.put(_key(who, filters), report)
+    _recent(request).put(_key(who, filters), report)
     return report
 
 
@@ -151,7 +160,7 @@ def reports(request: Request) -> Response:
     report = error = None
     status = 200
     try:
-        report = _report(engine, who, filters)
+        report = _report(request, who, filters)
     except PermissionDenied:
         raise
     except ForloebError as exc:  # a bad period or filter: the form again, with why
@@ -197,7 +206,7 @@ def chart(request: Request, section: int = 0) -> Response:
     """One section's chart, with the filters of the page it is on."""
     who = look(request, *READERS)
     filters = ReportFilters.of(request)
-    report = _recent.get(_key(who, filters)) or _report(context(request).engine, who, filters)
+    report = _recent(request).get(_key(who, filters)) or _report(request, who, filters)
     sections = report["sections"]
     drawable = 0 <= section < len(sections) and charts.available()
     svg = charts.section_svg(sections[section]) if drawable else None

@@ -404,3 +404,26 @@ def test_a_supervisor_reopens_a_closed_engagement_and_a_worker_cannot(eng: Engin
     )
     assert r.status_code == 303
     assert eng.get(eid, actor=READER).state != "closed"
+
+
+@pytest.mark.sqlite_only
+def test_a_locked_database_is_a_page_that_says_so_and_nothing_is_written(
+    db_url: str, clock: FakeClock
+) -> None:
+    import sqlite3
+
+    with Engine.open(db_url, migrate=True, clock=clock, connect_timeout=0.3) as eng:
+        eid = _engagement(eng)
+        client = logged_in(eng, "anna")
+        token = csrf(client.get(f"/engagements/{eid}").text)
+        before = counts(eng)
+        other = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        try:
+            r = client.post(f"/engagements/{eid}/notes", data={"csrf": token, "text": "mens den er låst"})
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert r.status_code == 503
+        assert "optaget" in text_of(r.text) and "Traceback" not in r.text
+        assert counts(eng) == before

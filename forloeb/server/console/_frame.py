@@ -16,6 +16,7 @@ from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from forloeb.engine import (
+    DatabaseError,
     EngagementNotFound,
     ForloebError,
     Label,
@@ -68,6 +69,10 @@ def refusal(request: Request, exc: Exception, who: Viewer | None = None) -> Resp
         title, message, status = t(tr, "w_forbidden_title"), exc.message(tr), 403
     elif isinstance(exc, EngagementNotFound):
         title, message, status = t(tr, "w_not_found_title"), exc.message(tr), 404
+    elif isinstance(exc, DatabaseError):
+        # Locked, full, read-only, unreachable: the engine's words (never the driver's), 503.
+        _log.warning("console_database_error", code=exc.code, path=request.url.path)
+        title, message, status = t(tr, "w_error_title"), exc.message(tr), 503
     elif isinstance(exc, ForloebError):
         title, message, status = t(tr, "w_error_title"), exc.message(tr), 422
     else:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from forloeb.engine import Engagement, Engine, Lang, WorkflowDefinition
-from forloeb.words.labels import stage_label, stage_text
+from forloeb.words.labels import stage_text
 
 
 @dataclass(frozen=True)
@@ -46,19 +46,6 @@ def card(engine: Engine, e: Engagement, lang: str, now: datetime) -> Card:
     )
 
 
-def stage_columns(engine: Engine, lang: str) -> list[tuple[str, str, str, str]]:
-    """(workflow, stage key, workflow label, stage label) of every active and paused
-    stage, in path order: the board's columns."""
-    tr = cast(Lang, lang)
-    out: list[tuple[str, str, str, str]] = []
-    for name in engine.workflow_names:
-        definition = engine.workflow(name)
-        for s in definition.stages:
-            if s.kind != "final":
-                out.append((name, s.key, definition.labels.get(tr), stage_label(definition, s.key, tr)))
-    return out
-
-
 def as_text(value: Any) -> str:
     """An answer as it goes back into a form field."""
     if value is None:
@@ -70,4 +57,4 @@ def as_text(value: Any) -> str:
     return str(value)
 
 
-__all__ = ["Card", "as_text", "card", "definition_of", "is_open", "stage_columns"]
+__all__ = ["Card", "as_text", "card", "definition_of", "is_open"]

@@ -427,3 +427,31 @@ def test_a_locked_database_is_a_page_that_says_so_and_nothing_is_written(
         assert r.status_code == 503
         assert "optaget" in text_of(r.text) and "Traceback" not in r.text
         assert counts(eng) == before
+
+
+def test_changing_ones_password_replaces_the_session(eng: Engine) -> None:
+    client = logged_in(eng, "anna")
+    form = client.get("/password").text
+    new = "et-helt-nyt-kodeord-42"
+    wrong = client.post("/password", data={"csrf": csrf(form), "current": "forkert-kodeord-1", "new": new,
+                                           "again": new})  # fmt: skip
+    assert wrong.status_code == 422
+    differ = client.post("/password", data={"csrf": csrf(form), "current": PASSWORD, "new": new,
+                                            "again": new + "x"})  # fmt: skip
+    assert differ.status_code == 422 and "ikke ens" in differ.text
+    short = client.post("/password", data={"csrf": csrf(form), "current": PASSWORD, "new": "kort",
+                                           "again": "kort"})  # fmt: skip
+    assert short.status_code == 422
+    assert log_in(browser(eng), "anna").status_code == 303  # the old password still works
+    client = logged_in(eng, "anna")
+    old = client.cookies.get("forloeb_session")
+    form = client.get("/password").text
+    done = client.post("/password", data={"csrf": csrf(form), "current": PASSWORD, "new": new, "again": new})
+    assert done.status_code == 303
+    assert client.cookies.get("forloeb_session") not in (None, old)
+    assert "Din adgangskode er skiftet" in client.get(done.headers["location"]).text
+    stale = browser(eng)
+    stale.cookies.set("forloeb_session", old or "")
+    assert stale.get("/mine").status_code == 303  # the old session is gone
+    assert log_in(browser(eng), "anna").status_code == 401
+    assert log_in(browser(eng), "anna", new).status_code == 303

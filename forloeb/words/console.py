@@ -35,6 +35,20 @@ CONSOLE: Final[dict[str, tuple[str, str]]] = {
     "w_username": ("Brugernavn", "User name"),
     "w_password": ("Adgangskode", "Password"),
     "w_expired": ("Du er blevet logget ud. Log ind igen.", "You have been logged out. Log in again."),
+    "w_password_change": ("Skift adgangskode", "Change password"),
+    "w_password_rule": (
+        "Mindst 12 tegn, og ikke dit brugernavn. Du forbliver logget ind.",
+        "At least 12 characters, and not your user name. You stay logged in.",
+    ),
+    "w_password_current": ("Nuværende adgangskode", "Current password"),
+    "w_password_new": ("Ny adgangskode", "New password"),
+    "w_password_again": ("Ny adgangskode igen", "New password again"),
+    "w_password_mismatch": ("De to nye adgangskoder er ikke ens.", "The two new passwords differ."),
+    "w_password_changed": ("Din adgangskode er skiftet.", "Your password has been changed."),
+    "w_password_sso": (
+        "Du er logget ind via fælles login; adgangskoden skiftes dér.",
+        "You are logged in through single sign-on; change the password there.",
+    ),
     "w_logged_out": ("Du er logget ud.", "You are logged out."),
     "w_missing_login": ("Skriv både brugernavn og adgangskode.", "Enter both user name and password."),
     # -- refusals

@@ -9,7 +9,8 @@ Engine, so the visibility rule, the roles of the staff register and the
 access log apply exactly as on the CLI and the API.
 
 Modules: ``_session`` (cookie, viewer, CSRF), ``_render`` (templates),
-``_frame`` (the guard, forms, login/logout/language), ``_docs`` (the
+``_frame`` (the guard, forms, login/logout/language), ``_account`` (one's
+own password), ``_docs`` (the
 API's reference at /docs), one module per area:
 ``_worker`` (my engagements, intake, start), ``_engagement`` (the engagement
 page and its forms), ``_moves`` (a step with its own questions, the
@@ -26,7 +27,7 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
-from . import _audit, _docs, _engagement, _frame, _moves, _reports, _supervisor, _worker
+from . import _account, _audit, _docs, _engagement, _frame, _moves, _reports, _supervisor, _worker
 
 STATIC = Path(__file__).parent / "static"
 
@@ -44,7 +45,7 @@ def error_page(request: Request, status: int) -> Response:
 
 def install(app: FastAPI) -> None:
     """Add the console's pages and static files to ``app`` (the API's application)."""
-    for module in (_frame, _docs, _worker, _engagement, _moves, _supervisor, _audit, _reports):
+    for module in (_frame, _account, _docs, _worker, _engagement, _moves, _supervisor, _audit, _reports):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _reports.keep_reports(app)

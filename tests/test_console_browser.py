@@ -544,7 +544,7 @@ def test_every_page_passes_axe_and_carries_the_csp(site: Site, browser: Any) -> 
         "ahmed.s": [
             "/mine", "/intake", "/engagements/new", f"/engagements/{own}",
             f"/engagements/{own}/move/pause", f"/engagements/{own}/move/withdraw",
-            f"/engagements/{own}/move/refer_on",
+            f"/engagements/{own}/move/refer_on", "/password",
         ],
         LEADER: [
             "/board", "/reminders", "/reports", "/caseload", f"/engagements/{own}", f"/engagements/{closed}",

@@ -49,6 +49,25 @@ DEFAULT_RETENTION = timedelta(days=183)  # about six months
 DEFAULT_RECORDS_RETENTION = timedelta(days=5 * 365 + 1)
 
 
+def _after(after: object) -> tuple[datetime, int] | None:
+    """The access log's page key, checked: an aware time and an entry id."""
+    if after is None:
+        return None
+    if (
+        isinstance(after, tuple)
+        and len(after) == 2
+        and isinstance(after[0], datetime)
+        and after[0].tzinfo is not None
+        and isinstance(after[1], int)
+        and not isinstance(after[1], bool)
+    ):
+        return after[0], after[1]
+    raise InvalidData(
+        "after must be (an aware time, an entry id): the last entry of the page before",
+        detail_da="after skal være (et tidspunkt med tidszone, et id): den sidste post på siden før",
+    )
+
+
 def _check_filter(name: str, value: object) -> None:
     if value is None:
         return
@@ -146,8 +165,10 @@ class Audit:
         since: str | datetime | date | None = None,
         until: str | datetime | date | None = None,
         limit: int | None = None,
+        after: tuple[datetime, int] | None = None,
     ) -> list[AccessEntry]:
-        """The access log, oldest first, filtered."""
+        """The access log, oldest first, filtered; ``after``: the (time, id) of the
+        last entry of the page before (a page at a time with ``limit``)."""
         self._kernel.role_for(viewer, AUDIT_OFFICERS, "read the access log")
         for name, value in (("subject", subject), ("actor", actor)):
             _check_filter(name, value)
@@ -159,6 +180,7 @@ class Audit:
                 since=parse_time(since),
                 until=parse_time(until, end=True),
                 limit=_limit(limit),
+                after=_after(after),
             )
         )
         return [AccessEntry.from_row(r) for r in rows]

@@ -190,6 +190,9 @@ class SqlAuditStore(AuditStore):
                 or_(c.engagement_id == where.engagement_id, self._showed("id", where.engagement_id))
             )
         stmt = where_between(stmt, c.occurred_at, where.since, where.until)
+        if where.after is not None:
+            at, last = where.after
+            stmt = stmt.where(or_(c.occurred_at > at, and_(c.occurred_at == at, c.id > last)))
         stmt = stmt.order_by(c.occurred_at, c.id)
         if where.limit is not None:
             stmt = stmt.limit(where.limit)

@@ -479,6 +479,8 @@ class AccessQuery:
     limit: int | None = None
     # e.g. "delete": verify looks up the erasures since a checkpoint.
     action: str | None = None
+    # (occurred_at, id) of the last entry of the page before: entries after it.
+    after: tuple[datetime, int] | None = None
 
 
 class AuditStore(ABC):

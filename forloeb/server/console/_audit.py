@@ -324,15 +324,17 @@ def _checkpoint(request: Request, form: Form) -> Response:
 # -- the access log --------------------------------------------------------------------------
 
 
-def _access_cursor(at: datetime, entry_id: int, same: int) -> str:
-    return f"{at.isoformat()}|{entry_id}|{same}"
+def _access_cursor(at: datetime, entry_id: int) -> str:
+    return f"{at.isoformat()}|{entry_id}"
 
 
-def _access_uncursor(cursor: str) -> tuple[str, int, int]:
+def _access_uncursor(cursor: str) -> tuple[datetime, int]:
     try:
-        at, entry_id, same = cursor.split("|")
-        datetime.fromisoformat(at)
-        return at, int(entry_id), int(same)
+        at, entry_id = cursor.split("|")
+        when = datetime.fromisoformat(at)
+        if when.tzinfo is None:
+            raise ValueError(at)
+        return when, int(entry_id)
     except ValueError:
         raise InvalidData("not a cursor from an earlier page", detail_da="ikke en gyldig cursor") from None
 
@@ -340,41 +342,25 @@ def _access_uncursor(cursor: str) -> tuple[str, int, int]:
 def access_page_of(
     engine: Engine, who: Viewer, filters: Mapping[str, str], cursor: str | None
 ) -> tuple[list[AccessEntry], str | None]:
-    """One page of the access log (oldest first, as the engine lists it).
-
-    The engine's listing has a limit but no cursor: the next page starts at the
-    last entry's time, leaving out the entries at that time already shown (the
-    log is ordered by time, then id; ``same`` counts them, so the page asks for
-    enough entries to get past them)."""
+    """One page of the access log (oldest first, as the engine lists it), and the
+    cursor of the next: the (time, id) of the page's last entry."""
     engagement = filters.get("engagement") or ""
     if engagement and (not engagement.isdigit() or len(engagement) > 18):
         raise InvalidData("engagement must be a number", detail_da="forløb skal være et tal")
-    since = filters.get("since") or None
-    after: tuple[str, int] | None = None
-    same = 0
-    if cursor:
-        at, last_id, same = _access_uncursor(cursor)
-        since, after = at, (at, last_id)
     entries = engine.audit.access(
         who.actor,
         subject=filters.get("subject") or None,
         actor=filters.get("actor") or None,
         engagement_id=int(engagement) if engagement else None,
-        since=since,
+        since=filters.get("since") or None,
         until=filters.get("until") or None,
-        limit=same + PAGE + 1,
+        limit=PAGE + 1,  # one more than shown: whether a next page exists, without a count
+        after=_access_uncursor(cursor) if cursor else None,
     )
-    if after is not None:
-        at_time, last_id = datetime.fromisoformat(after[0]), after[1]
-        entries = [e for e in entries if not (e.occurred_at == at_time and e.id <= last_id)]
-    more = len(entries) > PAGE
-    entries = entries[:PAGE]
-    if not more or not entries:
+    if len(entries) <= PAGE:
         return entries, None
-    last = entries[-1]
-    tied = sum(1 for e in entries if e.occurred_at == last.occurred_at)
-    carried = same if after is not None and datetime.fromisoformat(after[0]) == last.occurred_at else 0
-    return entries, _access_cursor(last.occurred_at, last.id, carried + tied)
+    entries = entries[:PAGE]
+    return entries, _access_cursor(entries[-1].occurred_at, entries[-1].id)
 
 
 ACCESS_FILTERS = ("subject", "actor", "engagement", "since", "until")

@@ -455,3 +455,15 @@ def test_changing_ones_password_replaces_the_session(eng: Engine) -> None:
     assert stale.get("/mine").status_code == 303  # the old session is gone
     assert log_in(browser(eng), "anna").status_code == 401
     assert log_in(browser(eng), "anna", new).status_code == 303
+
+
+def test_a_checkpoint_may_be_larger_than_a_form_but_not_a_note(eng: Engine) -> None:
+    eid = _engagement(eng)
+    big = b'{"kind": "' + b"x" * (2 * 1024 * 1024) + b'"}'  # 2 MiB: over the 1 MiB of any other post
+    auditor = logged_in(eng, "revisor")
+    token = csrf(auditor.get("/audit/verify").text)
+    r = auditor.post("/audit/verify", data={"csrf": token}, files={"checkpoint": ("cp.json", big)})
+    assert r.status_code != 413 and r.headers["content-type"].startswith("text/html")
+    worker = logged_in(eng, "anna")
+    note = {"csrf": csrf(worker.get(f"/engagements/{eid}").text), "text": "x" * (2 * 1024 * 1024)}
+    assert worker.post(f"/engagements/{eid}/notes", data=note).status_code == 413

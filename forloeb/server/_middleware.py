@@ -56,6 +56,10 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"cross-origin-opener-policy", b"same-origin"),
 )
 _CSP = b"content-security-policy"
+# Bodies that may be larger than the configured limit: the console's upload of a
+# checkpoint to verify against (a head per engagement: some MB on a large
+# database; the page itself refuses more than this).
+UPLOAD_LIMITS: dict[str, int] = {"/audit/verify": 64 * 1024 * 1024}
 
 _TEXTS = {
     "payload-too-large": (
@@ -167,7 +171,7 @@ class RequestContext:
     async def _read_body(
         self, scope: Scope, receive: Receive, *, json_only: bool
     ) -> bytes | tuple[str, dict[str, Any]]:
-        limit = self.config.max_body_bytes
+        limit = max(self.config.max_body_bytes, UPLOAD_LIMITS.get(scope["path"], 0))
         length = _header(scope, b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
             return "payload-too-large", {"limit": limit}
@@ -196,4 +200,4 @@ class RequestContext:
         return body
 
 
-__all__ = ["CONTENT_SECURITY_POLICY", "SECURITY_HEADERS", "RequestContext", "send_problem"]
+__all__ = ["CONTENT_SECURITY_POLICY", "SECURITY_HEADERS", "UPLOAD_LIMITS", "RequestContext", "send_problem"]

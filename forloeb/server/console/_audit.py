@@ -38,6 +38,7 @@ from forloeb.words import t
 from forloeb.words.labels import event_text, role_label
 
 from .._http import context
+from .._middleware import UPLOAD_LIMITS
 from ._frame import Form, guarded, in_thread, look, one, posted, read_form
 from ._render import page
 from ._session import Viewer
@@ -46,7 +47,8 @@ router = APIRouter(include_in_schema=False)
 AUDITORS = ("auditor", "admin")
 PAGE = 100  # rows per page: a page stays fast however long the log
 EXPORT_LIMIT = 100_000  # the engine's largest page: a bigger export continues with its cursor
-CHECKPOINT_BYTES = 64 * 1024 * 1024  # an uploaded checkpoint larger than this is not one
+# An uploaded checkpoint larger than this is not one (the body limit of its path says the same).
+CHECKPOINT_BYTES = UPLOAD_LIMITS["/audit/verify"]
 PURPOSE = "webkonsol: revision"
 _CSV = "text/csv; charset=utf-8"
 _JSONL = "application/x-ndjson; charset=utf-8"

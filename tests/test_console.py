@@ -467,3 +467,9 @@ def test_a_checkpoint_may_be_larger_than_a_form_but_not_a_note(eng: Engine) -> N
     worker = logged_in(eng, "anna")
     note = {"csrf": csrf(worker.get(f"/engagements/{eid}").text), "text": "x" * (2 * 1024 * 1024)}
     assert worker.post(f"/engagements/{eid}/notes", data=note).status_code == 413
+
+
+def test_each_role_starts_where_its_work_is(eng: Engine) -> None:
+    for who, home in (("anna", "/mine"), ("leder", "/board"), ("revisor", "/audit")):
+        r = logged_in(eng, who).get("/")
+        assert r.status_code == 303 and r.headers["location"] == home, who

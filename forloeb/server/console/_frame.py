@@ -153,12 +153,15 @@ async def in_thread(fn: Callable[..., Response], *args: Any) -> Response:
 @guarded
 def home(request: Request) -> Response:
     who = look(request)
-    if who.has("worker"):
-        target = "/mine"
-    elif who.has("supervisor", "admin"):
+    # A leader who also takes engagements starts at the team's board.
+    if who.has("supervisor"):
         target = "/board"
-    else:
+    elif who.has("worker"):
+        target = "/mine"
+    elif who.has("auditor"):
         target = "/audit"
+    else:
+        target = "/board"
     return RedirectResponse(target, status_code=303)
 
 

@@ -473,3 +473,29 @@ def test_each_role_starts_where_its_work_is(eng: Engine) -> None:
     for who, home in (("anna", "/mine"), ("leder", "/board"), ("revisor", "/audit")):
         r = logged_in(eng, who).get("/")
         assert r.status_code == 303 and r.headers["location"] == home, who
+
+
+@pytest.mark.parametrize("lang", ["da", "en"])
+def test_every_page_renders_in_both_languages(eng: Engine, lang: str) -> None:
+    eid = _engagement(eng, team="familie", supervisor="leder")
+    closed = _engagement(eng, "closed", team="familie")
+    pages = {
+        "anna": ["/mine", "/intake", "/engagements/new", f"/engagements/{eid}",
+                 f"/engagements/{eid}/move/pause", "/password"],
+        "leder": ["/board?workflow=individual_course", "/reminders", "/reports", "/caseload",
+                  f"/engagements/{closed}", f"/engagements/{closed}/move/reopen"],
+        "revisor": ["/audit", "/audit/verify?run=1", "/audit/access", "/audit/access-request",
+                    f"/engagements/{eid}"],
+    }  # fmt: skip
+    for who, paths in pages.items():
+        client = logged_in(eng, who)
+        client.get(f"/lang?to={lang}")
+        for path in paths:
+            r = client.get(path)
+            assert r.status_code == 200, (who, path, text_of(r.text)[-300:])
+            assert f'<html lang="{lang}">' in r.text, (who, path)
+            assert not re.search(r"\bw_[a-z_]+\b", text_of(r.text)), (who, path)  # no key shown for a text
+    english = logged_in(eng, "anna")
+    english.get("/lang?to=en")
+    assert "My engagements" in english.get("/mine").text
+    assert "Questions of this stage" in english.get(f"/engagements/{eid}").text

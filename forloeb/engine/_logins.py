@@ -36,7 +36,6 @@ All times come from the kernel's clock.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import secrets
@@ -55,6 +54,7 @@ from ._i18n import DEFAULT_LANG, LANGS, Lang
 from ._kernel import Kernel
 from ._logging import get_logger
 from ._register import ADMIN, StaffMember
+from ._tokens import token_digest
 from ._types import Actor
 
 LOCKOUT_FAILURES = 5
@@ -75,9 +75,9 @@ _UNPRINTABLE = re.compile(r"[^\x20-\x7e\u00a0-\ud7ff\ue000-\ufffd]")
 _log = get_logger()
 
 
-def session_digest(token: str) -> str:
-    """The SHA-256 digest kept in place of a session secret (hex): the session's id."""
-    return hashlib.sha256(token.encode()).hexdigest()
+# The SHA-256 digest kept in place of a session secret (hex): the session's id,
+# made as an API token's is.
+session_digest = token_digest
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,6 +90,9 @@ class WebSession:
     id: str
     staff_id: str
     display_name: str
+    # The entry's roles and teams as the register holds them at this lookup.
+    roles: frozenset[str]
+    teams: frozenset[str]
     csrf: str = field(repr=False)
     lang: str | None
     created_at: datetime
@@ -397,13 +400,11 @@ def _check_policy(password: str, entry: StaffMember) -> None:
             "a password may not be the staff id or the login name",
             detail_da="en adgangskode må ikke være medarbejderens id eller login-navn",
         )
-    try:
-        password.encode("utf-8")
-    except UnicodeEncodeError:
+    if not _encodable(password):
         raise InvalidData(
             "a password must be text (it holds undecodable characters)",
             detail_da="en adgangskode skal være tekst (den indeholder tegn, der ikke kan læses)",
-        ) from None
+        )
 
 
 def _encodable(*texts: str) -> bool:
@@ -438,6 +439,8 @@ def _session(values: Any, entry: StaffMember, token: str | None) -> WebSession:
         id=values["id"],
         staff_id=values["staff_id"],
         display_name=entry.display_name or entry.id,
+        roles=entry.roles,
+        teams=entry.teams,
         csrf=values["csrf"],
         lang=values["lang"],
         created_at=values["created_at"],

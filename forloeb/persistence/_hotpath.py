@@ -15,7 +15,7 @@ own column types encode them, so either path reads what the other wrote.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -202,6 +202,27 @@ class SqlText:
             v = out[k]
             if v is not None:
                 out[k] = self._in[k](v)
+        return out
+
+    def encode_times(self, values: Mapping[str, Any], times: Iterable[str]) -> dict[str, Any]:
+        """``values`` with the time columns ``times`` encoded as the events' time is
+        (for tables outside the codec's columns: tokens, passwords, sessions)."""
+        out = dict(values)
+        to_db = self._time_out
+        for k in out.keys() & set(times):
+            if out[k] is not None:
+                out[k] = to_db(out[k])
+        return out
+
+    def decode_times(
+        self, columns: tuple[str, ...], row: tuple[Any, ...], times: Iterable[str]
+    ) -> dict[str, Any]:
+        """A row of ``columns`` with its time columns ``times`` decoded (see :meth:`encode_times`)."""
+        out = dict(zip(columns, row, strict=True))
+        from_db = self._time_in
+        for k in out.keys() & set(times):
+            if out[k] is not None:
+                out[k] = from_db(out[k])
         return out
 
 

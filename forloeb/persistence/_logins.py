@@ -80,23 +80,14 @@ class LoginWrites:
     _sql: SqlText
 
     def _encode_login_times(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        out = dict(values)
-        for key in _TIMES & out.keys():
-            if out[key] is not None:
-                # Encoded as the event's time column is (the codec goes by column name).
-                out[key] = self._sql.encode({"occurred_at": out[key]})["occurred_at"]
-        return out
+        return self._sql.encode_times(values, _TIMES)
 
     def lock_staff_password(self, staff_id: str) -> Row | None:
         self._cur.execute(_statements(self._sql.dialect).lock_password, {"_id": staff_id})
         row = self._cur.fetchone()
         if row is None:
             return None
-        decoded = dict(zip(PASSWORD_COLUMNS, row, strict=True))
-        for key in _TIMES & decoded.keys():
-            if decoded[key] is not None:
-                decoded[key] = self._sql.decode(("occurred_at",), (decoded[key],))["occurred_at"]
-        return decoded
+        return self._sql.decode_times(PASSWORD_COLUMNS, row, _TIMES)
 
     def put_staff_password(self, values: Mapping[str, Any]) -> None:
         params = {

@@ -57,23 +57,14 @@ class TokenWrites:
     _sql: SqlText
 
     def _encode_times(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        out = dict(values)
-        for key in _TIMES:
-            if out.get(key) is not None:
-                # Encoded as the event's time column is (the codec goes by column name).
-                out[key] = self._sql.encode({"occurred_at": out[key]})["occurred_at"]
-        return out
+        return self._sql.encode_times(values, _TIMES)
 
     def lock_api_token(self, token_id: str) -> Row | None:
         self._cur.execute(_statements(self._sql.dialect).get_locked, {"_id": token_id})
         row = self._cur.fetchone()
         if row is None:
             return None
-        decoded = dict(zip(TOKEN_COLUMNS, row, strict=True))
-        for key in _TIMES:
-            if decoded[key] is not None:
-                decoded[key] = self._sql.decode(("occurred_at",), (decoded[key],))["occurred_at"]
-        return decoded
+        return self._sql.decode_times(TOKEN_COLUMNS, row, _TIMES)
 
     def insert_api_token(self, values: Mapping[str, Any]) -> None:
         self._cur.execute(_statements(self._sql.dialect).insert, self._encode_times(values))

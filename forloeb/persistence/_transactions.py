@@ -30,9 +30,7 @@ _GET_REMINDER = select(reminders).where(reminders.c.id == bindparam("_id"))
 _NOT_REPORTED: dict[str, Any] = dict.fromkeys(("person_key", "age_band", "gender", "afdeling"))
 
 
-class SqlReadTransaction(
-    ReportReads, OutboxReads, RegisterReads, TokenReads, LoginReads, ReadTransaction
-):
+class SqlReadTransaction(ReportReads, OutboxReads, RegisterReads, TokenReads, LoginReads, ReadTransaction):
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 

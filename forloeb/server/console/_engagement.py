@@ -35,7 +35,7 @@ from forloeb.words.labels import choice_label, event_text, stage_text, trigger_l
 from .._http import context
 from ._forms import Field, answers, blank, changed, fields
 from ._frame import Form, guarded, in_thread, look, one, posted, read_form
-from ._render import page
+from ._render import local, page
 from ._session import Viewer
 from ._views import definition_of, is_open
 
@@ -123,10 +123,10 @@ def _facts(definition: WorkflowDefinition, e: Engagement, lang: Lang) -> list[tu
         (t(lang, "w_supervisor"), e.supervisor or t(lang, "w_nobody")),
         (t(lang, "w_team"), e.team or "-"),
         (t(lang, "w_source"), choice_label(definition, "source", e.source, lang)),
-        (t(lang, "w_started"), _local(e.created_at)),
+        (t(lang, "w_started"), local(e.created_at)),
     ]
     if e.stage_due_at is not None:
-        facts.append((t(lang, "w_due"), _local(e.stage_due_at)))
+        facts.append((t(lang, "w_due"), local(e.stage_due_at)))
     if e.outcome:
         facts.append((t(lang, "w_outcome"), _outcome(definition, e, lang)))
     return facts
@@ -135,12 +135,6 @@ def _facts(definition: WorkflowDefinition, e: Engagement, lang: Lang) -> list[tu
 def _outcome(definition: WorkflowDefinition, e: Engagement, lang: Lang) -> str:
     found = definition.outcome(e.outcome) if e.outcome else None
     return found.labels.get(lang) if found is not None else (e.outcome or "")
-
-
-def _local(value: Any) -> str:
-    from ._render import local
-
-    return local(value)
 
 
 def show(

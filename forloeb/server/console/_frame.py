@@ -25,6 +25,7 @@ from forloeb.engine import (
     PermissionDenied,
     get_logger,
 )
+from forloeb.words import t
 
 from .._http import context
 from ._render import page
@@ -60,8 +61,6 @@ def refusal(request: Request, exc: Exception, who: Viewer | None = None) -> Resp
     tr = cast(Lang, lang)
     if isinstance(exc, LoginRequired):
         return to_login(request, exc)
-    from forloeb.words import t
-
     if isinstance(exc, FormRefused):
         _log.warning("console_form_refused", reason=str(exc), path=request.url.path)
         title, message, status = t(tr, "w_forbidden_title"), t(tr, "w_form_refused"), 403
@@ -84,8 +83,6 @@ def refusal(request: Request, exc: Exception, who: Viewer | None = None) -> Resp
 def missing(request: Request, status: int) -> Response:
     """A page for a URL the console does not know (or a method it does not take)."""
     lang = cast(Lang, lang_of(request))
-    from forloeb.words import t
-
     return page(
         request, None, "message.html", lang=lang, status=status,
         title=t(lang, "w_not_found_title"), message=t(lang, "w_not_found"),
@@ -171,8 +168,6 @@ def _login_page(
     lang = lang_of(request)
     token = login_token(request)
     flash = None
-    from forloeb.words import t
-
     if request.query_params.get("expired"):
         flash = t(cast(Lang, lang), "w_expired")
     elif request.query_params.get("out"):
@@ -205,8 +200,6 @@ async def login(request: Request) -> Response:
 
 
 def _login(request: Request, form: Form) -> Response:
-    from forloeb.words import t
-
     lang = lang_of(request)
     try:
         check_login_form(request, one(form, "csrf"))

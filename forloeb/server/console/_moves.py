@@ -13,7 +13,17 @@ from typing import Any, cast
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from forloeb.engine import STATUTES, Engagement, ForloebError, Lang, Question, Transition, WorkflowDefinition
+from forloeb.engine import (
+    STATUTES,
+    ConcurrencyError,
+    Engagement,
+    ForloebError,
+    GuardFailed,
+    Lang,
+    Question,
+    Transition,
+    WorkflowDefinition,
+)
 from forloeb.words import t
 from forloeb.words.labels import trigger_label
 
@@ -155,8 +165,6 @@ def _move(request: Request, engagement_id: int, trigger: str, form: Form) -> Res
             expected_version=int(version) if version.isdigit() else None,
         )  # fmt: skip
     except ForloebError as exc:
-        from forloeb.engine import ConcurrencyError, GuardFailed
-
         if isinstance(exc, ConcurrencyError):
             return after_write(request, who, engagement_id, form, exc)
         errors: dict[str, str] = {}

@@ -105,7 +105,9 @@ def viewer(request: Request) -> Viewer:
             session = engine.logins.session(token)
         except LoginFailed:
             raise LoginRequired(here(request), expired=True) from None
-        actor = _registered(engine, session.staff_id, request)
+        # The session's lookup read the entry: its roles and teams as the register
+        # holds them now (every command resolves the actor again).
+        actor = Actor(session.staff_id, session.roles, session.teams)
         request.state.staff_id = actor.id
         return Viewer(actor, session.display_name, lang_of(request, session), session.csrf, session)
     host = request.client.host if request.client is not None else None
@@ -134,13 +136,11 @@ def _registered(engine: Engine, staff_id: str, request: Request) -> Actor:
 
 def check_form(request: Request, who: Viewer, token: str | None) -> None:
     """The CSRF check of every console post (see the module's text)."""
-    origin = request.headers.get("origin")
-    if origin is not None and origin != "null" and origin != _origin_of(request):
-        raise FormRefused("origin")
     if who.session is None:  # single sign-on: the double-submit cookie
         check_login_form(request, token)
-    elif not token or not hmac.compare_digest(token.encode(), who.csrf.encode()):
-        raise FormRefused("csrf")
+        return
+    _same_origin(request)
+    _same_token(token, who.csrf)
 
 
 def _origin_of(request: Request) -> str:
@@ -153,11 +153,19 @@ def login_token(request: Request) -> str:
 
 
 def check_login_form(request: Request, token: str | None) -> None:
-    cookie = request.cookies.get(LOGIN_COOKIE)
+    """The double-submit check: the form's token is the cookie's."""
+    _same_origin(request)
+    _same_token(token, request.cookies.get(LOGIN_COOKIE))
+
+
+def _same_origin(request: Request) -> None:
     origin = request.headers.get("origin")
     if origin is not None and origin != "null" and origin != _origin_of(request):
         raise FormRefused("origin")
-    if not cookie or not token or not hmac.compare_digest(cookie.encode(), token.encode()):
+
+
+def _same_token(given: str | None, expected: str | None) -> None:
+    if not given or not expected or not hmac.compare_digest(given.encode(), expected.encode()):
         raise FormRefused("csrf")
 
 

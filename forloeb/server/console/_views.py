@@ -20,6 +20,7 @@ class Card:
     stage: str
     overdue: bool
     source: str
+    open: bool  # not at a final stage
 
 
 def definition_of(engine: Engine, e: Engagement) -> WorkflowDefinition:
@@ -43,6 +44,7 @@ def card(engine: Engine, e: Engagement, lang: str, now: datetime) -> Card:
         stage=stage_text(definition, e, tr),
         overdue=e.stage_due_at is not None and e.stage_due_at < now,
         source=source,
+        open=is_open(definition, e),
     )
 
 

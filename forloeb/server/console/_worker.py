@@ -16,7 +16,7 @@ from .._http import context
 from ._frame import Form, guarded, in_thread, look, one, posted, read_form
 from ._render import page
 from ._session import Viewer
-from ._views import Card, card, definition_of, is_open
+from ._views import Card, card
 
 router = APIRouter(include_in_schema=False)
 PAGE = 100  # engagements per list page: a page stays fast however large the caseload
@@ -31,17 +31,16 @@ def mine(request: Request, cursor: str | None = None) -> Response:
     who = look(request, *WORKERS)
     engine = context(request).engine
     now = datetime.now(UTC)
-    overdue = [] if cursor else engine.list(assignee=who.actor.id, stale=True, limit=PAGE, actor=who.actor)
+    overdue = (
+        []
+        if cursor
+        else engine.list(assignee=who.actor.id, stale=True, limit=PAGE, actor=who.actor, purpose=PURPOSE)
+    )
     listed = engine.list(assignee=who.actor.id, limit=PAGE, cursor=cursor, actor=who.actor, purpose=PURPOSE)
     cards = [card(engine, e, who.lang, now) for e in listed]
-    late = [card(engine, e, who.lang, now) for e in overdue]
-    late = [c for c in late if is_open(definition_of(engine, c.e), c.e)]
+    late = [c for c in (card(engine, e, who.lang, now) for e in overdue) if c.open]
     shown = {c.e.id for c in late}
-    rest = [
-        c
-        for c in cards
-        if c.e.id not in shown and is_open(engine.workflow(c.e.workflow, c.e.workflow_version), c.e)
-    ]
+    rest = [c for c in cards if c.e.id not in shown and c.open]
     groups: dict[str, list[Card]] = {}
     for c in sorted(rest, key=lambda c: (c.workflow, c.stage, c.e.id)):
         groups.setdefault(f"{c.workflow} · {c.stage}", []).append(c)

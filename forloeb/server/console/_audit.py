@@ -13,7 +13,7 @@ refuses (an admin without the auditor's role, say) is its refusal page.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from starlette.datastructures import UploadFile
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from forloeb.engine import (
     COPENHAGEN,
@@ -40,7 +40,7 @@ from forloeb.words.labels import event_text, role_label
 from .._http import context
 from .._middleware import UPLOAD_LIMITS
 from ._frame import Form, guarded, in_thread, look, one, posted, read_form
-from ._render import page
+from ._render import download, page
 from ._session import Viewer
 
 router = APIRouter(include_in_schema=False)
@@ -60,18 +60,6 @@ def _url(path: str, query: str) -> str:
 
 def _today() -> str:
     return datetime.now(UTC).astimezone(COPENHAGEN).strftime("%Y%m%d")
-
-
-def download(body: str | Iterator[str], media_type: str, filename: str, **headers: str) -> Response:
-    """A file for the browser to save: attachment, never cached (it holds personal data)."""
-    all_headers = {
-        "Content-Disposition": f'attachment; filename="{filename}"',
-        "Cache-Control": "no-store",
-        **headers,
-    }
-    if isinstance(body, str):
-        return Response(body, media_type=media_type, headers=all_headers)
-    return StreamingResponse(body, media_type=media_type, headers=all_headers)
 
 
 # -- the event log ---------------------------------------------------------------------

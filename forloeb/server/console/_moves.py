@@ -31,7 +31,7 @@ from .._http import context
 from ._engagement import PURPOSE, WRITERS, after_write, field_errors
 from ._forms import answers, blank, fields
 from ._frame import Form, guarded, in_thread, look, one, posted, read_form
-from ._render import page
+from ._render import download, page
 from ._session import Viewer
 from ._views import definition_of
 
@@ -197,14 +197,11 @@ def _package(request: Request, engagement_id: int, form: Form) -> Response:
         engagement_id, actor=who.actor, format="md", lang=cast(Lang, who.lang),
         purpose=one(form, "purpose").strip() or None,
     )  # fmt: skip
-    return Response(
-        package.text.encode(),
-        media_type="text/markdown; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="forloeb-{engagement_id}-overdragelse.md"',
-            "Forloeb-Package-SHA256": package.sha256,
-            "Cache-Control": "no-store",
-        },
+    return download(
+        package.text,
+        "text/markdown; charset=utf-8",
+        f"forloeb-{engagement_id}-overdragelse.md",
+        **{"Forloeb-Package-SHA256": package.sha256},
     )
 
 

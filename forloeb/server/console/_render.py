@@ -8,6 +8,7 @@ triggers come from the method definitions (the same words the CLI prints).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime
 from functools import cache
 from typing import Any, cast
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response, StreamingResponse
 
 from forloeb.engine import Lang
 from forloeb.words import t as text
@@ -94,4 +95,16 @@ def page(
     return response
 
 
-__all__ = ["day", "environment", "local", "page", "render"]
+def download(body: str | Iterator[str], media_type: str, filename: str, **headers: str) -> Response:
+    """A file for the browser to save: attachment, never cached (it holds personal data)."""
+    all_headers = {
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store",
+        **headers,
+    }
+    if isinstance(body, str):
+        return Response(body, media_type=media_type, headers=all_headers)
+    return StreamingResponse(body, media_type=media_type, headers=all_headers)
+
+
+__all__ = ["day", "download", "environment", "local", "page", "render"]
